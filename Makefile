@@ -1,0 +1,109 @@
+# vtcode - a security-first terminal AI coding agent
+# See LICENSE file for copyright and license details.
+.POSIX:
+
+include config.mk
+
+SRC = vtcode.c
+GRAMMARS = bash c go javascript python rust
+TSLIB = build/grammars.a
+DISTFILES = LICENSE README Makefile config.mk config.def.h vtcode.c \
+	vtcode.h vtcode.1 grammars.lock tests.sh tests bench .ci
+
+all: vtcode
+
+config.h:
+	cp config.def.h $@
+
+vtcode: $(SRC) vtcode.h config.h config.mk $(TSLIB)
+	$(CC) $(CPPFLAGS) $(CFLAGS) $(VTCPPFLAGS) $(VTCFLAGS) -o $@ $(SRC) \
+		$(TSLIB) $(LDFLAGS) $(VTLDFLAGS) $(LIBS)
+
+# the grammars are third-party C compiled into one archive; `make deps`
+# fetches and verifies them, `make` itself never touches the network
+$(TSLIB): grammars.lock config.mk
+	@for g in $(GRAMMARS); do \
+		[ -f "$(GRAMMARDIR)/$$g/src/parser.c" ] || { \
+		echo "vtcode: $(GRAMMARDIR)/$$g/src/parser.c: missing;" \
+		    "run 'make deps' or set GRAMMARDIR" >&2; exit 1; }; \
+	done
+	@mkdir -p build
+	@rm -f build/ts-*.o $@
+	@for g in $(GRAMMARS); do for f in parser scanner; do \
+		s=$(GRAMMARDIR)/$$g/src/$$f.c; [ -f "$$s" ] || continue; \
+		echo "CC $$s"; \
+		$(CC) $(CPPFLAGS) $(CFLAGS) $(TSCFLAGS) -I$(GRAMMARDIR)/$$g/src \
+		    -c "$$s" -o build/ts-$$g-$$f.o || exit 1; \
+	done; done
+	ar -rc $@ build/ts-*.o
+	ranlib $@
+
+deps:
+	sh .ci/deps $(GRAMMARDIR)
+
+# make test adds -Werror: a warning in vtcode.c fails the build
+werror: $(SRC) vtcode.h config.h config.mk
+	@mkdir -p build
+	$(CC) $(CPPFLAGS) $(CFLAGS) $(VTCPPFLAGS) $(VTCFLAGS) -Werror \
+		-c $(SRC) -o build/werror.o
+
+test: vtcode werror
+	CC="$(CC)" INCS="$(INCS)" LIBS="$(LIBS)" TSLIB="$(TSLIB)" \
+		VERSION="$(VERSION)" sh ./tests.sh
+
+# unit tests and the plain fuzz drivers: ASan + UBSan, abort on any report
+SANFLAGS = -std=c99 -g -O1 -fno-omit-frame-pointer \
+	-fsanitize=address,undefined -fno-sanitize-recover=all
+tests/unit: tests/unit.c $(SRC) vtcode.h config.h config.mk $(TSLIB)
+	$(CC) $(SANFLAGS) -DVERSION=\"$(VERSION)\" $(INCS) -o $@ tests/unit.c \
+		$(TSLIB) $(LIBS)
+
+tests/fuzz/json: tests/fuzz/json.c $(SRC) vtcode.h config.h config.mk $(TSLIB)
+	$(CC) $(SANFLAGS) -DFUZZ_DRIVER -DVERSION=\"$(VERSION)\" $(INCS) \
+		-o $@ tests/fuzz/json.c $(TSLIB) $(LIBS)
+
+# libFuzzer targets (clang); each also builds as a plain driver above
+FUZZCC = clang
+FUZZFLAGS = -g -O1 -fsanitize=fuzzer,address,undefined \
+	-fno-sanitize-recover=all
+FUZZERS = tests/fuzz/json-fuzzer
+fuzz: $(FUZZERS)
+tests/fuzz/json-fuzzer: tests/fuzz/json.c $(SRC) vtcode.h config.h config.mk $(TSLIB)
+	$(FUZZCC) $(FUZZFLAGS) -DVERSION=\"$(VERSION)\" $(INCS) -o $@ \
+		tests/fuzz/json.c $(TSLIB) $(LIBS)
+
+# static analysis: every finding is fixed or justified at its line
+lint: config.h
+	cppcheck --std=c99 --enable=warning,portability,performance \
+		--inline-suppr --error-exitcode=1 --quiet \
+		-D__linux__ -DVERSION=\"$(VERSION)\" -I. $(SRC)
+	$(CC) $(VTCPPFLAGS) $(CPPFLAGS) -std=c99 -O2 -fanalyzer -Werror \
+		-Wno-analyzer-fd-leak -c $(SRC) -o build/analyzer.o
+
+bench: vtcode
+	sh bench/json.sh
+
+demo:
+	@echo "vtcode: demo: not available in this build" >&2; exit 2
+
+clean:
+	rm -rf vtcode build tests/unit tests/fuzz/json $(FUZZERS) \
+		tests/tmp bench/out vtcode-$(VERSION).tar.gz
+
+dist: clean
+	mkdir -p vtcode-$(VERSION)
+	cp -R $(DISTFILES) vtcode-$(VERSION)
+	tar -cf - vtcode-$(VERSION) | gzip >vtcode-$(VERSION).tar.gz
+	rm -rf vtcode-$(VERSION)
+
+install: vtcode
+	mkdir -p $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(MANPREFIX)/man1
+	cp -f vtcode $(DESTDIR)$(PREFIX)/bin/vtcode
+	chmod 755 $(DESTDIR)$(PREFIX)/bin/vtcode
+	sed "s/VERSION/$(VERSION)/g" <vtcode.1 >$(DESTDIR)$(MANPREFIX)/man1/vtcode.1
+	chmod 644 $(DESTDIR)$(MANPREFIX)/man1/vtcode.1
+
+uninstall:
+	rm -f $(DESTDIR)$(PREFIX)/bin/vtcode $(DESTDIR)$(MANPREFIX)/man1/vtcode.1
+
+.PHONY: all deps werror test fuzz lint bench demo clean dist install uninstall

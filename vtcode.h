@@ -1,0 +1,81 @@
+/* See LICENSE file for copyright and license details.
+ *
+ * vtcode.h: the types and enums that vtcode.c, config.h and the tests
+ * share.  Nothing here allocates or does I/O; the code is in vtcode.c.
+ */
+#ifndef VTCODE_H
+#define VTCODE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifndef VERSION
+#error "VERSION must be defined (config.mk passes -DVERSION)"
+#endif
+
+/* exit codes, documented in vtcode.1 under EXIT STATUS */
+enum {
+	ExitOK = 0,      /* success */
+	ExitFail = 1,    /* the work could not be done (I/O, refused input) */
+	ExitUsage = 2    /* bad command line, or a command this build lacks */
+};
+
+/* ---- util ---- */
+
+/* A growable byte buffer.  Every append is bounded by max (0 means the
+ * size_t ceiling); going over it sets err and later appends do nothing,
+ * in the BearSSL manner: check err once at the end. */
+typedef struct {
+	char *p;
+	size_t len, cap, max;
+	int err;
+} Buf;
+
+/* ---- json ---- */
+
+typedef enum {
+	JNone = 0, JObject, JArray, JString, JNumber, JTrue, JFalse, JNull
+} JType;
+
+/* One token over the caller's buffer, jsmn style.  For strings start/end
+ * exclude the quotes; for containers they include the brackets.  next is
+ * the index of the first token after this token's whole subtree, so a
+ * lookup can skip a member without walking it.  size counts an object's
+ * members (key/value pairs) or an array's elements. */
+typedef struct {
+	size_t start, end;
+	int next;
+	int size;
+	unsigned char type;    /* JType */
+	unsigned char escaped; /* string contains a backslash escape */
+	unsigned char isint;   /* number has no fraction and no exponent */
+} JTok;
+
+/* A parsed document: the caller owns buf and tok; the parser only fills
+ * them.  On rejection err is a static sentence and erroff the byte
+ * offset where the input stopped making sense. */
+typedef struct {
+	const char *buf;
+	size_t len;
+	JTok *tok;
+	int ntok, maxtok;
+	const char *err;
+	size_t erroff;
+} JDoc;
+
+/* Hard ceiling on nesting for both parser and writer; config.h's
+ * MAXJSONDEPTH picks the limit in force and is checked against this. */
+#define JSONDEPTHCAP 256
+
+/* JSON writer state: it refuses (sticky err) any call sequence that
+ * would produce invalid JSON, so what it emits always parses. */
+typedef struct {
+	Buf *b;
+	int depth;
+	int done;                           /* a complete top-level value */
+	int wantval;                        /* a key was written, value next */
+	const char *err;
+	unsigned char lvl[JSONDEPTHCAP + 1];/* JWObj, JWItems bits per level */
+} JWriter;
+
+#endif /* VTCODE_H */
