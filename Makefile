@@ -78,7 +78,7 @@ lint: config.h
 		--inline-suppr --error-exitcode=1 --quiet \
 		-D__linux__ -DVERSION=\"$(VERSION)\" -I. $(SRC)
 	$(CC) $(VTCPPFLAGS) $(CPPFLAGS) -std=c99 -O2 -fanalyzer -Werror \
-		-Wno-analyzer-fd-leak -c $(SRC) -o build/analyzer.o
+		-c $(SRC) -o build/analyzer.o
 
 bench: vtcode
 	sh bench/json.sh

@@ -1,0 +1,300 @@
+#!/bin/sh
+# See LICENSE file for copyright and license details.
+#
+# tests.sh: vtcode's whole test suite, what `make test` and CI run.
+# Every check prints "ok   NAME" or "FAIL NAME"; the last line is exactly
+# "N passed, N failed" (", N skipped" when a check could not run here) and
+# the exit status is non-zero if anything failed.
+#
+# Environment (make test sets these from config.mk): CC INCS LIBS TSLIB.
+# FUZZTIME=seconds shortens the fuzz run for a quick local pass.
+set -u
+cd "$(dirname "$0")" || exit 1
+top=$(pwd)
+: "${MAKE:=make}"
+: "${FUZZTIME:=60}"
+testdata=$top/../shared/testdata
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/vtcode-tests.XXXXXX")
+chmod 755 "$tmp"
+trap 'rm -rf "$tmp"' EXIT INT TERM
+pass=0 fail=0 skip=0
+
+ok() { pass=$((pass + 1)); echo "ok   $*"; }
+bad() { fail=$((fail + 1)); echo "FAIL $*"; }
+skipped() { skip=$((skip + 1)); echo "skip $*"; }
+# t NAME CMD...: CMD's exit status decides; its output is shown on failure
+t() {
+	name=$1
+	shift
+	if "$@" >"$tmp/out" 2>&1; then
+		ok "$name"
+	else
+		bad "$name"
+		sed 's/^/    /' "$tmp/out" | head -20
+	fi
+}
+# exits CODE CMD...: CMD exits with CODE
+exits() {
+	want=$1
+	shift
+	"$@"
+	got=$?
+	[ "$got" -eq "$want" ] || { echo "exit $got, want $want"; return 1; }
+}
+contains() { grep -q -e "$2" "$1" || { echo "no '$2' in:"; cat "$1"; return 1; }; }
+lacks() { ! grep -q -e "$2" "$1" || { echo "'$2' found in:"; cat "$1"; return 1; }; }
+
+echo "== build"
+t "vtcode builds with -Werror" $MAKE -s werror
+t "vtcode builds" $MAKE -s vtcode
+t "unit tests build (ASan+UBSan)" $MAKE -s tests/unit
+t "json driver builds (ASan+UBSan)" $MAKE -s tests/fuzz/json
+t "json libFuzzer target builds (clang)" $MAKE -s tests/fuzz/json-fuzzer
+vt=$top/vtcode
+
+echo "== unit tests"
+if [ -x tests/unit ]; then
+	tests/unit >"$tmp/unit" 2>&1
+	urc=$?
+	grep -v '^unit: ' "$tmp/unit"
+	np=$(sed -n 's/^unit: \([0-9]*\) passed, \([0-9]*\) failed$/\1/p' "$tmp/unit")
+	nf=$(sed -n 's/^unit: \([0-9]*\) passed, \([0-9]*\) failed$/\2/p' "$tmp/unit")
+	if [ -z "$np" ] || { [ "$urc" -ne 0 ] && [ "$nf" -eq 0 ]; }; then
+		bad "unit tests ran to the end (exit $urc)"
+		tail -20 "$tmp/unit" | sed 's/^/    /'
+	else
+		pass=$((pass + np))
+		fail=$((fail + nf))
+		echo "ok   unit: $np passed, $nf failed"
+	fi
+fi
+
+echo "== JSONTestSuite (ASan+UBSan)"
+suite=$testdata/json/test_parsing
+if [ -d "$suite" ] && [ -x tests/fuzz/json ]; then
+	y=0 yok=0 n=0 nok=0 i=0 crash=0
+	for f in "$suite"/*.json; do
+		tests/fuzz/json "$f" >/dev/null 2>"$tmp/err"
+		rc=$?
+		base=${f##*/}
+		if [ $rc -gt 1 ]; then
+			crash=$((crash + 1))
+			echo "    crash ($rc): $base"
+			head -5 "$tmp/err" | sed 's/^/      /'
+		fi
+		case $base in
+		y_*) y=$((y + 1)); [ $rc -eq 0 ] && yok=$((yok + 1)) ||
+			echo "    rejected: $base: $(cat "$tmp/err")" ;;
+		n_*) n=$((n + 1)); [ $rc -eq 1 ] && nok=$((nok + 1)) ||
+			echo "    accepted: $base" ;;
+		*) i=$((i + 1)) ;;
+		esac
+	done
+	t "JSONTestSuite: $yok/$y y_ accepted" [ "$y" -gt 0 ] && [ "$yok" -eq "$y" ]
+	t "JSONTestSuite: $nok/$n n_ rejected" [ "$n" -gt 0 ] && [ "$nok" -eq "$n" ]
+	t "JSONTestSuite: $crash crashes in $((y + n + i)) files" [ "$crash" -eq 0 ]
+else
+	bad "JSONTestSuite: $suite or tests/fuzz/json missing"
+fi
+
+echo "== JSON fuzzing (${FUZZTIME}s, libFuzzer, ASan+UBSan, leak checks)"
+if [ -x tests/fuzz/json-fuzzer ] && [ -d "$suite" ]; then
+	mkdir -p "$tmp/corpus"
+	tests/fuzz/json-fuzzer -max_total_time="$FUZZTIME" -max_len=8192 \
+	    -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
+	    -artifact_prefix="$tmp/" "$tmp/corpus" "$suite" >"$tmp/fuzz" 2>&1
+	frc=$?
+	runs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$tmp/fuzz")
+	if [ $frc -eq 0 ] && [ -n "$runs" ] && [ "$runs" -gt 0 ]; then
+		ok "json fuzzer: $runs inputs, no crash, no leak"
+	else
+		bad "json fuzzer (exit $frc)"
+		grep -E 'ERROR|SUMMARY|leak|==[0-9]+==' "$tmp/fuzz" | head -20 | sed 's/^/    /'
+	fi
+else
+	bad "json fuzzer: not built"
+fi
+
+echo "== command line"
+t "-h prints usage on stdout, exit 0" sh -c '"$1" -h >"$2/o" 2>"$2/e" && grep -q "^usage: vtcode" "$2/o" && ! [ -s "$2/e" ]' - "$vt" "$tmp"
+t "--help is -h" sh -c '"$1" --help | cmp -s - "$2/o"' - "$vt" "$tmp"
+# the usage text is the man page's SYNOPSIS, line for line
+sed -n '/^\.SH SYNOPSIS/,/^\.SH /p' vtcode.1 | sed -n '/^\.nf/,/^\.fi/p' |
+    sed -e '/^\.nf/d' -e '/^\.fi/d' -e 's/\\f[BIR]//g' -e 's/\\-/-/g' \
+    -e 's/\\&//g' >"$tmp/synopsis"
+"$vt" -h | sed -e 's/^usage: //' -e 's/^       //' >"$tmp/usage"
+t "usage text matches vtcode.1 SYNOPSIS" cmp "$tmp/synopsis" "$tmp/usage"
+t "--version names version, libseccomp and all six grammars" sh -c '
+	"$1" --version >"$2/v" &&
+	grep -q "^vtcode $3\$" "$2/v" && grep -q "^libseccomp [0-9]" "$2/v" &&
+	for g in bash c go javascript python rust; do
+		grep -q " $g (ABI 14)" "$2/v" || exit 1; done' - "$vt" "$tmp" "${VERSION:-0.1.0}"
+t "VERSION in config.mk is the one --version prints" sh -c '
+	v=$(sed -n "s/^VERSION = //p" config.mk); "$1" --version | grep -q "^vtcode $v\$"' - "$vt"
+t "unknown option: usage on stderr, exit 2" sh -c '
+	"$1" --bogus >"$2/o" 2>"$2/e"; [ $? -eq 2 ] && ! [ -s "$2/o" ] &&
+	grep -q "unknown option: --bogus" "$2/e" && grep -q "^usage: vtcode" "$2/e"' - "$vt" "$tmp"
+t "unknown short option: exit 2" exits 2 "$vt" -x
+t "unknown command: usage on stderr, exit 2" sh -c '
+	"$1" frobnicate 2>"$2/e"; [ $? -eq 2 ] && grep -q "frobnicate: unknown command" "$2/e"' - "$vt" "$tmp"
+t "option without its value: exit 2" sh -c '
+	"$1" -m 2>"$2/e"; [ $? -eq 2 ] && grep -q "option -m needs a value" "$2/e"' - "$vt" "$tmp"
+t "option with an empty value: exit 2" exits 2 "$vt" --base-url=
+long=$(head -c 5000 /dev/zero | tr '\0' a)
+t "option value over MAXARGLEN: exit 2" exits 2 "$vt" -P "$long"
+t "-C to a missing directory: exit 1 with the reason" sh -c '
+	"$1" -C /nonexistent/x exec p 2>"$2/e"; [ $? -eq 1 ] &&
+	grep -q "^vtcode: -C /nonexistent/x: No such file or directory" "$2/e"' - "$vt" "$tmp"
+t "no command: interactive session not available, exit 2" sh -c '
+	"$1" </dev/null 2>"$2/e"; [ $? -eq 2 ] &&
+	grep -q "^vtcode: interactive session: not available in this build$" "$2/e"' - "$vt" "$tmp"
+for c in exec trust check policy sandbox outline find sessions resume audit; do
+	t "$c: not available in this build, exit 2, listed in README" sh -c '
+	"$1" -m m -P p --base-url http://127.0.0.1:1/v1 -C / "$3" x 2>"$2/e"
+	[ $? -eq 2 ] && grep -q "^vtcode: $3: not available in this build$" "$2/e" &&
+	grep -q "^| \`vtcode $3" README && grep -q "^\\\\fB$3\\\\fR" vtcode.1' - "$vt" "$tmp" "$c"
+done
+t "every subcommand in the usage is documented in vtcode.1" sh -c '
+	"$1" -h | sed -n "s/^.*vtcode \([a-z][a-z]*\).*/\1/p" | sort -u >"$2/cmds"
+	[ -s "$2/cmds" ] && while read -r c; do grep -q "^\\\\fB$c\\\\fR" vtcode.1 || { echo "$c"; exit 1; }; done <"$2/cmds"' - "$vt" "$tmp"
+
+echo "== start-up hardening, observed from outside"
+if [ "$(id -u)" -eq 0 ]; then
+	id vtctest >/dev/null 2>&1 ||
+	    useradd -M -r -d /nonexistent -s /usr/sbin/nologin vtctest 2>/dev/null
+	cp "$vt" "$tmp/vtcode" && chmod 755 "$tmp/vtcode"
+	python3 tests/hardening.py "$tmp/vtcode" vtctest >"$tmp/hard" 2>&1
+	hrc=$?
+	cat "$tmp/hard"
+	pass=$((pass + $(grep -c '^ok ' "$tmp/hard")))
+	fail=$((fail + $(grep -c '^FAIL ' "$tmp/hard")))
+	[ $hrc -eq 0 ] || grep -q '^FAIL ' "$tmp/hard" || bad "hardening probe ran (exit $hrc)"
+else
+	skipped "hardening probe: needs root to read another process's /proc/PID/fd"
+fi
+# the same syscalls, in order, before anything else the program does
+if command -v strace >/dev/null 2>&1; then
+	strace -f -qq -o "$tmp/strace" -e trace=close_range,prctl,setrlimit,prlimit64,umask,rt_sigaction,write \
+	    "$vt" --no-such-option >/dev/null 2>&1
+	sed -n '/close_range(3/,$p' "$tmp/strace" | grep -v 'rt_sigaction(SIG\(RT\|_\)' >"$tmp/st"
+	t "strace: close_range(3, ...) then dumpable, core, umask, SIGPIPE, before any output" sh -c '
+		set -e; f=$1
+		l() { grep -n "$1" "$f" | head -1 | cut -d: -f1; }
+		a=$(l "close_range(3,"); b=$(l "PR_SET_DUMPABLE, \\(0\\|SUID_DUMP_DISABLE\\)"); c=$(l "RLIMIT_CORE, {rlim_cur=0, rlim_max=0}")
+		d=$(l "umask(077)"); e=$(l "SIGPIPE, {sa_handler=SIG_IGN"); w=$(l "^[0-9]* *write(")
+		[ -n "$a" ] && [ -n "$b" ] && [ -n "$c" ] && [ -n "$d" ] && [ -n "$e" ] && [ -n "$w" ]
+		[ "$a" -lt "$b" ] && [ "$b" -lt "$c" ] && [ "$c" -lt "$d" ] && [ "$d" -lt "$e" ] && [ "$e" -lt "$w" ]' - "$tmp/st"
+else
+	bad "strace not installed (make deps installs it)"
+fi
+
+echo "== binary hardening (readelf)"
+readelf -h "$vt" >"$tmp/h" 2>&1
+readelf -d "$vt" >"$tmp/d" 2>&1
+readelf -lW "$vt" >"$tmp/l" 2>&1
+readelf --dyn-syms -W "$vt" >"$tmp/s" 2>&1
+t "PIE" sh -c 'grep -q "Type: *DYN" "$1" && grep -q "FLAGS_1.*PIE" "$2"' - "$tmp/h" "$tmp/d"
+t "full RELRO" contains "$tmp/l" "GNU_RELRO"
+t "BIND_NOW" contains "$tmp/d" "BIND_NOW"
+t "stack protector (__stack_chk_fail)" contains "$tmp/s" "__stack_chk_fail"
+t "FORTIFY_SOURCE (__*_chk symbols)" contains "$tmp/s" "__[a-z]*_chk"
+t "no executable stack" sh -c '! grep "GNU_STACK" "$1" | grep -q "RWE"' - "$tmp/l"
+
+echo "== build system"
+# the commands make would run to relink vtcode, continuation lines joined
+makecmd() { "$MAKE" -n -W vtcode.c vtcode "$@" 2>&1 | sed -e :a -e '/\\$/N; s/\\\n//; ta'; }
+CC=mycc CPPFLAGS=-DMYCPP CFLAGS=-DMYC LDFLAGS=-Wl,-zmyld makecmd >"$tmp/n1"
+t "make honours CC, CPPFLAGS, CFLAGS, LDFLAGS from the environment" \
+    contains "$tmp/n1" "^mycc .*-DMYCPP.*-DMYC.*-Wl,-zmyld"
+makecmd CC=mycc CFLAGS=-DMYC >"$tmp/n2"
+t "make honours them on its command line too" contains "$tmp/n2" "^mycc .*-DMYC"
+makecmd >"$tmp/n3"
+t "hardened defaults on the compile and link line" sh -c '
+	for f in -std=c99 -pedantic -Wall -Wextra -O2 -D_FORTIFY_SOURCE=3 -fstack-protector-strong \
+	    -fstack-clash-protection -fcf-protection -fPIE -pie -Wl,-z,relro,-z,now -lbearssl \
+	    "\`pkg-config --libs libseccomp tree-sitter\`"; do
+		grep -q -e " $f" "$1" || { echo "missing $f"; exit 1; }; done' - "$tmp/n3"
+t "make install/uninstall honour DESTDIR and PREFIX" sh -c '
+	d=$2/dest; "$1" -s install DESTDIR="$d" PREFIX=/usr >/dev/null &&
+	[ -x "$d/usr/bin/vtcode" ] && [ -f "$d/usr/share/man/man1/vtcode.1" ] &&
+	grep -q "vtcode\\\\-$3" "$d/usr/share/man/man1/vtcode.1" &&
+	"$1" -s uninstall DESTDIR="$d" PREFIX=/usr >/dev/null &&
+	! [ -e "$d/usr/bin/vtcode" ] && ! [ -e "$d/usr/share/man/man1/vtcode.1" ]' - "$MAKE" "$tmp" "${VERSION:-0.1.0}"
+t "config.h is git-ignored and made from config.def.h only if absent" sh -c '
+	git check-ignore -q config.h && grep -q "^config.h:" Makefile && ! grep -q "config.h: config.def.h" Makefile'
+t "grammars.lock pins the six ABI-14 grammars with sha256" sh -c '
+	for g in "bash 0.23.3" "c 0.23.5" "go 0.23.4" "javascript 0.23.1" "python 0.23.6" "rust 0.23.2"; do
+		grep -Eq "^${g%% *} +${g#* } +[0-9a-f]{64}\$" grammars.lock || { echo "$g"; exit 1; }; done'
+t "grammars in GRAMMARDIR match grammars.lock" sh -c '
+	grep -v -e "^#" -e "^[[:space:]]*\$" grammars.lock | while read -r n v s; do
+		[ "$(cat grammars/$n/.lock)" = "$n $v $s" ] || exit 1; done'
+
+# make deps, offline: a fake npm and dpkg-query stand in for the registry
+mkdir -p "$tmp/fake/bin" "$tmp/fake/pkg/package/src" "$tmp/fake/pkg/package/queries"
+echo 'int x;' >"$tmp/fake/pkg/package/src/parser.c"
+echo '; q' >"$tmp/fake/pkg/package/queries/tags.scm"
+(cd "$tmp/fake/pkg" && tar -czf ../tree-sitter-demo-1.0.0.tgz package)
+good=$(sha256sum "$tmp/fake/tree-sitter-demo-1.0.0.tgz" | cut -d' ' -f1)
+cat >"$tmp/fake/bin/npm" <<EOF
+#!/bin/sh
+# fake npm pack: copies the demo tarball to --pack-destination
+[ "\$1" = pack ] || exit 1
+while [ \$# -gt 0 ]; do [ "\$1" = --pack-destination ] && d=\$2; shift; done
+cp "$tmp/fake/tree-sitter-demo-1.0.0.tgz" "\$d/"
+EOF
+cat >"$tmp/fake/bin/dpkg-query" <<'EOF'
+#!/bin/sh
+# fake dpkg-query: every package is installed except socat
+for a; do p=$a; done
+[ "$p" = socat ] && exit 1
+echo "install ok installed"
+EOF
+cat >"$tmp/fake/bin/apt-get" <<EOF
+#!/bin/sh
+echo "apt-get \$*" >>"$tmp/fake/apt.log"
+EOF
+chmod 755 "$tmp/fake/bin/npm" "$tmp/fake/bin/dpkg-query" "$tmp/fake/bin/apt-get"
+printf '# test lock\ndemo 1.0.0 %s\n' "$good" >"$tmp/fake/good.lock"
+printf 'demo 1.0.0 %s\n' "$(echo "$good" | tr '0-9a-f' '1-9a-f0')" >"$tmp/fake/bad.lock"
+t "deps: a tarball matching grammars.lock is extracted (src/, queries/)" sh -c '
+	PATH=$1/bin:$PATH GRAMMARS_LOCK=$1/good.lock sh .ci/deps "$1/g1" >"$1/o1" 2>&1
+	[ -f "$1/g1/demo/src/parser.c" ] && [ -f "$1/g1/demo/queries/tags.scm" ]' - "$tmp/fake"
+t "deps: a tarball whose sha256 differs is refused, nothing extracted" sh -c '
+	PATH=$1/bin:$PATH GRAMMARS_LOCK=$1/bad.lock sh .ci/deps "$1/g2" >"$1/o2" 2>&1
+	[ $? -ne 0 ] && grep -q "sha256 .* refusing" "$1/o2" && ! [ -e "$1/g2/demo" ]' - "$tmp/fake"
+t "deps: never runs npm install" sh -c '! grep -n "npm install\|npm i \|npm ci" .ci/deps | grep -v "^[0-9]*:#"'
+if [ "$(id -u)" -eq 0 ] && id vtctest >/dev/null 2>&1; then
+	chmod -R a+rX "$tmp/fake"
+	cp -R .ci grammars.lock "$tmp/fake/" && chmod -R a+rX "$tmp/fake"
+	t "deps as root: installs only the missing package with apt-get" sh -c '
+		rm -f "$1/apt.log"; PATH=$1/bin:$PATH GRAMMARS_LOCK=$1/good.lock sh "$1/.ci/deps" "$1/g3" >/dev/null 2>&1
+		grep -q "install.* socat$" "$1/apt.log"' - "$tmp/fake"
+	t "deps as a user: prints the exact apt-get command, installs nothing" sh -c '
+		rm -f "$1/apt.log"; mkdir -p "$1/g4"; chown vtctest "$1/g4"
+		setpriv --reuid=vtctest --regid=vtctest --clear-groups -- env HOME="$1/g4" \
+		    PATH="$1/bin:$PATH" GRAMMARS_LOCK="$1/good.lock" sh "$1/.ci/deps" "$1/g4" >"$1/o4" 2>&1
+		[ $? -eq 1 ] && grep -q "apt-get update && apt-get install -y --no-install-recommends socat" "$1/o4" &&
+		! [ -e "$1/apt.log" ]' - "$tmp/fake"
+else
+	skipped "deps root/user paths: need root and the vtctest user"
+fi
+
+echo "== static analysis"
+t "make lint (cppcheck, gcc -fanalyzer)" $MAKE -s lint
+
+echo "== documentation"
+t "README has the two quick-start commands and a status table" sh -c '
+	grep -q "^ *make deps\$" README && grep -q "^ *make test\$" README && grep -q "^| \`vtcode exec" README'
+t "vtcode.1 documents every exit code and option" sh -c '
+	for w in "EXIT STATUS" "\\\\-C" "\\\\-m" "\\\\-P" "\\\\-\\\\-base\\\\-url" "\\\\-\\\\-version" "\\\\-h"; do
+		grep -q -e "$w" vtcode.1 || { echo "$w"; exit 1; }; done'
+t "vtcode.1 is well-formed (man --warnings)" sh -c '
+	! command -v man >/dev/null || { MANWIDTH=80 man --warnings -l vtcode.1 2>&1 >/dev/null | grep . && exit 1 || exit 0; }'
+
+echo
+if [ "$skip" -gt 0 ]; then
+	echo "$pass passed, $fail failed, $skip skipped"
+else
+	echo "$pass passed, $fail failed"
+fi
+[ "$fail" -eq 0 ]

@@ -1,0 +1,458 @@
+/* See LICENSE file for copyright and license details.
+ *
+ * tests/unit.c: unit tests.  Includes vtcode.c whole, so the static
+ * functions are testable without exporting anything; built with ASan and
+ * UBSan by tests.sh.  Prints one line per failure and ends with
+ * "unit: N passed, N failed"; exits 1 if anything failed.
+ */
+#define VTCODE_NOMAIN
+#include "../vtcode.c"
+
+#include <sys/wait.h>
+
+static int npass, nfail;
+
+#define T(c) check((c) != 0, __LINE__, #c)
+
+static void
+check(int ok, int line, const char *what)
+{
+	if (ok) {
+		npass++;
+		return;
+	}
+	nfail++;
+	printf("FAIL tests/unit.c:%d: %s\n", line, what);
+}
+
+/* parse a C string; returns the token count or -1 */
+static JTok toks[4096];
+static JDoc doc;
+
+static int
+P(const char *s)
+{
+	return jsonparse(&doc, s, strlen(s), toks, (int)LEN(toks));
+}
+
+/* the parse fails at byte off with a reason containing why */
+static int
+rejects(const char *s, size_t off, const char *why)
+{
+	if (P(s) >= 0)
+		return 0;
+	if (doc.erroff != off || strstr(doc.err, why) == NULL) {
+		printf("  %s: got byte %zu: %s\n", s, doc.erroff, doc.err);
+		return 0;
+	}
+	return 1;
+}
+
+static void
+testutf8(void)
+{
+	uint32_t cp = 0;
+	unsigned char out[4];
+
+	T(utf8dec((const unsigned char *)"A", 1, &cp) == 1 && cp == 'A');
+	T(utf8dec((const unsigned char *)"\xC3\xA9", 2, &cp) == 2 &&
+	    cp == 0xE9);
+	T(utf8dec((const unsigned char *)"\xE2\x82\xAC", 3, &cp) == 3 &&
+	    cp == 0x20AC);
+	T(utf8dec((const unsigned char *)"\xF0\x9F\x98\x80", 4, &cp) == 4 &&
+	    cp == 0x1F600);
+	T(utf8dec((const unsigned char *)"\xF4\x8F\xBF\xBF", 4, &cp) == 4 &&
+	    cp == 0x10FFFF);
+	/* ill-formed: the maximal subpart length comes back negated */
+	T(utf8dec((const unsigned char *)"\x80", 1, &cp) == -1);
+	T(utf8dec((const unsigned char *)"\xC0\x80", 2, &cp) == -1);
+	T(utf8dec((const unsigned char *)"\xC1\xBF", 2, &cp) == -1);
+	T(utf8dec((const unsigned char *)"\xE0\x80\x80", 3, &cp) == -1);
+	T(utf8dec((const unsigned char *)"\xED\xA0\x80", 3, &cp) == -1);
+	T(utf8dec((const unsigned char *)"\xF0\x80\x80\x80", 4, &cp) == -1);
+	T(utf8dec((const unsigned char *)"\xF4\x90\x80\x80", 4, &cp) == -1);
+	T(utf8dec((const unsigned char *)"\xF5\x80\x80\x80", 4, &cp) == -1);
+	T(utf8dec((const unsigned char *)"\xE2\x82", 2, &cp) == -2);
+	T(utf8dec((const unsigned char *)"\xE2\x82" "A", 3, &cp) == -2);
+	T(utf8dec((const unsigned char *)"\xF0\x9F\x98", 3, &cp) == -3);
+	T(utf8enc(0x7F, out) == 1 && out[0] == 0x7F);
+	T(utf8enc(0x10FFFF, out) == 4 && memcmp(out, "\xF4\x8F\xBF\xBF", 4) == 0);
+}
+
+static void
+testbuf(void)
+{
+	Buf b;
+	size_t r;
+
+	bufinit(&b, 8);
+	bufaddstr(&b, "12345678");
+	T(!b.err && b.len == 8 && strcmp(b.p, "12345678") == 0);
+	bufaddc(&b, '9');
+	T(b.err && b.len == 8);         /* over max: sticky error, no write */
+	bufaddstr(&b, "");
+	T(b.err);
+	buffree(&b);
+	bufinit(&b, 0);
+	bufaddf(&b, "%d-%s", 42, "x");
+	T(!b.err && strcmp(b.p, "42-x") == 0);
+	buffree(&b);
+	T(ckadd(1, 2, &r) && r == 3);
+	T(!ckadd(SIZE_MAX, 1, &r));
+}
+
+static void
+testparse(void)
+{
+	char deep[2 * MAXJSONDEPTH + 8];
+	char *big;
+	int i, n, v;
+
+	T(P("{\"a\":[1,2,{\"b\":null}],\"c\":\"x\"}") == 10);
+	T(toks[0].type == JObject && toks[0].size == 2 && toks[0].next == 10);
+	T(toks[1].type == JString && toks[1].next == 2);
+	T(toks[2].type == JArray && toks[2].size == 3 && toks[2].next == 8);
+	T(toks[5].type == JObject && toks[5].size == 1 && toks[5].next == 8);
+	T(toks[8].type == JString && toks[8].end - toks[8].start == 1);
+	T(jsonget(&doc, 0, "c") == 9 && jsonget(&doc, 0, "a") == 2);
+	T(jsonget(&doc, 0, "zz") == -1 && jsonget(&doc, 2, "a") == -1);
+	T(jsonat(&doc, 2, 0) == 3 && jsonat(&doc, 2, 2) == 5);
+	T(jsonat(&doc, 2, 3) == -1 && jsonat(&doc, 2, -1) == -1);
+	T(jsonget(&doc, jsonat(&doc, 2, 2), "b") == 7);
+	T(jsontype(&doc, 7) == JNull && jsontype(&doc, 99) == JNone);
+
+	/* scalars at the top, surrounding whitespace */
+	T(P(" \t\r\n-0.5e+3 ") == 1 && toks[0].type == JNumber &&
+	    !toks[0].isint);
+	T(P("\"\"") == 1 && toks[0].start == toks[0].end);
+	T(P("true") == 1 && jsonbool(&doc, 0, &v) == 0 && v == 1);
+	T(P("[]") == 1 && toks[0].size == 0 && P("{}") == 1);
+
+	/* rejections, with the byte where it stopped making sense */
+	T(rejects("", 0, "expected a value"));
+	T(rejects("  ", 2, "expected a value"));
+	T(rejects("{\"a\":1,}", 7, "expected a string key"));
+	T(rejects("[1,]", 3, "unexpected character"));
+	T(rejects("[1 2]", 3, "expected ',' or ']'"));
+	T(rejects("{\"a\" 1}", 5, "expected ':'"));
+	T(rejects("[1]x", 3, "data after the top-level value"));
+	T(rejects("1 2", 2, "data after"));
+	T(rejects("[", 1, "expected a value"));
+	T(rejects("[1", 2, "unterminated array"));
+	T(rejects("{\"a\":1", 6, "unterminated object"));
+	T(rejects("\"abc", 4, "unterminated string"));
+	T(rejects("\"a\tb\"", 2, "control character"));
+	T(rejects("\"\\x\"", 1, "invalid escape"));
+	T(rejects("\"\\u12G4\"", 1, "invalid \\u escape"));
+	T(rejects("\"\\uDC00\"", 1, "lone low surrogate"));
+	T(rejects("\"\\uD800\"", 1, "high surrogate"));
+	T(rejects("\"\\uD800\\u0041\"", 1, "high surrogate"));
+	T(rejects("\"\xC3\"", 1, "invalid UTF-8"));
+	T(rejects("\"\xED\xA0\x80\"", 1, "invalid UTF-8"));
+	T(rejects("01", 1, "data after"));
+	T(rejects("-", 1, "invalid number"));
+	T(rejects("1.", 2, "digit expected after '.'"));
+	T(rejects("1e+", 3, "digit expected in exponent"));
+	T(rejects("+1", 0, "unexpected character"));
+	T(rejects("tru", 0, "invalid literal"));
+	T(rejects("nul", 0, "invalid literal"));
+	T(rejects("\xEF\xBB\xBF{}", 0, "unexpected character"));
+
+	/* depth: exactly MAXJSONDEPTH parses, one more does not */
+	for (i = 0; i < MAXJSONDEPTH; i++)
+		deep[i] = '[';
+	for (i = 0; i < MAXJSONDEPTH; i++)
+		deep[MAXJSONDEPTH + i] = ']';
+	deep[2 * MAXJSONDEPTH] = '\0';
+	T(P(deep) == MAXJSONDEPTH);
+	memmove(deep + 1, deep, 2 * MAXJSONDEPTH + 1);
+	deep[0] = '[';
+	deep[2 * MAXJSONDEPTH + 1] = ']';
+	deep[2 * MAXJSONDEPTH + 2] = '\0';
+	T(rejects(deep, MAXJSONDEPTH, "nested deeper than MAXJSONDEPTH"));
+
+	/* the caller's token array bounds the document */
+	T(jsonparse(&doc, "[1,2,3]", 7, toks, 4) == 4);
+	T(jsonparse(&doc, "[1,2,3]", 7, toks, 3) < 0 &&
+	    strstr(doc.err, "too many tokens") != NULL);
+
+	/* and MAXJSONSIZE bounds the bytes */
+	n = MAXJSONSIZE + 1;
+	big = xmalloc((size_t)n);
+	memset(big, ' ', (size_t)n);
+	big[0] = '1';
+	T(jsonparse(&doc, big, (size_t)n, toks, 4) < 0 && doc.erroff == 0);
+	T(jsonparse(&doc, big, (size_t)n - 1, toks, 4) == 1);
+	free(big);
+
+	/* accessors refuse on a failed parse */
+	P("[1,");
+	T(jsontok(&doc, 0) == NULL && jsonat(&doc, 0, 0) == -1);
+}
+
+static void
+testaccess(void)
+{
+	char s[64], *d;
+	size_t n;
+	int64_t i;
+	double x;
+	int b;
+
+	/* duplicate keys are ambiguous: refused, not first- or last-wins */
+	T(P("{\"a\":1,\"b\":2,\"a\":3}") > 0 && jsonget(&doc, 0, "a") == -2);
+	T(jsonget(&doc, 0, "b") == 4);
+	/* keys compare by their unescaped form */
+	T(P("{\"\\u0061\\/\":1,\"\\\"q\":2}") > 0);
+	T(jsonget(&doc, 0, "a/") == 2 && jsonget(&doc, 0, "\"q") == 4);
+	T(P("{\"a\":1,\"\\u0061\":2}") > 0 && jsonget(&doc, 0, "a") == -2);
+
+	T(P("\"a\\n\\t\\\"\\\\\\/\\b\\f\\r\\u00e9\\u20AC\\ud83d\\ude00\"") == 1);
+	T(jsonstr(&doc, 0, s, sizeof(s), &n) == 0 && n == 18 &&
+	    memcmp(s, "a\n\t\"\\/\b\f\r\xC3\xA9\xE2\x82\xAC\xF0\x9F\x98\x80",
+	    18) == 0 && s[n] == '\0');
+	T(jsonstr(&doc, 0, s, 18, &n) == -1);       /* no room for NUL */
+	T(jsonstr(&doc, 0, s, 19, &n) == 0);
+	T(P("\"a\\u0000b\"") == 1);
+	T(jsonstr(&doc, 0, s, sizeof(s), &n) == 0 && n == 3 && s[1] == '\0');
+	T(jsonstr(&doc, 0, s, sizeof(s), NULL) == -1);
+	T(jsonstrdup(&doc, 0) == NULL);
+	T(P("\"caf\xC3\xA9\"") == 1 && (d = jsonstrdup(&doc, 0)) != NULL &&
+	    strcmp(d, "caf\xC3\xA9") == 0);
+	free(d);
+	T(P("12") == 1 && jsonstr(&doc, 0, s, sizeof(s), &n) == -1);
+
+	T(P("[0,-0,9223372036854775807,-9223372036854775808,"
+	    "9223372036854775808,-9223372036854775809,1.0,1e2,-5,300]") > 0);
+	T(jsonint(&doc, 1, INT64_MIN, INT64_MAX, &i) == 0 && i == 0);
+	T(jsonint(&doc, 2, INT64_MIN, INT64_MAX, &i) == 0 && i == 0);
+	T(jsonint(&doc, 3, INT64_MIN, INT64_MAX, &i) == 0 && i == INT64_MAX);
+	T(jsonint(&doc, 4, INT64_MIN, INT64_MAX, &i) == 0 && i == INT64_MIN);
+	T(jsonint(&doc, 5, INT64_MIN, INT64_MAX, &i) == -1);
+	T(jsonint(&doc, 6, INT64_MIN, INT64_MAX, &i) == -1);
+	T(jsonint(&doc, 7, INT64_MIN, INT64_MAX, &i) == -1);   /* 1.0 */
+	T(jsonint(&doc, 8, INT64_MIN, INT64_MAX, &i) == -1);   /* 1e2 */
+	T(jsonint(&doc, 9, 0, 100, &i) == -1);                 /* -5 */
+	T(jsonint(&doc, 9, -5, 100, &i) == 0 && i == -5);
+	T(jsonint(&doc, 10, 0, 299, &i) == -1);
+	T(jsonint(&doc, 10, 0, 300, &i) == 0 && i == 300);
+	T(jsonint(&doc, 10, 301, 400, &i) == -1);
+	T(jsondbl(&doc, 7, &x) == 0 && x == 1.0);
+	T(jsondbl(&doc, 8, &x) == 0 && x == 100.0);
+	T(P("[1e400,-1e400,1e-400,0.1]") > 0);
+	T(jsondbl(&doc, 1, &x) == -1 && jsondbl(&doc, 2, &x) == -1);
+	T(jsondbl(&doc, 3, &x) == 0 && x >= 0.0 && x < 1e-300);
+	T(jsondbl(&doc, 4, &x) == 0 && x == 0.1);
+	T(jsonbool(&doc, 4, &b) == -1);
+}
+
+static void
+testlongnum(void)
+{
+	char num[MAXJSONNUMLEN + 8];
+	double x;
+
+	memset(num, '1', sizeof(num) - 1);
+	num[0] = '0';
+	num[1] = '.';
+	num[sizeof(num) - 1] = '\0';
+	/* valid JSON, but too long to convert: refused, not a CPU sink */
+	T(P(num) == 1 && jsondbl(&doc, 0, &x) == -1);
+	num[MAXJSONNUMLEN] = '\0';
+	T(P(num) == 1 && jsondbl(&doc, 0, &x) == 0);
+}
+
+/* the writer's output for a sequence of calls, or NULL if it refused */
+static Buf wb;
+static JWriter w;
+
+static void
+W(void)
+{
+	buffree(&wb);
+	bufinit(&wb, 0);
+	jwinit(&w, &wb);
+}
+
+static int
+wis(const char *want)
+{
+	if (!jwdone(&w)) {
+		printf("  writer refused: %s\n", w.err ? w.err : "incomplete");
+		return 0;
+	}
+	if (strcmp(wb.p, want) != 0) {
+		printf("  writer wrote %s, want %s\n", wb.p, want);
+		return 0;
+	}
+	return P(wb.p) > 0;
+}
+
+static void
+testwriter(void)
+{
+	int i;
+
+	W();
+	jwobj(&w);
+	jwkey(&w, "s");
+	jwstr(&w, "q\"b\\n\n\t\x01\x1f\x7f/");
+	jwkey(&w, "n");
+	jwint(&w, INT64_MIN);
+	jwkey(&w, "d");
+	jwdbl(&w, 0.5);
+	jwkey(&w, "a");
+	jwarr(&w);
+	jwbool(&w, 1);
+	jwbool(&w, 0);
+	jwnull(&w);
+	jwarr(&w);
+	jwend(&w);
+	jwend(&w);
+	jwend(&w);
+	T(wis("{\"s\":\"q\\\"b\\\\n\\n\\t\\u0001\\u001f\x7f/\","
+	    "\"n\":-9223372036854775808,\"d\":0.5,"
+	    "\"a\":[true,false,null,[]]}"));
+
+	/* ill-formed UTF-8 becomes U+FFFD, one per maximal subpart */
+	W();
+	jwstrn(&w, "a\xC3" "b\xE2\x82" "c\xED\xA0\x80" "\xF0\x9F\x98\x80", 13);
+	T(wis("\"a\xEF\xBF\xBD" "b\xEF\xBF\xBD" "c\xEF\xBF\xBD\xEF\xBF\xBD"
+	    "\xEF\xBF\xBD\xF0\x9F\x98\x80\""));
+	W();
+	jwstrn(&w, "a\0b", 3);
+	T(wis("\"a\\u0000b\""));
+
+	/* call orders that would not parse are refused */
+	W();
+	jwobj(&w);
+	jwint(&w, 1);
+	T(!jwdone(&w) && w.err != NULL);
+	W();
+	jwarr(&w);
+	jwkey(&w, "k");
+	T(!jwdone(&w) && w.err != NULL);
+	W();
+	jwint(&w, 1);
+	jwint(&w, 2);
+	T(!jwdone(&w) && strstr(w.err, "second") != NULL);
+	W();
+	jwend(&w);
+	T(w.err != NULL);
+	W();
+	jwobj(&w);
+	jwkey(&w, "k");
+	jwend(&w);
+	T(w.err != NULL);
+	W();
+	jwobj(&w);
+	T(!jwdone(&w));                 /* still open */
+	W();
+	jwdbl(&w, NAN);
+	T(w.err != NULL && !jwdone(&w));
+	W();
+	jwdbl(&w, INFINITY);
+	T(w.err != NULL);
+	W();
+	for (i = 0; i <= MAXJSONDEPTH; i++)
+		jwarr(&w);
+	T(w.err != NULL && strstr(w.err, "MAXJSONDEPTH") != NULL);
+
+	/* a bounded buffer that fills up is an error, not a truncation */
+	buffree(&wb);
+	bufinit(&wb, 4);
+	jwinit(&w, &wb);
+	jwstr(&w, "long string");
+	T(!jwdone(&w));
+
+	/* jwtok copies a parsed subtree verbatim */
+	T(P("{\"x\":[1,\"\\u00e9\",{\"y\":true}]}") > 0);
+	W();
+	jwarr(&w);
+	jwtok(&w, &doc, jsonget(&doc, 0, "x"));
+	jwtok(&w, &doc, 4);
+	jwend(&w);
+	T(wis("[[1,\"\\u00e9\",{\"y\":true}],\"\\u00e9\"]"));
+	W();
+	jwtok(&w, &doc, 99);
+	T(w.err != NULL);
+	buffree(&wb);
+}
+
+/* hardenenv() drops LD_* and DYLD_* and keeps the rest in order */
+static void
+testenv(void)
+{
+	char *env[] = {
+		"PATH=/usr/bin", "LD_PRELOAD=/x.so", "HOME=/h",
+		"DYLD_INSERT_LIBRARIES=/y", "LD_LIBRARY_PATH=/z", "OLD_LD=1",
+		"LANG=C", NULL
+	};
+	char **saved = environ;
+
+	environ = env;
+	hardenenv();
+	environ = saved;
+	T(strcmp(env[0], "PATH=/usr/bin") == 0);
+	T(strcmp(env[1], "HOME=/h") == 0);
+	T(strcmp(env[2], "OLD_LD=1") == 0);
+	T(strcmp(env[3], "LANG=C") == 0);
+	T(env[4] == NULL);
+}
+
+/* from outside: a child started after harden() sees no LD_* variable
+ * and no descriptor above 2, while the rest of its environment is kept */
+static void
+testchild(void)
+{
+	int p[2], st, extra;
+	pid_t pid;
+	char out[8192];
+	ssize_t r;
+	size_t n = 0;
+
+	if (pipe(p) != 0)
+		die("pipe:");
+	if ((pid = fork()) == -1)
+		die("fork:");
+	if (pid == 0) {
+		setenv("LD_VTCODE_TEST", "1", 1);
+		setenv("LD_LIBRARY_PATH", "/nonexistent", 1);
+		setenv("VTCODE_KEEP", "kept", 1);
+		extra = open("/dev/null", O_RDONLY);
+		if (dup2(p[1], 1) == -1 || extra < 0 || dup2(extra, 9) == -1)
+			_exit(99);
+		harden();
+		execl("/bin/sh", "sh", "-c",
+		    "env; ls /proc/self/fd | tr '\\n' ' '", (char *)NULL);
+		_exit(98);
+	}
+	close(p[1]);
+	while (n < sizeof(out) - 1 &&
+	    (r = read(p[0], out + n, sizeof(out) - 1 - n)) > 0)
+		n += (size_t)r;
+	out[n] = '\0';
+	close(p[0]);
+	waitpid(pid, &st, 0);
+	T(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	T(strstr(out, "VTCODE_KEEP=kept") != NULL);     /* positive control */
+	T(strstr(out, "LD_VTCODE_TEST") == NULL);
+	T(strstr(out, "LD_LIBRARY_PATH") == NULL);
+	/* ls's own fd 3 (its directory) is the only one above 2 */
+	T(strstr(out, "0 1 2 3 ") != NULL && strstr(out, " 9") == NULL);
+}
+
+int
+main(void)
+{
+	testutf8();
+	testbuf();
+	testparse();
+	testaccess();
+	testlongnum();
+	testwriter();
+	testenv();
+	testchild();
+	printf("unit: %d passed, %d failed\n", npass, nfail);
+	return nfail ? 1 : 0;
+}
