@@ -191,14 +191,21 @@ static void
 vwarnx(const char *fmt, va_list ap)
 {
 	int saved = errno;
-	size_t n = strlen(fmt);
+	size_t n = strlen(fmt), len;
+	char msg[1024];
 
-	fputs("vtcode: ", stderr);
-	vfprintf(stderr, fmt, ap);
+	/* one write: a child sharing stderr cannot split the line */
+	memcpy(msg, "vtcode: ", 8);
+	vsnprintf(msg + 8, sizeof(msg) - 8, fmt, ap);
+	len = strlen(msg);
 	/* a trailing ':' asks for the reason, dwm style */
 	if (n > 0 && fmt[n - 1] == ':')
-		fprintf(stderr, " %s", strerror(saved));
-	fputc('\n', stderr);
+		snprintf(msg + len, sizeof(msg) - len, " %s", strerror(saved));
+	len = strlen(msg);
+	if (len == sizeof(msg) - 1)
+		len--;                  /* truncated: keep room for the newline */
+	msg[len++] = '\n';
+	fwrite(msg, 1, len, stderr);
 }
 
 static void
@@ -879,6 +886,7 @@ jsonint(const JDoc *d, int t, int64_t min, int64_t max, int64_t *v)
 	const char *s;
 	size_t i;
 	uint64_t x = 0, lim;
+	unsigned dig;
 	int neg;
 
 	if (k == NULL || k->type != JNumber || !k->isint)
@@ -892,9 +900,10 @@ jsonint(const JDoc *d, int t, int64_t min, int64_t max, int64_t *v)
 	lim = neg ? (min < 0 ? (uint64_t)-(min + 1) + 1 : 0) :
 	    (max > 0 ? (uint64_t)max : 0);
 	for (; i < k->end; i++) {
-		if (x > (lim - (uint64_t)(s[i] - '0')) / 10)
+		dig = (unsigned)(s[i] - '0');
+		if (x > lim / 10 || (x == lim / 10 && dig > lim % 10))
 			return -1;
-		x = x * 10 + (uint64_t)(s[i] - '0');
+		x = x * 10 + dig;
 	}
 	if (neg) {
 		if (x == 0)

@@ -237,6 +237,15 @@ testaccess(void)
 	T(jsonint(&doc, 10, 0, 299, &i) == -1);
 	T(jsonint(&doc, 10, 0, 300, &i) == 0 && i == 300);
 	T(jsonint(&doc, 10, 301, 400, &i) == -1);
+	/* a magnitude past the limit, however large, never wraps around */
+	T(P("[5,18446744073709551616,18446744073709551621,-18446744073709551616]") > 0);
+	T(jsonint(&doc, 1, 0, 0, &i) == -1 && jsonint(&doc, 1, 0, 5, &i) == 0);
+	T(jsonint(&doc, 2, 0, 0, &i) == -1 && jsonint(&doc, 3, 0, 0, &i) == -1);
+	T(jsonint(&doc, 2, INT64_MIN, INT64_MAX, &i) == -1);
+	T(jsonint(&doc, 4, INT64_MIN, INT64_MAX, &i) == -1);
+	T(jsonint(&doc, 4, 0, 10, &i) == -1);
+	T(P("[0,-0,9223372036854775807,-9223372036854775808,"
+	    "9223372036854775808,-9223372036854775809,1.0,1e2,-5,300]") > 0);
 	T(jsondbl(&doc, 7, &x) == 0 && x == 1.0);
 	T(jsondbl(&doc, 8, &x) == 0 && x == 100.0);
 	T(P("[1e400,-1e400,1e-400,0.1]") > 0);
