@@ -32,3 +32,401 @@
 
 /* Bytes in one command-line operand or option value (-m, -P, -C, ...). */
 #define MAXARGLEN         4096
+
+/* ---- policy ---- */
+
+/* Where commands are looked up: fixed, never the inherited PATH and
+ * never a workspace directory, so a planted ./ls is never what runs. */
+#define SYSPATH           "/usr/local/bin:/usr/bin:/bin"
+
+/* A run_command string: bytes, pipeline stages, words per stage. */
+#define MAXCMDLEN         16384
+#define MAXCMDSTAGES      256
+#define MAXCMDARGS        1024
+
+/* Tool policies.  run_command's row is the decision for a command that
+ * has no row of its own below; each command row decides for itself. */
+static const ToolRule toolrules[] = {
+	/* tool          decision  reason */
+	{ "list_files",  Allow,    "lists files beneath the workspace" },
+	{ "read_file",   Allow,    "reads a file beneath the workspace" },
+	{ "grep",        Allow,    "searches files beneath the workspace" },
+	{ "find_files",  Allow,    "finds paths beneath the workspace" },
+	{ "outline",     Allow,    "lists the symbols of a source file" },
+	{ "write_file",  Prompt,   "creates or replaces a file" },
+	{ "edit_file",   Prompt,   "changes a file" },
+	{ "run_command", Prompt,   "runs a command vtcode has no rule for" },
+};
+
+#define READS   "reads files beneath the workspace"
+#define RUNS    "runs other programs, whatever they are told to"
+#define NONET   "the sandbox gives commands no network"
+#define BUILTIN "a shell builtin: no shell runs commands (use run_command's workdir to change directory)"
+
+/*
+ * Command rules, one row per command.  The checks, in order: forbidden
+ * options (Deny), options not in the allowed lists or ambiguous
+ * abbreviations (Prompt), operands by kind (a path outside the workspace
+ * is Deny), then the row's own decision.  The strictest outcome wins.
+ * Long options may be abbreviated the way getopt_long(3) allows; an
+ * abbreviation of a forbidden option is that option.  match/nomatch are
+ * examples that tests.sh checks against the decision.
+ */
+static const CmdRule cmdrules[] = {
+	/* name, decision,
+	 *   short options, long options,
+	 *   forbidden, path-valued options,
+	 *   operands, max operands, subcommands, forbidden after subcommand,
+	 *   reason,
+	 *   { match }, { nomatch } */
+	{ "ls", Allow,
+	  "1aAbBcCdfFgGhHiklLmnNopqQrRsStuUvxXZw:I:T:",
+	  "--all --almost-all --author --escape --block-size= --ignore-backups "
+	  "--color? --directory --classify --file-type --format= --full-time "
+	  "--group-directories-first --no-group --human-readable --si "
+	  "--hide= --inode --ignore= --kibibytes --dereference "
+	  "--numeric-uid-gid --literal --hide-control-chars --quote-name "
+	  "--quoting-style= --reverse --recursive --size --sort= --time= "
+	  "--time-style= --width= --zero --help --version",
+	  NULL, NULL, ArgPaths, -1, NULL, NULL,
+	  "lists files beneath the workspace",
+	  { "ls", "ls -la src", "ls --all -R .", "ls -l --sort=size" },
+	  { "ls /etc", "ls ../..", "ls --frobnicate", "ls --al" } },
+	{ "cat", Allow, "AbeEnstTuv",
+	  "--show-all --number-nonblank --show-ends --number --squeeze-blank "
+	  "--show-tabs --show-nonprinting --help --version",
+	  NULL, NULL, ArgPaths, -1, NULL, NULL, READS,
+	  { "cat README", "cat -n a b", "cat tests/../README" },
+	  { "cat /etc/passwd", "cat ~/.ssh/id_rsa", "cat ../x" } },
+	{ "head", Allow, "c:n:qvz",
+	  "--bytes= --lines= --quiet --silent --verbose --zero-terminated "
+	  "--help --version",
+	  NULL, NULL, ArgPaths, -1, NULL, NULL, READS,
+	  { "head -n 5 f", "head -n5 f", "head --lines=5 f", "head -qn 3 a b" },
+	  { "head /etc/shadow", "head -x f" } },
+	{ "tail", Allow, "c:n:qvzs:",
+	  "--bytes= --lines= --quiet --silent --verbose --zero-terminated "
+	  "--help --version",
+	  NULL, NULL, ArgPaths, -1, NULL, NULL, READS,
+	  { "tail -n 20 log.txt", "tail -c 100 f" },
+	  { "tail -f log.txt", "tail /var/log/syslog" } },
+	{ "wc", Allow, "clmwL",
+	  "--bytes --chars --lines --words --max-line-length --help --version",
+	  "--files0-from=", NULL, ArgPaths, -1, NULL, NULL, READS,
+	  { "wc -l a.c b.c", "wc --lines f" },
+	  { "wc --files0-from=/etc/list", "wc /etc/passwd" } },
+	{ "grep", Allow, "EFGPiyvwxcLlm:obnHhsqrRzZaIUTA:B:C:e:f:",
+	  "--extended-regexp --fixed-strings --basic-regexp --perl-regexp "
+	  "--regexp= --file= --ignore-case --no-ignore-case --word-regexp "
+	  "--line-regexp --null-data --no-messages --invert-match "
+	  "--max-count= --byte-offset --line-number --with-filename "
+	  "--no-filename --label= --only-matching --quiet --silent "
+	  "--binary-files= --text --recursive --dereference-recursive "
+	  "--include= --exclude= --exclude-from= --exclude-dir= "
+	  "--files-without-match --files-with-matches --count --initial-tab "
+	  "--null --before-context= --after-context= --context= --color? "
+	  "--colour? --help --version",
+	  NULL, "-f --file= --exclude-from=", ArgPattern, -1, NULL, NULL,
+	  "searches files beneath the workspace",
+	  { "grep -rn TODO src", "grep -e x -e y f", "grep -c main *.c" },
+	  { "grep root /etc/passwd", "grep -f /etc/shadow x", "grep --frob x" } },
+	{ "rg", Allow, "iSsFwxvclnHhNoe:f:g:t:T:A:B:C:m:M:uL.",
+	  "--ignore-case --smart-case --case-sensitive --fixed-strings "
+	  "--word-regexp --line-regexp --invert-match --count "
+	  "--files-with-matches --line-number --with-filename --no-filename "
+	  "--no-line-number --only-matching --regexp= --file= --glob= "
+	  "--iglob= --type= --type-not= --before-context= --after-context= "
+	  "--context= --max-count= --max-columns= --unrestricted --follow "
+	  "--hidden --files --type-list --json --vimgrep --heading "
+	  "--no-heading --color= --multiline --max-depth= --sort= --trim "
+	  "--help --version",
+	  "--pre= --pre-glob= --hostname-bin= -z --search-zip",
+	  "-f --file=", ArgPattern, -1, NULL, NULL,
+	  "searches files beneath the workspace",
+	  { "rg -n TODO", "rg --type c main src", "rg -e a -e b" },
+	  { "rg --pre ./x y", "rg -z x", "rg --search-zip x", "rg --pr x" } },
+	/* find's long options are the expression's primaries; '=' where a
+	 * value follows */
+	{ "find", Allow, "HLP",
+	  "-name= -iname= -path= -ipath= -wholename= -iwholename= -regex= "
+	  "-iregex= -type= -xtype= -maxdepth= -mindepth= -mtime= -mmin= "
+	  "-atime= -amin= -ctime= -cmin= -newer= -size= -empty -perm= "
+	  "-user= -group= -links= -samefile= -print -print0 -printf= -ls "
+	  "-prune -not -a -o -and -or ! ( ) , -depth -xdev -mount "
+	  "-readable -writable -executable -true -false -daystart "
+	  "-regextype= -nouser -nogroup -quit",
+	  "-exec -execdir -ok -okdir -delete -fprint -fprint0 -fprintf -fls",
+	  NULL, ArgFind, -1, NULL, NULL,
+	  "finds files beneath the workspace",
+	  { "find . -name x", "find src -type f -name '*.c'",
+	    "find . '(' -name a -o -name b ')' -print", "find -L . -maxdepth 2" },
+	  { "find . -exec rm {} ;", "find . -delete", "find / -name x",
+	    "find . -fprint out" } },
+	{ "sed", Allow, "nErsuze:",
+	  "--quiet --silent --regexp-extended --expression= --separate "
+	  "--null-data --posix --help --version",
+	  "-i --in-place? -f: --file= --follow-symlinks",
+	  NULL, ArgSed, -1, NULL, NULL,
+	  "prints lines of files beneath the workspace",
+	  { "sed -n 1,5p f", "sed -n '10p;$p' f", "sed -n -e 3p -e 4p f" },
+	  { "sed -n '1p;e id' f", "sed -i s/a/b/ f", "sed -n 's/a/b/w out' f",
+	    "sed s/a/b/ f" } },
+	{ "sort", Allow, "bdfgiMhnRrVcCsuzk:t:S:",
+	  "--ignore-leading-blanks --dictionary-order --ignore-case "
+	  "--general-numeric-sort --ignore-nonprinting --month-sort "
+	  "--human-numeric-sort --numeric-sort --random-sort --reverse "
+	  "--version-sort --check? --key= --field-separator= --stable "
+	  "--unique --zero-terminated --buffer-size= --parallel= "
+	  "--help --version",
+	  "-o: --output= --compress-program= -T: --temporary-directory= "
+	  "--files0-from= --random-source=",
+	  NULL, ArgPaths, -1, NULL, NULL, READS,
+	  { "sort f", "sort -rn -k 2 f", "sort -u a b" },
+	  { "sort -o out f", "sort --output=out f", "sort --out x f",
+	    "sort --compress-program=sh f" } },
+	{ "uniq", Allow, "cdDiuzf:s:w:",
+	  "--count --repeated --all-repeated? --ignore-case --unique "
+	  "--zero-terminated --skip-fields= --skip-chars= --check-chars= "
+	  "--help --version",
+	  NULL, NULL, ArgPaths, 1, NULL, NULL,
+	  "reads one file beneath the workspace (a second operand is an output file)",
+	  { "uniq -c f", "uniq f" },
+	  { "uniq in out", "uniq /etc/group" } },
+	{ "cut", Allow, "b:c:d:f:nsz",
+	  "--bytes= --characters= --delimiter= --fields= --complement "
+	  "--only-delimited --output-delimiter= --zero-terminated "
+	  "--help --version",
+	  NULL, NULL, ArgPaths, -1, NULL, NULL, READS,
+	  { "cut -d: -f1 f", "cut -c 1-10 f" }, { "cut -f1 /etc/passwd" } },
+	{ "tr", Allow, "cCdst", "--complement --delete --squeeze-repeats "
+	  "--truncate-set1 --help --version",
+	  NULL, NULL, ArgText, 2, NULL, NULL, "translates its input",
+	  { "tr a-z A-Z", "tr -d x" }, { "tr a b c" } },
+	{ "diff", Allow, "abBdeEfiNnpqrsTtuwyZU:C:x:X:I:",
+	  "--brief --report-identical-files --context? --unified? --ed "
+	  "--normal --side-by-side --width= --left-column "
+	  "--suppress-common-lines --show-c-function --show-function-line= "
+	  "--label= --expand-tabs --initial-tab --ignore-case "
+	  "--ignore-tab-expansion --ignore-trailing-space "
+	  "--ignore-space-change --ignore-all-space --ignore-blank-lines "
+	  "--ignore-matching-lines= --text --strip-trailing-cr --recursive "
+	  "--no-dereference --new-file --unidirectional-new-file "
+	  "--exclude= --exclude-from= --minimal --color? --help --version",
+	  NULL, "-X --exclude-from=", ArgPaths, -1, NULL, NULL,
+	  "compares files beneath the workspace",
+	  { "diff -u a b", "diff -ru old new" }, { "diff a /etc/passwd" } },
+	{ "cmp", Allow, "bilsn:", "--print-bytes --verbose --ignore-initial= "
+	  "--quiet --silent --bytes= --help --version",
+	  NULL, NULL, ArgPaths, 4, NULL, NULL,
+	  "compares files beneath the workspace",
+	  { "cmp a b" }, { "cmp a /bin/ls" } },
+	{ "du", Allow, "0abchHklLmsSxd:B:",
+	  "--all --apparent-size --bytes --total --human-readable --si "
+	  "--summarize --max-depth= --block-size= --count-links "
+	  "--dereference --one-file-system --help --version",
+	  NULL, NULL, ArgPaths, -1, NULL, NULL,
+	  "measures files beneath the workspace",
+	  { "du -sh .", "du --max-depth=1" }, { "du -sh /home" } },
+	{ "df", Allow, "ahHiklPTx:t:B:", "--all --human-readable --si "
+	  "--inodes --local --portability --print-type --help --version",
+	  NULL, NULL, ArgPaths, -1, NULL, NULL, "shows free disk space",
+	  { "df -h", "df -h ." }, { "df /" } },
+	{ "stat", Allow, "LftTc:", "--dereference --file-system --format= "
+	  "--printf= --terse --help --version",
+	  NULL, NULL, ArgPaths, -1, NULL, NULL, READS,
+	  { "stat f", "stat -c %s f" }, { "stat /etc/shadow" } },
+	{ "file", Allow, "bcEhiklLNrsvz0", "--brief --mime --mime-type "
+	  "--mime-encoding --dereference --no-dereference --help --version",
+	  NULL, NULL, ArgPaths, -1, NULL, NULL, READS,
+	  { "file a.out", "file -b --mime-type x" }, { "file /bin/sh" } },
+	{ "tree", Allow, "adfilpsugDFqNQrtvxCJXL:P:I:",
+	  "--noreport --dirsfirst --charset= --help --version",
+	  "-o:", NULL, ArgPaths, -1, NULL, NULL,
+	  "lists files beneath the workspace",
+	  { "tree", "tree -L 2 src" }, { "tree -o out", "tree /" } },
+	{ "date", Allow, "uRI", "--utc --rfc-email --iso-8601? "
+	  "--rfc-3339= --date= --help --version",
+	  "-s: --set= -f: --file=", NULL, ArgText, 1, NULL, NULL,
+	  "prints the date",
+	  { "date", "date -u +%Y", "date --date=yesterday" },
+	  { "date -s 2020-01-01", "date --set=x" } },
+	{ "pwd", Allow, "LP", "--help --version", NULL, NULL, ArgNone, 0,
+	  NULL, NULL, "prints the working directory",
+	  { "pwd" }, { "pwd x" } },
+	{ "echo", Allow, "neE", "", NULL, NULL, ArgText, -1, NULL, NULL,
+	  "prints its arguments",
+	  { "echo hello world", "echo -n x" }, { "echo --help-me" } },
+	{ "printf", Allow, "", "", NULL, NULL, ArgText, -1, NULL, NULL,
+	  "prints its arguments",
+	  { "printf %s x" }, { "printf -v x y" } },
+	{ "true", Allow, "", "", NULL, NULL, ArgText, -1, NULL, NULL,
+	  "does nothing", { "true" }, { "true --x" } },
+	{ "false", Allow, "", "", NULL, NULL, ArgText, -1, NULL, NULL,
+	  "does nothing", { "false" }, { "false --x" } },
+	{ "which", Allow, "as", "", NULL, NULL, ArgText, -1, NULL, NULL,
+	  "locates a command", { "which cc" }, { "which --skip-alias x" } },
+	{ "uname", Allow, "asnrvmpio", "--all --kernel-name --nodename "
+	  "--kernel-release --kernel-version --machine --processor "
+	  "--hardware-platform --operating-system --help --version",
+	  NULL, NULL, ArgNone, 0, NULL, NULL, "prints the system's name",
+	  { "uname -a" }, { "uname x" } },
+	{ "basename", Allow, "as:z", "--multiple --suffix= --zero --help",
+	  NULL, NULL, ArgText, -1, NULL, NULL, "prints part of a path",
+	  { "basename a/b.c .c" }, { "basename --frob" } },
+	{ "dirname", Allow, "z", "--zero --help", NULL, NULL, ArgText, -1,
+	  NULL, NULL, "prints part of a path",
+	  { "dirname a/b" }, { "dirname -q" } },
+	{ "realpath", Allow, "emLPqsz", "--canonicalize-existing "
+	  "--canonicalize-missing --logical --physical --quiet --strip "
+	  "--no-symlinks --zero --help", NULL, NULL, ArgPaths, -1, NULL,
+	  NULL, READS, { "realpath ." }, { "realpath /etc" } },
+	{ "nl", Allow, "pb:d:f:h:i:l:n:s:v:w:", "--help --version",
+	  NULL, NULL, ArgPaths, -1, NULL, NULL, READS,
+	  { "nl -ba f" }, { "nl /etc/hosts" } },
+	{ "od", Allow, "bcdfiloxsvA:j:N:S:t:w:", "--help --version",
+	  NULL, NULL, ArgPaths, -1, NULL, NULL, READS,
+	  { "od -c f" }, { "od /etc/shadow" } },
+	{ "base64", Allow, "diw:", "--decode --ignore-garbage --wrap= "
+	  "--help --version", "-o: --output=", NULL, ArgPaths, 1, NULL,
+	  NULL, READS, { "base64 f", "base64 -d f" },
+	  { "base64 -o out f", "base64 --output=out f", "base64 a b" } },
+	{ "sha256sum", Allow, "bctwz", "--binary --check --tag --text "
+	  "--quiet --status --strict --warn --zero --help --version",
+	  NULL, NULL, ArgPaths, -1, NULL, NULL, READS,
+	  { "sha256sum f" }, { "sha256sum /etc/passwd" } },
+	{ "md5sum", Allow, "bctwz", "--binary --check --tag --text "
+	  "--quiet --status --strict --warn --zero --help --version",
+	  NULL, NULL, ArgPaths, -1, NULL, NULL, READS,
+	  { "md5sum f" }, { "md5sum /etc/passwd" } },
+	{ "git", Allow, "C:P", "--no-pager --literal-pathspecs "
+	  "--no-optional-locks --help --version",
+	  "-c: -p --paginate --config-env= --exec-path? --git-dir= "
+	  "--work-tree= --namespace= --super-prefix= --list-cmds=",
+	  "-C", ArgSub, -1,
+	  "status log show diff blame ls-files ls-tree rev-parse shortlog "
+	  "describe cat-file grep",
+	  "--ext-diff --textconv --output= --upload-pack= -O: "
+	  "--open-files-in-pager?",
+	  "reads the repository (read-only subcommands only)",
+	  { "git status", "git log -p", "git diff --stat HEAD~1",
+	    "git -C src log --oneline" },
+	  { "git -p log", "git diff --ext", "git push", "git -c x=y status" } },
+	{ "rm", Prompt, "dfirRv", "--force --interactive? --recursive "
+	  "--dir --verbose --one-file-system --preserve-root? --help",
+	  "--no-preserve-root", NULL, ArgRemove, -1, NULL, NULL,
+	  "deletes files",
+	  { "rm f", "rm -rf build" },
+	  { "rm -rf /", "rm -rf .", "rm -rf ~", "rm -r ../other" } },
+	{ "mkdir", Prompt, "pvm:", "--parents --verbose --mode= --help",
+	  NULL, NULL, ArgPaths, -1, NULL, NULL, "creates directories",
+	  { "mkdir -p a/b" }, { "mkdir /tmp/x" } },
+	{ "touch", Prompt, "acmd:r:t:", "--no-create --date= --help",
+	  NULL, NULL, ArgPaths, -1, NULL, NULL, "creates or touches files",
+	  { "touch f" }, { "touch /etc/x" } },
+	{ "cp", Prompt, "afinprRuvLPdHT", "--archive --force --interactive "
+	  "--no-clobber --recursive --update? --verbose --help",
+	  "--target-directory=", NULL, ArgPaths, -1, NULL, NULL,
+	  "copies files", { "cp a b" }, { "cp /etc/passwd x" } },
+	{ "mv", Prompt, "finuvT", "--force --interactive --no-clobber "
+	  "--update? --verbose --help", "--target-directory=", NULL,
+	  ArgPaths, -1, NULL, NULL, "moves files",
+	  { "mv a b" }, { "mv a /tmp/b" } },
+	{ "chmod", Prompt, "cfvR", "--changes --silent --quiet --verbose "
+	  "--recursive --help", "--reference=", NULL, ArgFirstText, -1,
+	  NULL, NULL, "changes file modes",
+	  { "chmod +x build.sh", "chmod -R 644 docs" },
+	  { "chmod 777 /etc/passwd", "chmod +s ../x" } },
+	{ "chown", Prompt, "cfvhRHLP", "--changes --silent --quiet "
+	  "--verbose --recursive --help", "--reference=", NULL,
+	  ArgFirstText, -1, NULL, NULL, "changes file owners",
+	  { "chown me f" }, { "chown root /etc/shadow" } },
+	{ "chgrp", Prompt, "cfvhRHLP", "--changes --silent --quiet "
+	  "--verbose --recursive --help", "--reference=", NULL,
+	  ArgFirstText, -1, NULL, NULL, "changes file groups",
+	  { "chgrp g f" }, { "chgrp g /etc/x" } },
+	{ "dd", Prompt, "", "--help", NULL, NULL, ArgDd, -1, NULL, NULL,
+	  "copies and converts raw data",
+	  { "dd if=a of=b bs=1M" }, { "dd if=a of=/dev/sda", "dd if=/dev/sda of=x" } },
+	{ "make", Prompt, NULL, NULL, NULL, NULL, ArgAny, -1, NULL, NULL,
+	  "runs the project's build recipes (" RUNS ")",
+	  { "make", "make -j2 test" }, { NULL } },
+	{ "env", Prompt, NULL, NULL, NULL, NULL, ArgAny, -1, NULL, NULL, RUNS,
+	  { "env" }, { NULL } },
+	{ "xargs", Prompt, NULL, NULL, NULL, NULL, ArgAny, -1, NULL, NULL, RUNS,
+	  { "xargs rm" }, { NULL } },
+	{ "nice", Prompt, NULL, NULL, NULL, NULL, ArgAny, -1, NULL, NULL, RUNS,
+	  { "nice make" }, { NULL } },
+	{ "nohup", Prompt, NULL, NULL, NULL, NULL, ArgAny, -1, NULL, NULL, RUNS,
+	  { "nohup x" }, { NULL } },
+	{ "timeout", Prompt, NULL, NULL, NULL, NULL, ArgAny, -1, NULL, NULL, RUNS,
+	  { "timeout 5 ls" }, { NULL } },
+	{ "stdbuf", Prompt, NULL, NULL, NULL, NULL, ArgAny, -1, NULL, NULL, RUNS,
+	  { "stdbuf -o0 ls" }, { NULL } },
+	{ "setsid", Prompt, NULL, NULL, NULL, NULL, ArgAny, -1, NULL, NULL, RUNS,
+	  { "setsid x" }, { NULL } },
+	{ "script", Prompt, NULL, NULL, NULL, NULL, ArgAny, -1, NULL, NULL, RUNS,
+	  { "script -c id" }, { NULL } },
+	{ "sh", Prompt, NULL, NULL, NULL, NULL, ArgAny, -1, NULL, NULL, RUNS,
+	  { "sh -c ls", "sh build.sh" }, { NULL } },
+	{ "bash", Prompt, NULL, NULL, NULL, NULL, ArgAny, -1, NULL, NULL, RUNS,
+	  { "bash -c ls" }, { NULL } },
+	{ "zsh", Prompt, NULL, NULL, NULL, NULL, ArgAny, -1, NULL, NULL, RUNS,
+	  { "zsh" }, { NULL } },
+	{ "dash", Prompt, NULL, NULL, NULL, NULL, ArgAny, -1, NULL, NULL, RUNS,
+	  { "dash" }, { NULL } },
+	{ "busybox", Prompt, NULL, NULL, NULL, NULL, ArgAny, -1, NULL, NULL, RUNS,
+	  { "busybox ls" }, { NULL } },
+	{ "python*", Prompt, NULL, NULL, NULL, NULL, ArgAny, -1, NULL, NULL, RUNS,
+	  { "python3 -c 1", "python x.py", "python3.11 t.py" }, { NULL } },
+	{ "node", Prompt, NULL, NULL, NULL, NULL, ArgAny, -1, NULL, NULL, RUNS,
+	  { "node x.js" }, { NULL } },
+	{ "perl", Prompt, NULL, NULL, NULL, NULL, ArgAny, -1, NULL, NULL, RUNS,
+	  { "perl -e 1" }, { NULL } },
+	{ "ruby", Prompt, NULL, NULL, NULL, NULL, ArgAny, -1, NULL, NULL, RUNS,
+	  { "ruby x.rb" }, { NULL } },
+	{ "awk", Prompt, NULL, NULL, NULL, NULL, ArgAny, -1, NULL, NULL, RUNS,
+	  { "awk '{print $1}' f" }, { NULL } },
+	{ "gawk", Prompt, NULL, NULL, NULL, NULL, ArgAny, -1, NULL, NULL, RUNS,
+	  { "gawk 1 f" }, { NULL } },
+	{ "npm", Prompt, NULL, NULL, NULL, NULL, ArgAny, -1, NULL, NULL, RUNS,
+	  { "npm test" }, { NULL } },
+	{ "npx", Prompt, NULL, NULL, NULL, NULL, ArgAny, -1, NULL, NULL, RUNS,
+	  { "npx x" }, { NULL } },
+	{ "go", Prompt, NULL, NULL, NULL, NULL, ArgAny, -1, NULL, NULL, RUNS,
+	  { "go test ./..." }, { NULL } },
+	{ "cargo", Prompt, NULL, NULL, NULL, NULL, ArgAny, -1, NULL, NULL, RUNS,
+	  { "cargo build" }, { NULL } },
+	{ "cc", Prompt, NULL, NULL, NULL, NULL, ArgAny, -1, NULL, NULL,
+	  "compiles code (and may write anywhere it is told)",
+	  { "cc -o x x.c" }, { NULL } },
+	{ "sudo", Deny, NULL, NULL, NULL, NULL, ArgAny, -1, NULL, NULL,
+	  "raises privileges", { "sudo ls" }, { NULL } },
+	{ "su", Deny, NULL, NULL, NULL, NULL, ArgAny, -1, NULL, NULL,
+	  "raises privileges", { "su -" }, { NULL } },
+	{ "doas", Deny, NULL, NULL, NULL, NULL, ArgAny, -1, NULL, NULL,
+	  "raises privileges", { "doas ls" }, { NULL } },
+	{ "pkexec", Deny, NULL, NULL, NULL, NULL, ArgAny, -1, NULL, NULL,
+	  "raises privileges", { "pkexec ls" }, { NULL } },
+	{ "mkfs*", Deny, NULL, NULL, NULL, NULL, ArgAny, -1, NULL, NULL,
+	  "formats a file system", { "mkfs.ext4 /dev/sda1", "mkfs x" }, { NULL } },
+	{ "curl", Deny, NULL, NULL, NULL, NULL, ArgAny, -1, NULL, NULL, NONET,
+	  { "curl https://example.com" }, { NULL } },
+	{ "wget", Deny, NULL, NULL, NULL, NULL, ArgAny, -1, NULL, NULL, NONET,
+	  { "wget x" }, { NULL } },
+	{ "nc", Deny, NULL, NULL, NULL, NULL, ArgAny, -1, NULL, NULL, NONET,
+	  { "nc -l 4444" }, { NULL } },
+	{ "ssh", Deny, NULL, NULL, NULL, NULL, ArgAny, -1, NULL, NULL, NONET,
+	  { "ssh host" }, { NULL } },
+	{ "scp", Deny, NULL, NULL, NULL, NULL, ArgAny, -1, NULL, NULL, NONET,
+	  { "scp a host:b" }, { NULL } },
+	{ "cd", Deny, NULL, NULL, NULL, NULL, ArgAny, -1, NULL, NULL, BUILTIN,
+	  { "cd src" }, { NULL } },
+	{ "export", Deny, NULL, NULL, NULL, NULL, ArgAny, -1, NULL, NULL, BUILTIN,
+	  { "export A" }, { NULL } },
+	{ "source", Deny, NULL, NULL, NULL, NULL, ArgAny, -1, NULL, NULL, BUILTIN,
+	  { "source x" }, { NULL } },
+	{ "eval", Deny, NULL, NULL, NULL, NULL, ArgAny, -1, NULL, NULL, BUILTIN,
+	  { "eval x" }, { NULL } },
+	{ "exec", Deny, NULL, NULL, NULL, NULL, ArgAny, -1, NULL, NULL, BUILTIN,
+	  { "exec ls" }, { NULL } },
+};

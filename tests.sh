@@ -148,7 +148,7 @@ t "-C to a missing directory: exit 1 with the reason" sh -c '
 t "no command: interactive session not available, exit 2" sh -c '
 	"$1" </dev/null 2>"$2/e"; [ $? -eq 2 ] &&
 	grep -q "^vtcode: interactive session: not available in this build$" "$2/e"' - "$vt" "$tmp"
-for c in exec trust check policy sandbox outline find sessions resume audit; do
+for c in exec trust check sandbox outline find sessions resume audit; do
 	t "$c: not available in this build, exit 2, listed in README" sh -c '
 	"$1" -m m -P p --base-url http://127.0.0.1:1/v1 -C / "$3" x 2>"$2/e"
 	[ $? -eq 2 ] && grep -q "^vtcode: $3: not available in this build$" "$2/e" &&
@@ -157,6 +157,48 @@ done
 t "every subcommand in the usage is documented in vtcode.1" sh -c '
 	"$1" -h | sed -n "s/^.*vtcode \([a-z][a-z]*\).*/\1/p" | sort -u >"$2/cmds"
 	[ -s "$2/cmds" ] && while read -r c; do grep -q "^\\\\fB$c\\\\fR" vtcode.1 || { echo "$c"; exit 1; }; done <"$2/cmds"' - "$vt" "$tmp"
+
+echo "== policy: vtcode policy check, in a scratch workspace"
+ws=$tmp/ws
+mkdir -p "$ws/src" "$ws/docs"
+echo 'int main(void) { return 0; }' >"$ws/src/a.c"
+ln -s /etc "$ws/link"
+ln -s .. "$ws/out"
+# policycases FILE: each line's command must get its decision (exit 0
+# allow, 1 prompt, 2 deny) and a reason containing the given text
+policycases() {
+	tab=$(printf '\t')
+	while IFS=$tab read -r want cmd why; do
+		case $want in ''|'#'*) continue ;; esac
+		cmd=$(printf '%b' "$cmd")
+		(cd "$ws" && "$vt" policy check "$cmd") >"$tmp/pc" 2>&1
+		rc=$?
+		case $want in allow) w=0 ;; prompt) w=1 ;; *) w=2 ;; esac
+		label=$(printf '%s' "$cmd" | head -c 60 | tr -c '[:print:]' '?')
+		if [ $rc -eq $w ] && { [ -z "$why" ] || grep -qF -- "$why" "$tmp/pc"; }; then
+			ok "$1: $want: $label"
+		else
+			bad "$1: $want: $label (exit $rc)"
+			sed 's/^/    /' "$tmp/pc"
+		fi
+	done <"tests/policy/$1"
+}
+policycases cases
+policycases lexer
+t "policy check -- ARGV decides an argv without lexing" sh -c '
+	cd "$2" && "$1" policy check -- find . -exec rm {} ";" >"$3/o"; [ $? -eq 2 ] &&
+	grep -q "^deny: find: -exec is forbidden" "$3/o" &&
+	"$1" policy check -- echo "\$HOME" "a b" >"$3/o"; [ $? -eq 0 ] &&
+	grep -q "argv: .*echo .\$HOME. .a b." "$3/o"' - "$vt" "$ws" "$tmp"
+t "policy check prints the argv that would run, resolved through SYSPATH" sh -c '
+	cd "$2" && "$1" policy check "ls -l src | wc -l" >"$3/o" &&
+	grep -q "^  argv: /usr/bin/ls -l src\$" "$3/o" && grep -q "^  argv: /usr/bin/wc -l\$" "$3/o"' - "$vt" "$ws" "$tmp"
+t "policy check without a command: usage error, exit 2" sh -c '
+	"$1" policy check 2>"$2/e"; [ $? -eq 2 ] && grep -q "usage" "$2/e"' - "$vt" "$tmp"
+t "policy show lists every tool and command row with its origin" sh -c '
+	"$1" policy show >"$2/o" &&
+	for r in list_files read_file write_file edit_file run_command ls git find sed sort sudo; do
+		grep -q "^$r  *[a-z]*  *config.h " "$2/o" || { echo "$r"; exit 1; }; done' - "$vt" "$tmp"
 
 echo "== start-up hardening, observed from outside"
 if [ "$(id -u)" -eq 0 ]; then

@@ -33,6 +33,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <glob.h>
 #include <limits.h>
 #include <math.h>
 #include <signal.h>
@@ -59,6 +60,8 @@
 #define LEN(a)          (sizeof(a) / sizeof((a)[0]))
 #define MIN(a, b)       ((a) < (b) ? (a) : (b))
 #define MAX(a, b)       ((a) > (b) ? (a) : (b))
+#define CMDNAMECHARS    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz" \
+                        "0123456789._+-"
 
 /* Marks an entry point of a section's API that no later section calls
  * yet (the unit tests and fuzzers do).  Remove the mark when a caller
@@ -82,6 +85,33 @@ typedef struct {
 	const char *name;
 	const TSLanguage *(*lang)(void);
 } Grammar;
+
+typedef struct {
+	char **argv;            /* NULL-terminated; each word malloc'd */
+	int argc, cap;
+} Argv;
+
+/* a lexed run_command line: stages joined by op[i] between st[i] and
+ * st[i + 1]: '|', '&' (&&), 'o' (||) or ';' */
+typedef struct {
+	Argv *st;
+	char *op;
+	int n;
+} CmdLine;
+
+typedef struct {
+	Decision d;
+	char why[512];
+} Verdict;
+
+/* options seen while checking one argv, with their values */
+typedef struct {
+	const char *opt[256];
+	size_t len[256];
+	const char *val[256];
+	char shortname[256][2];
+	int n;
+} OptSeen;
 
 /* function declarations */
 /* util */
@@ -142,6 +172,54 @@ static void hardenfds(void);
 static void hardenclosefrom(int lowfd);
 static void hardenenv(void);
 static void harden(void);
+/* workspace */
+static void wsinit(void);
+static int wsresolve(const char *path, char *out, size_t sz);
+static int wsbeneath(const char *path);
+static int wsisroot(const char *path);
+/* policy */
+static int lexfail(char *err, size_t sz, const char *fmt, ...);
+static void argvpush(Argv *a, char *w);
+static char *xstrndup(const char *s, size_t n);
+static void cmdfree(CmdLine *cl);
+static int cmdstage(CmdLine *cl, int op, char *err, size_t esz);
+static int lexword(CmdLine *cl, Buf *w, Buf *pat, int globbed, char *err,
+    size_t esz);
+static void lexlit(Buf *w, Buf *pat, int c);
+static int lexchar(const char *s, size_t n, size_t *ip, Buf *w, Buf *pat,
+    int *inword, int *globbed, char *err, size_t esz);
+static int lexbytes(const char *s, size_t n, char *err, size_t esz);
+static int cmdlex(const char *s, size_t n, CmdLine *cl, char *err,
+    size_t esz);
+static void verdict(Verdict *v, Decision d, const char *fmt, ...);
+static const char *decname(Decision d);
+static const CmdRule *cmdrule(const char *name);
+static const ToolRule *toolrule(const char *tool);
+static int optlookup(const char *list, const char *name, size_t n,
+    int exact, const char **ent, size_t *elen, char *kind);
+static void pathcheck(Verdict *v, const char *cmd, const char *path);
+static void optvalue(const CmdRule *r, const char *opt, size_t n,
+    const char *val, OptSeen *seen, Verdict *v);
+static const char *optseen(const OptSeen *seen, const char *names, int nth);
+static int optlong(const CmdRule *r, int sub, char **argv, int argc, int i,
+    OptSeen *seen, Verdict *v);
+static int optshort(const CmdRule *r, int sub, char **argv, int argc, int i,
+    OptSeen *seen, Verdict *v);
+static int sedprint(const char *s);
+static void findcheck(const CmdRule *r, char **argv, int argc, Verdict *v);
+static void ddcheck(const CmdRule *r, char **argv, int argc, Verdict *v);
+static void operandcheck(const CmdRule *r, char **ops, int nops,
+    const OptSeen *seen, Verdict *v);
+static void subcheck(const CmdRule *r, const char *sub, Verdict *v);
+static void policyargv(char **argv, int argc, Verdict *v);
+static Decision policydecide(const char *tool, const char *cmd,
+    size_t cmdlen, CmdLine *cl, Verdict *v);
+static void putsafe(FILE *fp, const char *w);
+static void putargv(FILE *fp, char **argv, int argc);
+static const char *cmdpath(const char *name, char *out, size_t sz);
+static void policyshow(void);
+static void policystage(char **argv, int argc);
+static int cmdpolicy(int argc, char *argv[]);
 /* index */
 static void grammarsprint(FILE *fp);
 /* ui */
@@ -152,6 +230,7 @@ static const char *optarg1(int argc, char *argv[], int *i, const char *opt);
 
 /* variables */
 extern char **environ;
+static char wsroot[PATH_MAX];   /* canonical workspace root */
 
 /* configuration, allows nested code to access above variables */
 #include "config.h"
@@ -1324,6 +1403,1112 @@ harden(void)
 }
 
 /*
+ * workspace: the root that every path is measured against.  It is the
+ * current directory once -C has been applied, made canonical once.
+ */
+
+static void
+wsinit(void)
+{
+	if (realpath(".", wsroot) == NULL)
+		die("workspace root:");
+}
+
+/*
+ * Resolve path (absolute, or relative to the root) the way the kernel
+ * would: realpath() on the longest leading part that exists, so symlinks
+ * and a ".." after them count; the rest, which does not exist yet, is
+ * appended as written and may not contain "..".  0 with the result in
+ * out, or -1.
+ */
+static int
+wsresolve(const char *path, char *out, size_t sz)
+{
+	char full[PATH_MAX], pre[PATH_MAX], real[PATH_MAX];
+	const char *tail = "", *c;
+	size_t k;
+	int n;
+
+	n = path[0] == '/' ? snprintf(full, sizeof(full), "%s", path) :
+	    snprintf(full, sizeof(full), "%s/%s", wsroot, path);
+	if (n < 0 || (size_t)n >= sizeof(full))
+		return -1;
+	for (k = (size_t)n; ; ) {
+		memcpy(pre, full, k);
+		pre[k] = '\0';
+		if (realpath(k ? pre : "/", real) != NULL)
+			break;
+		if (errno != ENOENT && errno != ENOTDIR)
+			return -1;      /* EACCES, ELOOP ...: fail closed */
+		while (k > 0 && full[k - 1] != '/')
+			k--;
+		if (k == 0)
+			return -1;
+		k--;                    /* drop the '/' too */
+		tail = full + k + 1;
+	}
+	for (c = tail; *c != '\0'; c += strcspn(c, "/"), c += *c == '/') {
+		if (c[0] == '.' && c[1] == '.' && (c[2] == '/' || c[2] == '\0'))
+			return -1;
+	}
+	n = *tail ? snprintf(out, sz, "%s/%s", strcmp(real, "/") ? real : "",
+	    tail) : snprintf(out, sz, "%s", real);
+	return n < 0 || (size_t)n >= sz ? -1 : 0;
+}
+
+/*
+ * Is path beneath the root (or the root itself)?  The policy table's
+ * operand check: it refuses `cat ../x` or `cat link-to-etc/passwd` with a
+ * reason the model can act on.  It is not what confines commands (the
+ * kernel sandbox does that), and no tool opens a file by this string.
+ */
+static int
+wsbeneath(const char *path)
+{
+	char r[PATH_MAX];
+	size_t n = strlen(wsroot);
+
+	if (wsresolve(path, r, sizeof(r)) != 0)
+		return 0;
+	if (strcmp(wsroot, "/") == 0)
+		return 1;
+	return strncmp(r, wsroot, n) == 0 && (r[n] == '\0' || r[n] == '/');
+}
+
+/* is path the root itself? */
+static int
+wsisroot(const char *path)
+{
+	char r[PATH_MAX];
+
+	return wsresolve(path, r, sizeof(r)) == 0 && strcmp(r, wsroot) == 0;
+}
+
+/*
+ * policy: what the model may do without asking, what needs a human yes,
+ * and what is never done.  policydecide() is the one function that
+ * decides; everything else here feeds it.
+ *
+ * The command lexer turns run_command's string into pipeline stages of
+ * argv.  It knows words, quotes, backslash escapes, | && || ; and globs
+ * expanded beneath the workspace, and refuses everything else a shell
+ * would have done ($, backticks, redirections, subshells, background
+ * jobs, assignments, comments, ~).  No shell ever sees the string: the
+ * argv decided here is the argv that runs.
+ */
+
+static int
+lexfail(char *err, size_t sz, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(err, sz, fmt, ap);
+	va_end(ap);
+	return -1;
+}
+
+static void
+argvpush(Argv *a, char *w)
+{
+	if (a->argc + 2 > a->cap) {
+		a->cap = a->cap ? a->cap * 2 : 8;
+		a->argv = xrealloc(a->argv, (size_t)a->cap * sizeof(*a->argv));
+	}
+	a->argv[a->argc++] = w;
+	a->argv[a->argc] = NULL;
+}
+
+static char *
+xstrndup(const char *s, size_t n)
+{
+	char *p = xmalloc(n + 1);
+
+	memcpy(p, s, n);
+	p[n] = '\0';
+	return p;
+}
+
+static void
+cmdfree(CmdLine *cl)
+{
+	int i, j;
+
+	for (i = 0; i < cl->n; i++) {
+		for (j = 0; j < cl->st[i].argc; j++)
+			free(cl->st[i].argv[j]);
+		free(cl->st[i].argv);
+	}
+	free(cl->st);
+	free(cl->op);
+	memset(cl, 0, sizeof(*cl));
+}
+
+static int
+cmdstage(CmdLine *cl, int op, char *err, size_t esz)
+{
+	if (cl->n > 0 && cl->st[cl->n - 1].argc == 0)
+		return lexfail(err, esz, "empty command before '%s'",
+		    op == '|' ? "|" : op == '&' ? "&&" : op == 'o' ? "||" : ";");
+	if (cl->n >= MAXCMDSTAGES)
+		return lexfail(err, esz, "more than %d commands in one line "
+		    "(MAXCMDSTAGES)", MAXCMDSTAGES);
+	if (cl->n > 0)
+		cl->op[cl->n - 1] = (char)op;
+	cl->st = xrealloc(cl->st, (size_t)(cl->n + 1) * sizeof(*cl->st));
+	cl->op = xrealloc(cl->op, (size_t)(cl->n + 1));
+	memset(&cl->st[cl->n], 0, sizeof(*cl->st));
+	cl->op[cl->n] = '\0';
+	cl->n++;
+	return 0;
+}
+
+/* a finished word: the first of a stage may not be an assignment; an
+ * unquoted glob expands beneath the workspace or stays as written */
+static int
+lexword(CmdLine *cl, Buf *w, Buf *pat, int globbed, char *err, size_t esz)
+{
+	Argv *a = &cl->st[cl->n - 1];
+	glob_t g;
+	size_t i, k;
+	int r;
+
+	if (w->err || pat->err)
+		return lexfail(err, esz, "word too long");
+	if (a->argc == 0) {
+		k = strspn(w->p, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+		    "0123456789_");
+		if (k > 0 && w->p[k] == '=' && !(w->p[0] >= '0' && w->p[0] <= '9'))
+			return lexfail(err, esz, "environment assignments "
+			    "(%.*s=...) are not supported: no shell runs the "
+			    "command", (int)k, w->p);
+		if (w->len == 0 || w->p[strspn(w->p, CMDNAMECHARS "/")] != '\0')
+			return lexfail(err, esz, "command name %s: only ASCII "
+			    "letters, digits and . _ + - are allowed",
+			    w->len ? "given" : "empty");
+	}
+	if (!globbed || a->argc == 0) {
+		if (globbed)
+			return lexfail(err, esz, "a glob cannot name the command");
+		if (a->argc >= MAXCMDARGS)
+			goto toomany;
+		argvpush(a, xstrndup(w->p, w->len));
+		return 0;
+	}
+	if (pat->p[0] == '/' || strcmp(pat->p, "..") == 0 ||
+	    strncmp(pat->p, "../", 3) == 0 || strstr(pat->p, "/../") != NULL ||
+	    (pat->len >= 3 && strcmp(pat->p + pat->len - 3, "/..") == 0))
+		return lexfail(err, esz, "glob %s: globs expand only beneath "
+		    "the workspace (no absolute path, no ..)", w->p);
+	memset(&g, 0, sizeof(g));
+	r = glob(pat->p, 0, NULL, &g);
+	if (r == GLOB_NOMATCH) {
+		/* as sh does: a pattern that matches nothing stays itself */
+		globfree(&g);
+		if (a->argc >= MAXCMDARGS)
+			goto toomany;
+		argvpush(a, xstrndup(w->p, w->len));
+		return 0;
+	}
+	if (r != 0) {
+		globfree(&g);
+		return lexfail(err, esz, "glob %s: cannot expand", w->p);
+	}
+	if (g.gl_pathc > (size_t)(MAXCMDARGS - a->argc)) {
+		globfree(&g);
+		goto toomany;
+	}
+	for (i = 0; i < g.gl_pathc; i++)
+		argvpush(a, xstrndup(g.gl_pathv[i], strlen(g.gl_pathv[i])));
+	globfree(&g);
+	return 0;
+toomany:
+	return lexfail(err, esz, "more than %d words in one command "
+	    "(MAXCMDARGS)", MAXCMDARGS);
+}
+
+/* append one literal byte: to the pattern escaped if glob would read it */
+static void
+lexlit(Buf *w, Buf *pat, int c)
+{
+	bufaddc(w, c);
+	if (c == '*' || c == '?' || c == '[' || c == ']' || c == '\\')
+		bufaddc(pat, '\\');
+	bufaddc(pat, c);
+}
+
+/* one byte of a word that is not a space or an operator */
+static int
+lexchar(const char *s, size_t n, size_t *ip, Buf *w, Buf *pat, int *inword,
+    int *globbed, char *err, size_t esz)
+{
+	size_t i = *ip;
+	int start = !*inword;
+
+	*inword = 1;
+	switch (s[i]) {
+	case '\'':
+		for (i++; i < n && s[i] != '\''; i++)
+			lexlit(w, pat, s[i]);
+		if (i >= n)
+			return lexfail(err, esz, "unterminated single quote");
+		break;
+	case '"':
+		for (i++; i < n && s[i] != '"'; i++) {
+			if (s[i] == '$')
+				return lexfail(err, esz, "'$' expansion is not "
+				    "supported, even in double quotes: no shell "
+				    "runs the command");
+			if (s[i] == '`')
+				return lexfail(err, esz, "backticks (command "
+				    "substitution) are not supported");
+			if (s[i] == '\\' && i + 1 < n &&
+			    strchr("\"\\$`", s[i + 1]) != NULL)
+				i++;
+			lexlit(w, pat, s[i]);
+		}
+		if (i >= n)
+			return lexfail(err, esz, "unterminated double quote");
+		break;
+	case '\\':
+		if (++i >= n)
+			return lexfail(err, esz, "backslash at the end of the "
+			    "command");
+		lexlit(w, pat, s[i]);
+		break;
+	case '$':
+		return lexfail(err, esz, "'$' expansion ($VAR, ${...}, $(...)) "
+		    "is not supported: no shell runs the command");
+	case '`':
+		return lexfail(err, esz, "backticks (command substitution) are "
+		    "not supported");
+	case '<':
+		if (i + 1 < n && s[i + 1] == '<')
+			return lexfail(err, esz, "here-documents (<<) are not "
+			    "supported");
+		/* FALLTHROUGH */
+	case '>':
+		return lexfail(err, esz, "redirections (< >) are not supported: "
+		    "the output comes back to you as it is");
+	case '(':
+	case ')':
+		return lexfail(err, esz, "subshells ( ) are not supported "
+		    "(quote a literal parenthesis)");
+	case '{':
+	case '}':
+		return lexfail(err, esz, "braces { } (groups and brace "
+		    "expansion) are not supported (quote a literal brace)");
+	case '#':
+	case '~':
+		if (start)
+			return lexfail(err, esz, s[i] == '#' ?
+			    "comments (#) are not supported" :
+			    "'~' (home directory) expansion is not supported");
+		lexlit(w, pat, s[i]);
+		break;
+	case '*':
+	case '?':
+	case '[':
+		*globbed = 1;
+		bufaddc(w, s[i]);
+		bufaddc(pat, s[i]);
+		break;
+	default:
+		bufaddc(w, s[i]);
+		bufaddc(pat, s[i]);
+		break;
+	}
+	*ip = i;
+	return 0;
+}
+
+/* bytes the lexer refuses wherever they are, quoted or not */
+static int
+lexbytes(const char *s, size_t n, char *err, size_t esz)
+{
+	size_t i;
+	unsigned char c;
+	uint32_t cp;
+	int k;
+
+	for (i = 0; i < n; i++) {
+		c = (unsigned char)s[i];
+		if (c >= 0x80) {
+			if ((k = utf8dec((const unsigned char *)s + i, n - i,
+			    &cp)) < 0)
+				return lexfail(err, esz, "invalid UTF-8 at "
+				    "byte %zu", i);
+			i += (size_t)k - 1;
+		} else if (c == '\n' || c == '\r') {
+			return lexfail(err, esz, "line break in the command: "
+			    "one command line per call (join with ; or &&)");
+		} else if (c == '\0') {
+			return lexfail(err, esz, "NUL byte in the command");
+		} else if ((c < 0x20 && c != '\t') || c == 0x7F) {
+			return lexfail(err, esz, "control character 0x%02x in "
+			    "the command", c);
+		}
+	}
+	return 0;
+}
+
+/*
+ * Split s[0..n) into cl.  0, or -1 with a reason in err that says what
+ * was refused and why; cl is then empty.
+ */
+static int
+cmdlex(const char *s, size_t n, CmdLine *cl, char *err, size_t esz)
+{
+	Buf w, pat;
+	size_t i;
+	int inword = 0, globbed = 0, rc = -1, op;
+
+	memset(cl, 0, sizeof(*cl));
+	bufinit(&w, MAXCMDLEN);
+	bufinit(&pat, 2 * MAXCMDLEN);
+	bufaddstr(&w, "");
+	bufaddstr(&pat, "");
+	if (n > MAXCMDLEN) {
+		lexfail(err, esz, "command longer than %d bytes (MAXCMDLEN)",
+		    MAXCMDLEN);
+		goto out;
+	}
+	if (lexbytes(s, n, err, esz) != 0 || cmdstage(cl, 0, err, esz) != 0)
+		goto out;
+	for (i = 0; i <= n; i++) {
+		if (i < n && strchr(" \t|&;", s[i]) == NULL) {
+			if (lexchar(s, n, &i, &w, &pat, &inword, &globbed, err,
+			    esz) != 0)
+				goto out;
+			continue;
+		}
+		if (inword && lexword(cl, &w, &pat, globbed, err, esz) != 0)
+			goto out;
+		inword = globbed = 0;
+		w.len = pat.len = 0;
+		w.p[0] = pat.p[0] = '\0';
+		if (i == n || s[i] == ' ' || s[i] == '\t')
+			continue;
+		if (s[i] == '&') {
+			if (i + 1 >= n || s[++i] != '&') {
+				lexfail(err, esz, "'&' (a background job) is not "
+				    "supported");
+				goto out;
+			}
+			op = '&';
+		} else if (s[i] == '|') {
+			op = i + 1 < n && s[i + 1] == '|' ? (i++, 'o') : '|';
+		} else {
+			op = ';';
+		}
+		if (cmdstage(cl, op, err, esz) != 0)
+			goto out;
+	}
+	if (cl->st[cl->n - 1].argc == 0) {
+		lexfail(err, esz, cl->n > 1 ? "the command ends with an "
+		    "operator" : "empty command");
+		goto out;
+	}
+	rc = 0;
+out:
+	buffree(&w);
+	buffree(&pat);
+	if (rc != 0)
+		cmdfree(cl);
+	return rc;
+}
+
+/*
+ * The decision.  A Verdict keeps the strictest decision seen and the
+ * first reason given at that level.
+ */
+static void
+verdict(Verdict *v, Decision d, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (d < v->d || (d == v->d && v->why[0] != '\0'))
+		return;
+	v->d = d;
+	va_start(ap, fmt);
+	vsnprintf(v->why, sizeof(v->why), fmt, ap);
+	va_end(ap);
+}
+
+static const char *
+decname(Decision d)
+{
+	return d == Allow ? "allow" : d == Prompt ? "prompt" : "deny";
+}
+
+/* the row for command name: exact first, then the longest "prefix*" */
+static const CmdRule *
+cmdrule(const char *name)
+{
+	const CmdRule *best = NULL;
+	size_t i, n, bestn = 0;
+
+	for (i = 0; i < LEN(cmdrules); i++)
+		if (strcmp(cmdrules[i].name, name) == 0)
+			return &cmdrules[i];
+	for (i = 0; i < LEN(cmdrules); i++) {
+		n = strlen(cmdrules[i].name);
+		if (n > 1 && cmdrules[i].name[n - 1] == '*' &&
+		    strncmp(cmdrules[i].name, name, n - 1) == 0 && n > bestn) {
+			best = &cmdrules[i];
+			bestn = n;
+		}
+	}
+	return best;
+}
+
+static const ToolRule *
+toolrule(const char *tool)
+{
+	size_t i;
+
+	for (i = 0; i < LEN(toolrules); i++)
+		if (strcmp(toolrules[i].tool, tool) == 0)
+			return &toolrules[i];
+	return NULL;
+}
+
+/*
+ * Look name[0..n) up in a space-separated option list ("-x", "-x:",
+ * "--all", "--lines=", "--color?").  With exact, only an entry equal to
+ * it; otherwise the entries it abbreviates.  1 found (entry, its length
+ * without the kind mark, and the mark in *kind), 0 none, -1 ambiguous.
+ */
+static int
+optlookup(const char *list, const char *name, size_t n, int exact,
+    const char **ent, size_t *elen, char *kind)
+{
+	const char *p, *e;
+	size_t len, base;
+	int found = 0;
+
+	if (list == NULL)
+		return 0;
+	for (p = list; *p != '\0'; p = e) {
+		while (*p == ' ')
+			p++;
+		for (e = p; *e != '\0' && *e != ' '; e++)
+			;
+		if ((len = (size_t)(e - p)) == 0)
+			continue;
+		base = len > 1 && strchr("=?:", p[len - 1]) != NULL ?
+		    len - 1 : len;
+		if (exact ? base != n : base <= n)
+			continue;
+		if (memcmp(p, name, n) != 0)
+			continue;
+		if (found)
+			return -1;
+		found = 1;
+		*ent = p;
+		*elen = base;
+		*kind = len > base ? p[base] : '\0';
+		if (exact)
+			break;
+	}
+	return found;
+}
+
+/* a value of a path-valued option, or an operand that is a path */
+static void
+pathcheck(Verdict *v, const char *cmd, const char *path)
+{
+	if (!wsbeneath(path))
+		verdict(v, Deny, "%s: %s is outside the workspace", cmd, path);
+}
+
+static void
+optvalue(const CmdRule *r, const char *opt, size_t n, const char *val,
+    OptSeen *seen, Verdict *v)
+{
+	const char *ent;
+	size_t elen;
+	char kind;
+
+	if (seen->n >= (int)LEN(seen->opt)) {
+		/* unrecorded, a -e could hide a path operand: ask */
+		verdict(v, Prompt, "%s: more than %d options", r->name,
+		    (int)LEN(seen->opt));
+	} else {
+		/* a short option's name lives in the caller's frame: copy */
+		if (n == 2) {
+			memcpy(seen->shortname[seen->n], opt, 2);
+			opt = seen->shortname[seen->n];
+		}
+		seen->opt[seen->n] = opt;
+		seen->len[seen->n] = n;
+		seen->val[seen->n] = val;
+		seen->n++;
+	}
+	if (val != NULL && optlookup(r->pathopts, opt, n, 1, &ent, &elen,
+	    &kind) == 1)
+		pathcheck(v, r->name, val);
+}
+
+/* was an option among names (space-separated, full names) given?  Its
+ * last value, or "" for one without a value; NULL if not given */
+static const char *
+optseen(const OptSeen *seen, const char *names, int nth)
+{
+	const char *ent;
+	size_t elen;
+	char kind;
+	int i;
+
+	for (i = 0; i < seen->n; i++)
+		if (optlookup(names, seen->opt[i], seen->len[i], 1, &ent,
+		    &elen, &kind) == 1 && nth-- == 0)
+			return seen->val[i] ? seen->val[i] : "";
+	return NULL;
+}
+
+/*
+ * One long option argv[i] ("--name" or "--name=value").  After an ArgSub
+ * subcommand (sub) every option that is not forbidden passes.  Returns
+ * how many following words it consumed as its value.
+ */
+static int
+optlong(const CmdRule *r, int sub, char **argv, int argc, int i,
+    OptSeen *seen, Verdict *v)
+{
+	const char *a = argv[i], *eq = strchr(a, '='), *ent, *val = NULL;
+	const char *forbid = sub ? r->subforbid : r->forbid;
+	size_t n = eq ? (size_t)(eq - a) : strlen(a), elen;
+	char kind;
+	int k, used = 0;
+
+	if (!sub && optlookup(r->longopts, a, n, 1, &ent, &elen, &kind) == 1)
+		goto found;
+	if (optlookup(forbid, a, n, 1, &ent, &elen, &kind) == 1) {
+		verdict(v, Deny, "%s: option %.*s is forbidden", r->name,
+		    (int)n, a);
+		return 0;
+	}
+	if (optlookup(forbid, a, n, 0, &ent, &elen, &kind) != 0) {
+		verdict(v, Deny, "%s: %.*s abbreviates a forbidden option",
+		    r->name, (int)n, a);
+		return 0;
+	}
+	if (sub)
+		return 0;
+	k = optlookup(r->longopts, a, n, 0, &ent, &elen, &kind);
+	if (k < 0) {
+		verdict(v, Prompt, "%s: option %.*s is ambiguous", r->name,
+		    (int)n, a);
+		return 0;
+	}
+	if (k == 0) {
+		verdict(v, Prompt, "%s: option %.*s is not one vtcode knows "
+		    "to be safe", r->name, (int)n, a);
+		return 0;
+	}
+found:
+	if (kind == '=') {
+		if (eq != NULL)
+			val = eq + 1;
+		else if (i + 1 < argc)
+			val = argv[i + (used = 1)];
+		else
+			verdict(v, Prompt, "%s: option %.*s needs a value",
+			    r->name, (int)elen, ent);
+	} else if (kind == '?') {
+		val = eq ? eq + 1 : NULL;
+	} else if (eq != NULL) {
+		verdict(v, Prompt, "%s: option %.*s takes no value", r->name,
+		    (int)elen, ent);
+	}
+	optvalue(r, ent, elen, val, seen, v);
+	return used;
+}
+
+/* one cluster of short options argv[i] ("-la", "-n5", "-n" "5") */
+static int
+optshort(const CmdRule *r, int sub, char **argv, int argc, int i,
+    OptSeen *seen, Verdict *v)
+{
+	const char *a = argv[i], *p, *ent, *val;
+	char name[3] = "-?", kind;
+	size_t j, elen;
+	int used = 0;
+
+	for (j = 1; a[j] != '\0'; j++) {
+		name[1] = a[j];
+		if (optlookup(sub ? r->subforbid : r->forbid, name, 2, 1, &ent,
+		    &elen, &kind) == 1) {
+			verdict(v, Deny, "%s: option %s is forbidden", r->name,
+			    name);
+			return 0;
+		}
+		if (sub)
+			continue;
+		p = r->shortopts && a[j] != ':' ? strchr(r->shortopts, a[j]) :
+		    NULL;
+		if (p == NULL) {
+			verdict(v, Prompt, "%s: option %s is not one vtcode "
+			    "knows to be safe", r->name, name);
+			return 0;
+		}
+		if (p[1] != ':') {
+			optvalue(r, name, 2, NULL, seen, v);
+			continue;
+		}
+		/* the rest of the word is the value, else the next word
+		 * (getopt's "x:"); "x::" takes only a glued value */
+		val = a[j + 1] ? a + j + 1 : p[2] == ':' ? NULL :
+		    i + 1 < argc ? argv[i + (used = 1)] : NULL;
+		if (val == NULL && p[2] != ':')
+			verdict(v, Prompt, "%s: option %s needs a value",
+			    r->name, name);
+		optvalue(r, name, 2, val, seen, v);
+		break;
+	}
+	return used;
+}
+
+/* sed scripts that only print lines: [addr[,addr]]p joined by ';' where
+ * addr is a line number or '$'.  Anything else (s///w, e, w, r ...) can
+ * write files or run commands. */
+static int
+sedprint(const char *s)
+{
+	int a;
+
+	for (;;) {
+		s += strspn(s, " ");
+		if (*s == '\0')
+			return 1;
+		if (*s == ';') {
+			s++;
+			continue;
+		}
+		for (a = 0; a < 2; a++) {
+			if (*s == '$')
+				s++;
+			else if (*s >= '0' && *s <= '9')
+				s += strspn(s, "0123456789");
+			else if (a == 0)
+				break;
+			else
+				return 0;
+			if (a == 0 && *s == ',')
+				s++;
+			else
+				break;
+		}
+		s += strspn(s, " ");
+		if (*s++ != 'p')
+			return 0;
+		s += strspn(s, " ");
+		if (*s != '\0' && *s != ';')
+			return 0;
+	}
+}
+
+/* find: options -H -L -P, then paths, then an expression of primaries
+ * from the row's list; a forbidden primary anywhere is Deny */
+static void
+findcheck(const CmdRule *r, char **argv, int argc, Verdict *v)
+{
+	const char *ent;
+	size_t elen;
+	char kind;
+	int i = 1;
+
+	while (i < argc && argv[i][0] == '-' && argv[i][1] != '\0' &&
+	    argv[i][2] == '\0' && strchr(r->shortopts, argv[i][1]) != NULL)
+		i++;
+	for (; i < argc && argv[i][0] != '-' && strcmp(argv[i], "(") != 0 &&
+	    strcmp(argv[i], "!") != 0; i++)
+		pathcheck(v, r->name, argv[i]);
+	for (; i < argc; i++) {
+		if (optlookup(r->forbid, argv[i], strlen(argv[i]), 1, &ent,
+		    &elen, &kind) == 1) {
+			verdict(v, Deny, "%s: %s is forbidden (it runs, "
+			    "deletes or writes)", r->name, argv[i]);
+			return;
+		}
+		if (optlookup(r->longopts, argv[i], strlen(argv[i]), 1, &ent,
+		    &elen, &kind) != 1) {
+			verdict(v, Prompt, "%s: %s is not an expression vtcode "
+			    "knows to be safe", r->name, argv[i]);
+			continue;
+		}
+		if (kind == '=' && ++i >= argc)
+			verdict(v, Prompt, "%s: %.*s needs a value", r->name,
+			    (int)elen, ent);
+	}
+}
+
+/* dd: key=value operands; of= never a device, if= only the harmless
+ * ones, both beneath the workspace otherwise */
+static void
+ddcheck(const CmdRule *r, char **argv, int argc, Verdict *v)
+{
+	static const char keys[] = " bs cbs conv count ibs iflag obs oflag "
+	    "seek skip status ";
+	char key[16];
+	const char *eq;
+	int i;
+
+	for (i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--help") == 0)
+			continue;
+		eq = strchr(argv[i], '=');
+		if (eq == NULL || (size_t)(eq - argv[i]) > sizeof(key) - 3) {
+			verdict(v, Prompt, "%s: %s is not key=value", r->name,
+			    argv[i]);
+			continue;
+		}
+		if (strncmp(argv[i], "of=", 3) == 0 ||
+		    strncmp(argv[i], "if=", 3) == 0) {
+			if (strncmp(eq + 1, "/dev/", 5) != 0)
+				pathcheck(v, r->name, eq + 1);
+			else if (argv[i][0] == 'o')
+				verdict(v, Deny, "%s: writes the device %s",
+				    r->name, eq + 1);
+			else if (strcmp(eq, "=/dev/zero") != 0 &&
+			    strcmp(eq, "=/dev/urandom") != 0)
+				verdict(v, Deny, "%s: reads the device %s",
+				    r->name, eq + 1);
+			continue;
+		}
+		snprintf(key, sizeof(key), " %.*s ", (int)(eq - argv[i]),
+		    argv[i]);
+		if (strstr(keys, key) == NULL)
+			verdict(v, Prompt, "%s: operand %s is not one vtcode "
+			    "knows to be safe", r->name, argv[i]);
+	}
+}
+
+/* the operands of a getopt-style command, by the row's kind */
+static void
+operandcheck(const CmdRule *r, char **ops, int nops, const OptSeen *seen,
+    Verdict *v)
+{
+	const char *script;
+	int i, first = 0, k;
+
+	if (r->maxops >= 0 && nops > r->maxops) {
+		verdict(v, Prompt, "%s: more than %d operand%s", r->name,
+		    r->maxops, r->maxops == 1 ? "" : "s");
+		return;
+	}
+	switch (r->args) {
+	case ArgPattern:
+		first = optseen(seen, "-e -f --regexp --file", 0) ? 0 : 1;
+		break;
+	case ArgFirstText:
+		first = 1;
+		break;
+	case ArgSed:
+		if (optseen(seen, "-n --quiet --silent", 0) == NULL)
+			verdict(v, Prompt, "%s: without -n sed prints every "
+			    "line; use -n with p", r->name);
+		for (k = 0; (script = optseen(seen, "-e --expression", k)) !=
+		    NULL; k++)
+			if (!sedprint(script))
+				goto badsed;
+		if (k == 0) {
+			if (nops == 0 || !sedprint(ops[0]))
+				goto badsed;
+			first = 1;
+		}
+		break;
+	case ArgRemove:
+		for (i = 0; i < nops; i++)
+			if (wsisroot(ops[i]))
+				verdict(v, Deny, "%s: %s is the whole workspace",
+				    r->name, ops[i]);
+		break;
+	case ArgPaths:
+		break;
+	default:
+		return;         /* ArgNone, ArgText, ArgSub: no paths */
+	}
+	for (i = first; i < nops; i++)
+		pathcheck(v, r->name, ops[i]);
+	return;
+badsed:
+	verdict(v, Deny, "%s: scripts may only print lines (like 1,5p or "
+	    "$p): others can write files or run commands", r->name);
+}
+
+/* the word after a row's global options must be one of its subcommands */
+static void
+subcheck(const CmdRule *r, const char *sub, Verdict *v)
+{
+	const char *ent;
+	size_t elen;
+	char kind;
+
+	if (optlookup(r->subcmds, sub, strlen(sub), 1, &ent, &elen,
+	    &kind) != 1)
+		verdict(v, Prompt, "%s %s: not one of the subcommands vtcode "
+		    "allows without asking (%s)", r->name, sub, r->subcmds);
+}
+
+/* one argv, against its command row */
+static void
+policyargv(char **argv, int argc, Verdict *v)
+{
+	const CmdRule *r;
+	const ToolRule *t;
+	OptSeen seen;
+	char **ops;
+	int i, nops = 0, endopts = 0, sub = 0;
+
+	if (strchr(argv[0], '/') != NULL) {
+		verdict(v, Deny, "%s: give the command's name, not a path: "
+		    "names are looked up in %s only", argv[0], SYSPATH);
+		return;
+	}
+	if (argv[0][0] == '\0' || argv[0][0] == '-' ||
+	    argv[0][strspn(argv[0], CMDNAMECHARS)] != '\0') {
+		verdict(v, Deny, "command name: only ASCII letters, digits "
+		    "and . _ + - are allowed");
+		return;
+	}
+	if ((r = cmdrule(argv[0])) == NULL) {
+		t = toolrule("run_command");
+		verdict(v, t ? t->decision : Deny, "%s: no rule for this "
+		    "command: %s", argv[0], t ? t->reason : "refused");
+		return;
+	}
+	if (r->decision == Deny || r->args == ArgAny) {
+		verdict(v, r->decision, "%s: %s", argv[0], r->reason);
+		return;
+	}
+	if (r->args == ArgFind || r->args == ArgDd) {
+		(r->args == ArgFind ? findcheck : ddcheck)(r, argv, argc, v);
+		verdict(v, r->decision, "%s: %s", argv[0], r->reason);
+		return;
+	}
+	memset(&seen, 0, sizeof(seen));
+	ops = xmalloc((size_t)argc * sizeof(*ops));
+	for (i = 1; i < argc; i++) {
+		if (!endopts && strcmp(argv[i], "--") == 0) {
+			endopts = 1;
+		} else if (endopts || argv[i][0] != '-' ||
+		    argv[i][1] == '\0') {
+			if (r->args == ArgSub && !sub) {
+				subcheck(r, argv[i], v);
+				sub = 1;
+				endopts = 0;
+			} else {
+				ops[nops++] = argv[i];
+			}
+		} else if (argv[i][1] == '-') {
+			i += optlong(r, sub, argv, argc, i, &seen, v);
+		} else {
+			i += optshort(r, sub, argv, argc, i, &seen, v);
+		}
+	}
+	operandcheck(r, ops, nops, &seen, v);
+	free(ops);
+	verdict(v, r->decision, "%s: %s", argv[0], r->reason);
+}
+
+/*
+ * policydecide: the one function that decides.  A tool call is decided
+ * by its row; a run_command line is lexed and every stage decided on
+ * its own, the strictest winning.  On return v holds the decision and
+ * the reason, and cl (when given, for run_command) the argv to run.
+ */
+static Decision
+policydecide(const char *tool, const char *cmd, size_t cmdlen, CmdLine *cl,
+    Verdict *v)
+{
+	const ToolRule *t = toolrule(tool);
+	CmdLine local;
+	char err[256];
+	int i;
+
+	memset(v, 0, sizeof(*v));
+	if (t == NULL) {
+		verdict(v, Deny, "%s: no such tool", tool);
+		return v->d;
+	}
+	if (strcmp(tool, "run_command") != 0) {
+		verdict(v, t->decision, "%s: %s", tool, t->reason);
+		return v->d;
+	}
+	if (cl == NULL)
+		cl = &local;
+	if (cmdlex(cmd, cmdlen, cl, err, sizeof(err)) != 0) {
+		verdict(v, Deny, "%s", err);
+		return v->d;
+	}
+	for (i = 0; i < cl->n; i++)
+		policyargv(cl->st[i].argv, cl->st[i].argc, v);
+	if (cl == &local)
+		cmdfree(cl);
+	return v->d;
+}
+
+/*
+ * The policy command: what the table decides, and the table itself.
+ */
+
+/* print w for a human: printable ASCII and UTF-8 as they are, anything
+ * else (an escape sequence would act on the terminal) as \xNN */
+static void
+putsafe(FILE *fp, const char *w)
+{
+	const unsigned char *s = (const unsigned char *)w;
+	size_t i, n = strlen(w);
+	uint32_t cp;
+	int k;
+
+	for (i = 0; i < n; i++) {
+		if (s[i] >= 0x80 && (k = utf8dec(s + i, n - i, &cp)) > 0 &&
+		    !(cp >= 0x80 && cp < 0xA0)) {
+			fwrite(s + i, 1, (size_t)k, fp);
+			i += (size_t)k - 1;
+		} else if (s[i] < 0x20 || s[i] >= 0x7F) {
+			fprintf(fp, "\\x%02x", s[i]);
+		} else {
+			fputc(s[i], fp);
+		}
+	}
+}
+
+/* an argv as one line a shell user could read back */
+static void
+putargv(FILE *fp, char **argv, int argc)
+{
+	const char *p, *q;
+	int i;
+
+	for (i = 0; i < argc; i++) {
+		if (i > 0)
+			fputc(' ', fp);
+		if (argv[i][0] != '\0' && argv[i][strspn(argv[i],
+		    CMDNAMECHARS "/=,:@%^")] == '\0') {
+			putsafe(fp, argv[i]);
+			continue;
+		}
+		fputc('\'', fp);
+		for (p = argv[i]; (q = strchr(p, '\'')) != NULL; p = q + 1) {
+			fwrite(p, 1, (size_t)(q - p), fp);
+			fputs("'\\''", fp);
+		}
+		putsafe(fp, p);
+		fputc('\'', fp);
+	}
+}
+
+/* the absolute path that name resolves to through SYSPATH, or NULL */
+static const char *
+cmdpath(const char *name, char *out, size_t sz)
+{
+	const char *p = SYSPATH, *e;
+	struct stat st;
+	int n;
+
+	for (; *p != '\0'; p = *e ? e + 1 : e) {
+		e = p + strcspn(p, ":");
+		n = snprintf(out, sz, "%.*s/%s", (int)(e - p), p, name);
+		if (n < 0 || (size_t)n >= sz)
+			continue;
+		if (stat(out, &st) == 0 && S_ISREG(st.st_mode) &&
+		    access(out, X_OK) == 0)
+			return out;
+	}
+	return NULL;
+}
+
+static void
+policyshow(void)
+{
+	size_t i;
+
+	printf("%-12s %-7s %-9s %s\n", "TOOL", "DECIDES", "FROM", "WHY");
+	for (i = 0; i < LEN(toolrules); i++)
+		printf("%-12s %-7s %-9s %s\n", toolrules[i].tool,
+		    decname(toolrules[i].decision), "config.h",
+		    toolrules[i].reason);
+	printf("\n%-12s %-7s %-9s %s\n", "COMMAND", "DECIDES", "FROM", "WHY");
+	for (i = 0; i < LEN(cmdrules); i++)
+		printf("%-12s %-7s %-9s %s\n", cmdrules[i].name,
+		    decname(cmdrules[i].decision), "config.h",
+		    cmdrules[i].reason);
+	printf("\nother commands: run_command's row; commands are looked "
+	    "up in %s only\n", SYSPATH);
+}
+
+/* print one stage's argv as it would run, resolved through SYSPATH */
+static void
+policystage(char **argv, int argc)
+{
+	char path[PATH_MAX];
+
+	fputs("  argv: ", stdout);
+	if (strchr(argv[0], '/') == NULL && cmdpath(argv[0], path,
+	    sizeof(path)) != NULL) {
+		putsafe(stdout, path);
+		if (argc > 1)
+			fputc(' ', stdout);
+		putargv(stdout, argv + 1, argc - 1);
+	} else {
+		putargv(stdout, argv, argc);
+		fputs("   (not found in " SYSPATH ")", stdout);
+	}
+	fputc('\n', stdout);
+}
+
+/* vtcode policy show | check -- ARGV... | check STRING */
+static int
+cmdpolicy(int argc, char *argv[])
+{
+	CmdLine cl;
+	Verdict v;
+	char err[256];
+	int i;
+
+	if (argc == 2 && strcmp(argv[1], "show") == 0) {
+		policyshow();
+		return fflush(stdout) == 0 ? ExitOK : ExitFail;
+	}
+	if (argc < 3 || strcmp(argv[1], "check") != 0 ||
+	    (strcmp(argv[2], "--") != 0 && argc != 3) ||
+	    (strcmp(argv[2], "--") == 0 && argc < 4))
+		return usageerr("policy: show | check -- ARGV... | check STRING");
+	wsinit();
+	memset(&v, 0, sizeof(v));
+	memset(&cl, 0, sizeof(cl));
+	if (strcmp(argv[2], "--") == 0) {
+		/* an argv as given: no lexer, but the same bytes refused */
+		for (i = 3; i < argc; i++)
+			if (lexbytes(argv[i], strlen(argv[i]), err,
+			    sizeof(err)) != 0)
+				verdict(&v, Deny, "argument %d: %s", i - 3, err);
+		if (argc - 3 > MAXCMDARGS)
+			verdict(&v, Deny, "more than %d words in one command "
+			    "(MAXCMDARGS)", MAXCMDARGS);
+		if (v.d != Deny)
+			policyargv(argv + 3, argc - 3, &v);
+		if (v.d != Deny)
+			policystage(argv + 3, argc - 3);
+	} else {
+		policydecide("run_command", argv[2], strlen(argv[2]), &cl, &v);
+		for (i = 0; i < cl.n; i++)
+			policystage(cl.st[i].argv, cl.st[i].argc);
+		cmdfree(&cl);
+	}
+	printf("%s: ", decname(v.d));
+	putsafe(stdout, v.why);
+	putchar('\n');
+	if (fflush(stdout) != 0)
+		return ExitFail;
+	return v.d == Allow ? 0 : v.d == Prompt ? 1 : 2;
+}
+
+/*
  * index: code intelligence over tree-sitter.  The grammars are compiled
  * in from the tarballs pinned in grammars.lock; each must speak a
  * language ABI the linked library accepts, or it is not used.
@@ -1372,7 +2557,7 @@ static const Command commands[] = {
 	{ "exec",     NULL },
 	{ "trust",    NULL },
 	{ "check",    NULL },
-	{ "policy",   NULL },
+	{ "policy",   cmdpolicy },
 	{ "sandbox",  NULL },
 	{ "outline",  NULL },
 	{ "find",     NULL },

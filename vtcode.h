@@ -78,4 +78,55 @@ typedef struct {
 	unsigned char lvl[JSONDEPTHCAP + 1];/* JWObj, JWItems bits per level */
 } JWriter;
 
+/* ---- policy ---- */
+
+/* ordered: a larger value is stricter, so combining is max() */
+typedef enum { Allow, Prompt, Deny } Decision;
+
+/* what a command's operands (the words that are not options) are */
+typedef enum {
+	ArgAny,      /* not checked: the row's decision is all there is */
+	ArgNone,     /* no operands at all */
+	ArgText,     /* free text, never paths (echo, tr, date) */
+	ArgPaths,    /* every operand is a path beneath the workspace */
+	ArgPattern,  /* a pattern first (unless -e/-f gave it), then paths */
+	ArgFirstText,/* a mode or owner first (chmod, chown), then paths */
+	ArgRemove,   /* paths, and never the workspace root itself */
+	ArgFind,     /* find: paths, then an expression checked word by word */
+	ArgSed,      /* sed: a script that only prints lines, then paths */
+	ArgSub,      /* a subcommand (git), then its options and operands */
+	ArgDd        /* dd: key=value words; if= and of= are paths */
+} ArgKind;
+
+#define MAXEXAMPLES 4
+
+/*
+ * One row of the command table in config.h.  Option lists are
+ * space-separated words: "-x" a short option, "-x:" one that takes a
+ * value; "--name" a long option, "--name=" one that takes a value,
+ * "--name?" one whose value is optional and only given with '='.
+ * shortopts is a getopt(3) optstring.
+ */
+typedef struct {
+	const char *name;       /* exact, or a prefix ending in '*' */
+	Decision decision;      /* for an argv that passes every check */
+	const char *shortopts;  /* allowed short options (optstring) */
+	const char *longopts;   /* allowed long options */
+	const char *forbid;     /* forbidden options: always Deny */
+	const char *pathopts;   /* options whose value is a path */
+	ArgKind args;           /* what the operands are */
+	int maxops;             /* most operands allowed, -1 for no limit */
+	const char *subcmds;    /* ArgSub: allowed subcommands */
+	const char *subforbid;  /* ArgSub: options forbidden after them */
+	const char *reason;     /* shown to the user and the model */
+	const char *match[MAXEXAMPLES];   /* get exactly this decision */
+	const char *nomatch[MAXEXAMPLES]; /* get a different one */
+} CmdRule;
+
+typedef struct {
+	const char *tool;
+	Decision decision;
+	const char *reason;
+} ToolRule;
+
 #endif /* VTCODE_H */

@@ -451,6 +451,70 @@ testchild(void)
 	T(strstr(out, "0 1 2 3 ") != NULL && strstr(out, " 9") == NULL);
 }
 
+/* every row's examples: match gets the row's decision, nomatch does not */
+static void
+testrules(void)
+{
+	const CmdRule *r;
+	Verdict v;
+	size_t i, k;
+	int j;
+
+	for (i = 0; i < LEN(cmdrules); i++) {
+		r = &cmdrules[i];
+		T(r->match[0] != NULL);
+		for (j = 0; j < MAXEXAMPLES && r->match[j] != NULL; j++) {
+			policydecide("run_command", r->match[j],
+			    strlen(r->match[j]), NULL, &v);
+			if (v.d != r->decision)
+				printf("  row %s: %s: %s (%s)\n", r->name,
+				    r->match[j], decname(v.d), v.why);
+			T(v.d == r->decision);
+		}
+		for (j = 0; j < MAXEXAMPLES && r->nomatch[j] != NULL; j++) {
+			policydecide("run_command", r->nomatch[j],
+			    strlen(r->nomatch[j]), NULL, &v);
+			if (v.d == r->decision)
+				printf("  row %s: %s: %s (%s)\n", r->name,
+				    r->nomatch[j], decname(v.d), v.why);
+			T(v.d != r->decision);
+		}
+		/* one row per name */
+		for (k = i + 1; k < LEN(cmdrules); k++)
+			if (strcmp(r->name, cmdrules[k].name) == 0)
+				break;
+		T(k == LEN(cmdrules));
+		/* lists are well formed: options start with '-' */
+		T(r->args == ArgAny || r->args == ArgDd || r->shortopts != NULL);
+		T(r->reason != NULL && r->reason[0] != '\0');
+	}
+	for (i = 0; i < LEN(toolrules); i++)
+		T(toolrule(toolrules[i].tool) == &toolrules[i]);
+	T(toolrule("run_command") != NULL);
+}
+
+/* what the lexer makes of a line, word by word */
+static void
+testlex(void)
+{
+	CmdLine cl;
+	char err[256];
+
+	const char *line = "ls -l 'a b' c\\ d \"e\\\"f\" '' | wc -l && x || y ; z";
+
+	T(cmdlex(line, strlen(line), &cl, err, sizeof(err)) == 0);
+	T(cl.n == 5 && cl.op[0] == '|' && cl.op[1] == '&' && cl.op[2] == 'o' &&
+	    cl.op[3] == ';');
+	T(cl.st[0].argc == 6 && strcmp(cl.st[0].argv[2], "a b") == 0 &&
+	    strcmp(cl.st[0].argv[3], "c d") == 0 &&
+	    strcmp(cl.st[0].argv[4], "e\"f") == 0 && cl.st[0].argv[5][0] == '\0');
+	cmdfree(&cl);
+	T(cmdlex("ls\0x", 4, &cl, err, sizeof(err)) != 0 &&
+	    strstr(err, "NUL") != NULL && cl.n == 0);
+	T(cmdlex("ls\tx", 4, &cl, err, sizeof(err)) == 0 && cl.st[0].argc == 2);
+	cmdfree(&cl);
+}
+
 int
 main(void)
 {
@@ -462,6 +526,9 @@ main(void)
 	testwriter();
 	testenv();
 	testchild();
+	wsinit();
+	testlex();
+	testrules();
 	printf("unit: %d passed, %d failed\n", npass, nfail);
 	return nfail ? 1 : 0;
 }
