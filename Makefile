@@ -7,6 +7,7 @@ include config.mk
 SRC = vtcode.c
 GRAMMARS = bash c go javascript python rust
 TSLIB = build/grammars.a
+DEPS = $(SRC) vtcode.h config.h config.mk $(TSLIB)
 DISTFILES = LICENSE README Makefile config.mk config.def.h vtcode.c \
 	vtcode.h vtcode.1 grammars.lock tests.sh tests bench .ci
 
@@ -54,23 +55,29 @@ test: vtcode werror
 # unit tests and the plain fuzz drivers: ASan + UBSan, abort on any report
 SANFLAGS = -std=c99 -g -O1 -fno-omit-frame-pointer \
 	-fsanitize=address,undefined -fno-sanitize-recover=all
-tests/unit: tests/unit.c $(SRC) vtcode.h config.h config.mk $(TSLIB)
+tests/unit: tests/unit.c $(DEPS)
 	$(CC) $(SANFLAGS) -DVERSION=\"$(VERSION)\" $(INCS) -o $@ tests/unit.c \
 		$(TSLIB) $(LIBS)
 
-tests/fuzz/json: tests/fuzz/json.c $(SRC) vtcode.h config.h config.mk $(TSLIB)
+tests/fuzz/json: tests/fuzz/json.c $(DEPS)
 	$(CC) $(SANFLAGS) -DFUZZ_DRIVER -DVERSION=\"$(VERSION)\" $(INCS) \
 		-o $@ tests/fuzz/json.c $(TSLIB) $(LIBS)
+tests/fuzz/lexer: tests/fuzz/lexer.c $(DEPS)
+	$(CC) $(SANFLAGS) -DFUZZ_DRIVER -DVERSION=\"$(VERSION)\" $(INCS) \
+		-o $@ tests/fuzz/lexer.c $(TSLIB) $(LIBS)
 
 # libFuzzer targets (clang); each also builds as a plain driver above
 FUZZCC = clang
 FUZZFLAGS = -g -O1 -fsanitize=fuzzer,address,undefined \
 	-fno-sanitize-recover=all
-FUZZERS = tests/fuzz/json-fuzzer
+FUZZERS = tests/fuzz/json-fuzzer tests/fuzz/lexer-fuzzer
 fuzz: $(FUZZERS)
-tests/fuzz/json-fuzzer: tests/fuzz/json.c $(SRC) vtcode.h config.h config.mk $(TSLIB)
+tests/fuzz/json-fuzzer: tests/fuzz/json.c $(DEPS)
 	$(FUZZCC) $(FUZZFLAGS) -DVERSION=\"$(VERSION)\" $(INCS) -o $@ \
 		tests/fuzz/json.c $(TSLIB) $(LIBS)
+tests/fuzz/lexer-fuzzer: tests/fuzz/lexer.c $(DEPS)
+	$(FUZZCC) $(FUZZFLAGS) -DVERSION=\"$(VERSION)\" $(INCS) -o $@ \
+		tests/fuzz/lexer.c $(TSLIB) $(LIBS)
 
 # static analysis: every finding is fixed or justified at its line
 lint: config.h
@@ -87,7 +94,7 @@ demo:
 	@echo "vtcode: demo: not available in this build" >&2; exit 2
 
 clean:
-	rm -rf vtcode build tests/unit tests/fuzz/json $(FUZZERS) \
+	rm -rf vtcode build tests/unit tests/fuzz/json tests/fuzz/lexer $(FUZZERS) \
 		tests/tmp bench/out vtcode-$(VERSION).tar.gz
 
 dist: clean

@@ -148,7 +148,7 @@ t "-C to a missing directory: exit 1 with the reason" sh -c '
 t "no command: interactive session not available, exit 2" sh -c '
 	"$1" </dev/null 2>"$2/e"; [ $? -eq 2 ] &&
 	grep -q "^vtcode: interactive session: not available in this build$" "$2/e"' - "$vt" "$tmp"
-for c in exec trust check sandbox outline find sessions resume audit; do
+for c in exec check sandbox outline find sessions resume audit; do
 	t "$c: not available in this build, exit 2, listed in README" sh -c '
 	"$1" -m m -P p --base-url http://127.0.0.1:1/v1 -C / "$3" x 2>"$2/e"
 	[ $? -eq 2 ] && grep -q "^vtcode: $3: not available in this build$" "$2/e" &&
@@ -199,6 +199,41 @@ t "policy show lists every tool and command row with its origin" sh -c '
 	"$1" policy show >"$2/o" &&
 	for r in list_files read_file write_file edit_file run_command ls git find sed sort sudo; do
 		grep -q "^$r  *[a-z]*  *config.h " "$2/o" || { echo "$r"; exit 1; }; done' - "$vt" "$tmp"
+
+echo "== workspace trust"
+tw=$tmp/trust
+mkdir -p "$tw/ws/src" "$tw/cfg" "$tw/home"
+# trustenv CMD...: run with the scratch config directory and home
+trustenv() { env XDG_CONFIG_HOME="$tw/cfg" HOME="$tw/home" "$@"; }
+trustis() { (cd "$1" && trustenv "$vt" policy show) | head -1 >"$tmp/tr"; grep -q "$2" "$tmp/tr" || { cat "$tmp/tr"; return 1; }; }
+t "a new workspace is not trusted" trustis "$tw/ws" "(not trusted: no .vt-workspace-trust)"
+t "vtcode trust: trusts the root, exit 0" sh -c 'cd "$1/ws" && env XDG_CONFIG_HOME="$1/cfg" HOME="$1/home" "$2" trust | grep -qx "trusted: $1/ws"' - "$tw" "$vt"
+t "trust file: 0600, records root, user, uid, time and a seal" sh -c '
+	f=$1/ws/.vt-workspace-trust; [ "$(stat -c %a "$f")" = 600 ] &&
+	grep -q "\"root\":\"$1/ws\"" "$f" && grep -q "\"uid\":$(id -u)," "$f" &&
+	grep -q "\"time\":\"20[0-9-]*T[0-9:]*Z\"" "$f" && grep -q "\"mac\":\"[0-9a-f]\{64\}\"" "$f"' - "$tw"
+t "trust key: 0600 in a 0700 config directory" sh -c '
+	[ "$(stat -c %a "$1/cfg/vtcode")" = 700 ] && [ "$(stat -c %a "$1/cfg/vtcode/trust.key")" = 600 ]' - "$tw"
+t "a trusted workspace is trusted" trustis "$tw/ws" "(trusted: trusted since"
+cp -a "$tw/ws" "$tw/copy"
+t "a copied workspace is not trusted where it lands" trustis "$tw/copy" "made for $tw/ws (a copied or moved"
+t "another user's config (another key) does not trust it" sh -c '
+	cd "$1/ws" && env XDG_CONFIG_HOME="$1/other" HOME="$1/home" "$2" policy show | head -1 | grep -q "not trusted"' - "$tw" "$vt"
+sed 's/"mac":"[0-9a-f]*"/"mac":"'"$(printf '%064d' 0)"'"/' "$tw/ws/.vt-workspace-trust" >"$tw/copy/.vt-workspace-trust"
+sed -i "s|$tw/ws|$tw/copy|" "$tw/copy/.vt-workspace-trust"
+t "a forged trust file (right root, wrong seal) is not trust" trustis "$tw/copy" "seal does not match"
+rm -f "$tw/copy/.vt-workspace-trust"
+ln -s "$tw/ws/.vt-workspace-trust" "$tw/copy/.vt-workspace-trust"
+t "a trust file behind a symlink is not trust" trustis "$tw/copy" "not trusted"
+chmod 644 "$tw/cfg/vtcode/trust.key"
+t "a trust key readable by others is refused" trustis "$tw/ws" "not private to this user"
+chmod 600 "$tw/cfg/vtcode/trust.key"
+t "positive control: the same workspace is trusted again" trustis "$tw/ws" "(trusted: "
+t "vtcode trust refuses /" sh -c 'env XDG_CONFIG_HOME="$1/cfg" "$2" -C / trust 2>"$1/e"; [ $? -eq 1 ] && grep -q "refusing to trust /" "$1/e"' - "$tw" "$vt"
+t "vtcode trust refuses \$HOME itself" sh -c 'env XDG_CONFIG_HOME="$1/cfg" HOME="$1/home" "$2" -C "$1/home" trust 2>"$1/e"; [ $? -eq 1 ] && grep -q "not your home directory" "$1/e" && ! [ -e "$1/home/.vt-workspace-trust" ]' - "$tw" "$vt"
+t "vtcode trust --revoke removes it" sh -c 'cd "$1/ws" && env XDG_CONFIG_HOME="$1/cfg" "$2" trust --revoke >/dev/null && ! [ -e .vt-workspace-trust ]' - "$tw" "$vt"
+t "revoked: not trusted" trustis "$tw/ws" "(not trusted: no .vt-workspace-trust)"
+t "vtcode trust with an unknown option: exit 2" exits 2 "$vt" trust --bogus
 
 echo "== start-up hardening, observed from outside"
 if [ "$(id -u)" -eq 0 ]; then

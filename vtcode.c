@@ -36,6 +36,7 @@
 #include <glob.h>
 #include <limits.h>
 #include <math.h>
+#include <pwd.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdint.h>
@@ -45,12 +46,15 @@
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/types.h>
+#include <time.h>
 #include <unistd.h>
 #ifdef __linux__
 #include <sys/prctl.h>
+#include <sys/random.h>
 #include <sys/syscall.h>
 #endif
 
+#include <bearssl.h>
 #include <seccomp.h>
 #include <tree_sitter/api.h>
 
@@ -60,6 +64,7 @@
 #define LEN(a)          (sizeof(a) / sizeof((a)[0]))
 #define MIN(a, b)       ((a) < (b) ? (a) : (b))
 #define MAX(a, b)       ((a) > (b) ? (a) : (b))
+#define TRUSTFILE       ".vt-workspace-trust"
 #define CMDNAMECHARS    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz" \
                         "0123456789._+-"
 
@@ -127,46 +132,56 @@ static void bufadd(Buf *b, const void *p, size_t n);
 static void bufaddc(Buf *b, int c);
 static void bufaddstr(Buf *b, const char *s);
 static void bufaddf(Buf *b, const char *fmt, ...);
-static void buffree(Buf *b) NOCALLER;
+static void buffree(Buf *b);
 static int utf8dec(const unsigned char *s, size_t n, uint32_t *cp);
 static size_t utf8enc(uint32_t cp, unsigned char *out);
+static void randbytes(void *p, size_t n);
+static void hexenc(const unsigned char *p, size_t n, char *out);
+static int cteq(const void *a, const void *b, size_t n);
+static const char *homedir(void);
+static int xdgdir(const char *env, const char *fallback, int create,
+    char *out, size_t sz);
+static int atomicwrite(int dirfd, const char *name, const void *data,
+    size_t len, mode_t mode);
+static char *readsmall(int dirfd, const char *name, size_t max,
+    size_t *len, struct stat *st);
 /* json */
 static int jsonfail(JDoc *d, size_t off, const char *why);
 static size_t jsonws(const char *s, size_t n, size_t i);
 static int jsonhex4(const unsigned char *s, size_t n, size_t i, uint32_t *v);
 static size_t jsonstring(JDoc *d, JTok *t, size_t i);
 static size_t jsonnumber(JDoc *d, JTok *t, size_t i);
-static int jsonparse(JDoc *d, const char *buf, size_t len, JTok *tok, int maxtok) NOCALLER;
+static int jsonparse(JDoc *d, const char *buf, size_t len, JTok *tok, int maxtok);
 static const char *jsonerror(const JDoc *d, char *msg, size_t sz) NOCALLER;
 static const JTok *jsontok(const JDoc *d, int t);
 static int jsontype(const JDoc *d, int t);
 static int jsonkeyeq(const JDoc *d, int t, const char *key);
-static int jsonget(const JDoc *d, int obj, const char *key) NOCALLER;
+static int jsonget(const JDoc *d, int obj, const char *key);
 static int jsonat(const JDoc *d, int arr, int idx) NOCALLER;
 static int jsonstr(const JDoc *d, int t, char *dst, size_t sz, size_t *outlen);
 static char *jsonstrdup(const JDoc *d, int t) NOCALLER;
-static int jsonint(const JDoc *d, int t, int64_t min, int64_t max, int64_t *v) NOCALLER;
+static int jsonint(const JDoc *d, int t, int64_t min, int64_t max, int64_t *v);
 static int jsondbl(const JDoc *d, int t, double *v) NOCALLER;
 static int jsonbool(const JDoc *d, int t, int *v) NOCALLER;
-static void jwinit(JWriter *w, Buf *b) NOCALLER;
+static void jwinit(JWriter *w, Buf *b);
 static int jwfail(JWriter *w, const char *why);
 static int jwpre(JWriter *w);
 static void jwpost(JWriter *w);
 static void jwescape(Buf *b, const char *s, size_t n);
 static void jwopen(JWriter *w, int isobj);
-static void jwobj(JWriter *w) NOCALLER;
+static void jwobj(JWriter *w);
 static void jwarr(JWriter *w) NOCALLER;
-static void jwend(JWriter *w) NOCALLER;
-static void jwkey(JWriter *w, const char *k) NOCALLER;
+static void jwend(JWriter *w);
+static void jwkey(JWriter *w, const char *k);
 static void jwkeyn(JWriter *w, const char *k, size_t n);
-static void jwstr(JWriter *w, const char *s) NOCALLER;
+static void jwstr(JWriter *w, const char *s);
 static void jwstrn(JWriter *w, const char *s, size_t n);
-static void jwint(JWriter *w, int64_t v) NOCALLER;
+static void jwint(JWriter *w, int64_t v);
 static void jwdbl(JWriter *w, double v) NOCALLER;
 static void jwbool(JWriter *w, int v) NOCALLER;
 static void jwnull(JWriter *w) NOCALLER;
 static void jwtok(JWriter *w, const JDoc *d, int t) NOCALLER;
-static int jwdone(const JWriter *w) NOCALLER;
+static int jwdone(const JWriter *w);
 /* harden */
 static void hardenfds(void);
 static void hardenclosefrom(int lowfd);
@@ -177,6 +192,12 @@ static void wsinit(void);
 static int wsresolve(const char *path, char *out, size_t sz);
 static int wsbeneath(const char *path);
 static int wsisroot(const char *path);
+static int trustkey(unsigned char key[32], int create, char *why,
+    size_t wsz);
+static int trustmac(const char *root, uint64_t uid, const char *when,
+    int create, unsigned char mac[32], char *why, size_t wsz);
+static int wstrusted(char *why, size_t wsz);
+static int cmdtrust(int argc, char *argv[]);
 /* policy */
 static int lexfail(char *err, size_t sz, const char *fmt, ...);
 static void argvpush(Argv *a, char *w);
@@ -495,6 +516,204 @@ utf8enc(uint32_t cp, unsigned char *o)
 	o[2] = (unsigned char)(0x80 | (cp >> 6 & 0x3F));
 	o[3] = (unsigned char)(0x80 | (cp & 0x3F));
 	return 4;
+}
+
+/* n random bytes from the kernel; dies rather than use weak ones */
+static void
+randbytes(void *p, size_t n)
+{
+#if defined(__linux__)
+	unsigned char *b = p;
+	ssize_t r;
+
+	while (n > 0) {
+		r = getrandom(b, n, 0);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			die("getrandom:");
+		b += r;
+		n -= (size_t)r;
+	}
+#else
+	arc4random_buf(p, n);
+#endif
+}
+
+static void
+hexenc(const unsigned char *p, size_t n, char *out)
+{
+	static const char hex[] = "0123456789abcdef";
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		out[2 * i] = hex[p[i] >> 4];
+		out[2 * i + 1] = hex[p[i] & 15];
+	}
+	out[2 * n] = '\0';
+}
+
+/* constant time: a MAC compare must not say how much matched */
+static int
+cteq(const void *a, const void *b, size_t n)
+{
+	const unsigned char *x = a, *y = b;
+	unsigned char d = 0;
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		d |= x[i] ^ y[i];
+	return d == 0;
+}
+
+/* the user's home, absolute; from $HOME, else the password database */
+static const char *
+homedir(void)
+{
+	const char *h = getenv("HOME");
+	struct passwd *pw;
+
+	if (h != NULL && h[0] == '/')
+		return h;
+	if ((pw = getpwuid(getuid())) != NULL && pw->pw_dir[0] == '/')
+		return pw->pw_dir;
+	return NULL;
+}
+
+/*
+ * vtcode's directory under an XDG base ($XDG_CONFIG_HOME/vtcode, else
+ * ~/.config/vtcode, say), created 0700 when create is set.  A base that
+ * is not absolute is ignored, as the XDG spec says.  0 or -1.
+ */
+static int
+xdgdir(const char *env, const char *fallback, int create, char *out,
+    size_t sz)
+{
+	const char *base = getenv(env), *home;
+	char *p;
+	int n;
+
+	if (base != NULL && base[0] == '/')
+		n = snprintf(out, sz, "%s/vtcode", base);
+	else if ((home = homedir()) != NULL)
+		n = snprintf(out, sz, "%s/%s/vtcode", home, fallback);
+	else
+		return -1;
+	if (n < 0 || (size_t)n >= sz)
+		return -1;
+	if (!create)
+		return 0;
+	for (p = out + 1; ; p++) {
+		if (*p != '/' && *p != '\0')
+			continue;
+		*p = '\0';
+		if (mkdir(out, 0700) != 0 && errno != EEXIST)
+			return -1;
+		if (p[0] == '\0' && p == out + n)
+			break;
+		*p = '/';
+	}
+	return 0;
+}
+
+/*
+ * Replace name in directory dirfd with data, atomically: a temp file in
+ * the same directory (so rename() cannot cross file systems), fsync,
+ * rename over the name, fsync the directory.  A kill at any point
+ * leaves the old file or the new one, never half of either.  The new
+ * file gets mode; a symlink at name is replaced, never followed.
+ * 0, or -1 with errno set and nothing changed.
+ */
+static int
+atomicwrite(int dirfd, const char *name, const void *data, size_t len,
+    mode_t mode)
+{
+	char tmp[64];
+	unsigned char rnd[8];
+	const char *p = data;
+	ssize_t w;
+	int fd, saved;
+
+	randbytes(rnd, sizeof(rnd));
+	memcpy(tmp, ".vtcode-", 8);
+	hexenc(rnd, sizeof(rnd), tmp + 8);
+	fd = openat(dirfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW |
+	    O_CLOEXEC, mode);
+	if (fd < 0)
+		return -1;
+	while (len > 0) {
+		w = write(fd, p, len);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			goto fail;
+		p += w;
+		len -= (size_t)w;
+	}
+	/* the umask must not narrow a mode the caller chose on purpose */
+	if (fchmod(fd, mode) != 0 || fsync(fd) != 0)
+		goto fail;
+	if (close(fd) != 0) {
+		fd = -1;
+		goto fail;
+	}
+	fd = -1;
+	if (renameat(dirfd, tmp, dirfd, name) != 0)
+		goto fail;
+	if (fsync(dirfd) != 0 && errno != EINVAL)
+		return -1;      /* renamed, but not yet durable */
+	return 0;
+fail:
+	saved = errno;
+	if (fd >= 0)
+		close(fd);
+	unlinkat(dirfd, tmp, 0);
+	errno = saved;
+	return -1;
+}
+
+/* read a whole regular file (not through a symlink) of at most max
+ * bytes, NUL-terminated; NULL with errno set (EFBIG when too large) */
+static char *
+readsmall(int dirfd, const char *name, size_t max, size_t *len,
+    struct stat *st)
+{
+	char *buf = NULL;
+	size_t n = 0;
+	ssize_t r;
+	int fd, saved;
+
+	if ((fd = openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC |
+	    O_NONBLOCK)) < 0)
+		return NULL;
+	if (fstat(fd, st) != 0)
+		goto fail;
+	errno = !S_ISREG(st->st_mode) ? EINVAL :
+	    (uintmax_t)st->st_size > max ? EFBIG : 0;
+	if (errno != 0)
+		goto fail;
+	buf = xmalloc(max + 2);
+	while (n <= max && (r = read(fd, buf + n, max + 1 - n)) != 0) {
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0)
+			goto fail;
+		n += (size_t)r;
+	}
+	if (n > max) {
+		errno = EFBIG;          /* it grew while we read */
+		goto fail;
+	}
+	close(fd);
+	buf[n] = '\0';
+	*len = n;
+	return buf;
+fail:
+	saved = errno;
+	free(buf);
+	close(fd);
+	errno = saved;
+	return NULL;
 }
 
 /*
@@ -1485,6 +1704,218 @@ wsisroot(const char *path)
 }
 
 /*
+ * Trust.  Until the user runs `vtcode trust`, the workspace is hostile
+ * input: read-only tools only, its config file ignored.  The trust file
+ * records the canonical root, the user and the time, sealed with an
+ * HMAC-SHA256 under a key that lives in the user's config directory,
+ * never in the workspace: a repository cannot ship its own trust, and a
+ * copied or moved one is not trusted where it lands.
+ */
+
+/* the user's trust key, 32 random bytes kept in hex at
+ * $XDG_CONFIG_HOME/vtcode/trust.key (0600); made when create is set */
+static int
+trustkey(unsigned char key[32], int create, char *why, size_t wsz)
+{
+	char dir[PATH_MAX], hex[65], *s;
+	struct stat st;
+	size_t n, i;
+	unsigned x;
+	int dfd;
+
+	if (xdgdir("XDG_CONFIG_HOME", ".config", create, dir,
+	    sizeof(dir)) != 0 || (dfd = open(dir, O_RDONLY | O_DIRECTORY |
+	    O_CLOEXEC)) < 0) {
+		snprintf(why, wsz, "no config directory for the trust key");
+		return -1;
+	}
+	s = readsmall(dfd, "trust.key", 128, &n, &st);
+	if (s == NULL && errno == ENOENT && create) {
+		randbytes(key, 32);
+		hexenc(key, 32, hex);
+		hex[64] = '\n';
+		i = atomicwrite(dfd, "trust.key", hex, 65, 0600) == 0;
+		close(dfd);
+		if (!i)
+			snprintf(why, wsz, "%s/trust.key: %s", dir,
+			    strerror(errno));
+		return i ? 0 : -1;
+	}
+	close(dfd);
+	if (s == NULL) {
+		snprintf(why, wsz, "%s/trust.key: %s", dir, strerror(errno));
+		return -1;
+	}
+	if (st.st_uid != getuid() || (st.st_mode & 077) != 0 || n < 64) {
+		snprintf(why, wsz, "%s/trust.key: %s", dir, n < 64 ?
+		    "too short" : "not private to this user (chmod 600)");
+		free(s);
+		return -1;
+	}
+	for (i = 0; i < 32; i++) {
+		if (sscanf(s + 2 * i, "%2x", &x) != 1) {
+			snprintf(why, wsz, "%s/trust.key: not hex", dir);
+			free(s);
+			return -1;
+		}
+		key[i] = (unsigned char)x;
+	}
+	free(s);
+	return 0;
+}
+
+/* the seal over what a trust file records */
+static int
+trustmac(const char *root, uint64_t uid, const char *when, int create,
+    unsigned char mac[32], char *why, size_t wsz)
+{
+	unsigned char key[32];
+	br_hmac_key_context kc;
+	br_hmac_context hc;
+	char num[32];
+
+	if (trustkey(key, create, why, wsz) != 0)
+		return -1;
+	snprintf(num, sizeof(num), "%llu", (unsigned long long)uid);
+	br_hmac_key_init(&kc, &br_sha256_vtable, key, sizeof(key));
+	br_hmac_init(&hc, &kc, 0);
+	/* NUL-separated, so no field can run into the next */
+	br_hmac_update(&hc, "vtcode trust 1", 15);
+	br_hmac_update(&hc, root, strlen(root) + 1);
+	br_hmac_update(&hc, num, strlen(num) + 1);
+	br_hmac_update(&hc, when, strlen(when) + 1);
+	br_hmac_out(&hc, mac);
+	memset(key, 0, sizeof(key));
+	return 0;
+}
+
+/* is the workspace trusted?  1 or 0, with the reason in why */
+static int
+wstrusted(char *why, size_t wsz)
+{
+	JTok tok[32];
+	JDoc d;
+	struct stat st;
+	unsigned char mac[32], got[32];
+	char root[PATH_MAX], when[64], hex[65];
+	int64_t uid;
+	size_t n, i;
+	unsigned x;
+	char *s;
+	int rfd, ok = 0;
+
+	if ((rfd = open(wsroot, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0) {
+		snprintf(why, wsz, "%s: %s", wsroot, strerror(errno));
+		return 0;
+	}
+	s = readsmall(rfd, TRUSTFILE, 4096, &n, &st);
+	close(rfd);
+	if (s == NULL) {
+		snprintf(why, wsz, errno == ENOENT ? "no " TRUSTFILE :
+		    TRUSTFILE ": %s", strerror(errno));
+		return 0;
+	}
+	if (jsonparse(&d, s, n, tok, (int)LEN(tok)) < 0 ||
+	    jsonstr(&d, jsonget(&d, 0, "root"), root, sizeof(root), NULL) ||
+	    jsonstr(&d, jsonget(&d, 0, "time"), when, sizeof(when), NULL) ||
+	    jsonstr(&d, jsonget(&d, 0, "mac"), hex, sizeof(hex), NULL) ||
+	    jsonint(&d, jsonget(&d, 0, "uid"), 0, INT64_MAX, &uid) ||
+	    strlen(hex) != 64) {
+		snprintf(why, wsz, TRUSTFILE ": not a trust file");
+		goto out;
+	}
+	if (st.st_uid != getuid() || (uint64_t)uid != (uint64_t)getuid()) {
+		snprintf(why, wsz, TRUSTFILE ": made by another user");
+		goto out;
+	}
+	if (strcmp(root, wsroot) != 0) {
+		snprintf(why, wsz, TRUSTFILE ": made for %s (a copied or "
+		    "moved workspace is not trusted)", root);
+		goto out;
+	}
+	for (i = 0; i < 32; i++) {
+		if (sscanf(hex + 2 * i, "%2x", &x) != 1)
+			break;
+		got[i] = (unsigned char)x;
+	}
+	if (trustmac(root, (uint64_t)uid, when, 0, mac, why, wsz) != 0)
+		goto out;       /* no key: nothing this user sealed */
+	if (i < 32 || !cteq(mac, got, 32)) {
+		snprintf(why, wsz, TRUSTFILE ": seal does not match (not "
+		    "made by `vtcode trust` for this user)");
+		goto out;
+	}
+	snprintf(why, wsz, "trusted since %s", when);
+	ok = 1;
+out:
+	free(s);
+	return ok;
+}
+
+/* vtcode trust [--revoke] */
+static int
+cmdtrust(int argc, char *argv[])
+{
+	char why[PATH_MAX + 128], home[PATH_MAX], when[64], hex[65];
+	unsigned char mac[32];
+	struct passwd *pw;
+	const char *h;
+	time_t now;
+	JWriter w;
+	Buf b;
+	int rfd, revoke = argc == 2 && strcmp(argv[1], "--revoke") == 0;
+
+	if (argc > 2 || (argc == 2 && !revoke))
+		return usageerr("trust: usage: vtcode trust [--revoke]");
+	wsinit();
+	if (strcmp(wsroot, "/") == 0 || ((h = homedir()) != NULL &&
+	    realpath(h, home) != NULL && strcmp(wsroot, home) == 0)) {
+		warnx("trust: refusing to trust %s: a workspace is a project "
+		    "directory, not %s", wsroot, strcmp(wsroot, "/") == 0 ?
+		    "the whole file system" : "your home directory");
+		return ExitFail;
+	}
+	if ((rfd = open(wsroot, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
+		die("trust: %s:", wsroot);
+	if (revoke) {
+		if (unlinkat(rfd, TRUSTFILE, 0) != 0 && errno != ENOENT)
+			die("trust: %s/" TRUSTFILE ":", wsroot);
+		printf("not trusted: %s\n", wsroot);
+		close(rfd);
+		return fflush(stdout) == 0 ? ExitOK : ExitFail;
+	}
+	now = time(NULL);
+	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", gmtime(&now));
+	if (trustmac(wsroot, getuid(), when, 1, mac, why, sizeof(why)) != 0)
+		die("trust: %s", why);
+	hexenc(mac, sizeof(mac), hex);
+	pw = getpwuid(getuid());
+	bufinit(&b, 0);
+	jwinit(&w, &b);
+	jwobj(&w);
+	jwkey(&w, "root");
+	jwstr(&w, wsroot);
+	jwkey(&w, "user");
+	jwstr(&w, pw ? pw->pw_name : "");
+	jwkey(&w, "uid");
+	jwint(&w, (int64_t)getuid());
+	jwkey(&w, "time");
+	jwstr(&w, when);
+	jwkey(&w, "mac");
+	jwstr(&w, hex);
+	jwend(&w);
+	bufaddc(&b, '\n');
+	if (!jwdone(&w) || b.err)
+		die("trust: cannot encode the trust file");
+	if (atomicwrite(rfd, TRUSTFILE, b.p, b.len, 0600) != 0)
+		die("trust: %s/" TRUSTFILE ":", wsroot);
+	buffree(&b);
+	close(rfd);
+	printf("trusted: %s\n", wsroot);
+	return fflush(stdout) == 0 ? ExitOK : ExitFail;
+}
+
+/*
  * policy: what the model may do without asking, what needs a human yes,
  * and what is never done.  policydecide() is the one function that
  * decides; everything else here feeds it.
@@ -2425,7 +2856,15 @@ cmdpath(const char *name, char *out, size_t sz)
 static void
 policyshow(void)
 {
+	char why[PATH_MAX + 128];
 	size_t i;
+	int trusted;
+
+	wsinit();
+	why[0] = '\0';
+	trusted = wstrusted(why, sizeof(why));
+	printf("workspace: %s (%s: %s)\n\n", wsroot, trusted ? "trusted" :
+	    "not trusted", why);
 
 	printf("%-12s %-7s %-9s %s\n", "TOOL", "DECIDES", "FROM", "WHY");
 	for (i = 0; i < LEN(toolrules); i++)
@@ -2555,7 +2994,7 @@ static const char usagetext[] =
 /* subcommands; a NULL run is honest about not being built yet */
 static const Command commands[] = {
 	{ "exec",     NULL },
-	{ "trust",    NULL },
+	{ "trust",    cmdtrust },
 	{ "check",    NULL },
 	{ "policy",   cmdpolicy },
 	{ "sandbox",  NULL },
