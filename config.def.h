@@ -430,3 +430,11 @@ static const CmdRule cmdrules[] = {
 	{ "exec", Deny, NULL, NULL, NULL, NULL, ArgAny, -1, NULL, NULL, BUILTIN,
 	  { "exec ls" }, { NULL } },
 };
+
+/* ---- runtime configuration (vtcode.toml: it can only tighten) ---- */
+
+#define MAXCONFIGSIZE     65536 /* bytes in one vtcode.toml */
+#define MAXCONFIGKEYS     512   /* key = value lines in one file */
+#define MAXCONFIGKEY      127   /* bytes in a key or a table name */
+#define MAXCONFIGARRAY    64    /* strings in one array */
+#define MAXOVERRIDES      256   /* tightening entries from both files */

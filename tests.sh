@@ -17,6 +17,9 @@ testdata=$top/../shared/testdata
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/vtcode-tests.XXXXXX")
 chmod 755 "$tmp"
 trap 'rm -rf "$tmp"' EXIT INT TERM
+# nothing of the developer's own configuration may change an outcome
+mkdir -p "$tmp/xdg" "$tmp/home"
+export XDG_CONFIG_HOME="$tmp/xdg" HOME="$tmp/home"
 pass=0 fail=0 skip=0
 
 ok() { pass=$((pass + 1)); echo "ok   $*"; }
@@ -234,6 +237,64 @@ t "vtcode trust refuses \$HOME itself" sh -c 'env XDG_CONFIG_HOME="$1/cfg" HOME=
 t "vtcode trust --revoke removes it" sh -c 'cd "$1/ws" && env XDG_CONFIG_HOME="$1/cfg" "$2" trust --revoke >/dev/null && ! [ -e .vt-workspace-trust ]' - "$tw" "$vt"
 t "revoked: not trusted" trustis "$tw/ws" "(not trusted: no .vt-workspace-trust)"
 t "vtcode trust with an unknown option: exit 2" exits 2 "$vt" trust --bogus
+
+echo "== runtime config: tighten only"
+cw=$tmp/cfgt
+mkdir -p "$cw/xdg/vtcode" "$cw/ws"
+cfgrun() { (cd "$cw/ws" && XDG_CONFIG_HOME="$cw/xdg" "$vt" "$@"); }
+cat >"$cw/xdg/vtcode/vtcode.toml" <<'EOF'
+# a user config: some entries tighten, some would loosen
+model = "qwen2.5-coder"
+[tools]
+write_file = "deny"
+edit_file = "allow"
+[commands]
+ls = "prompt"
+curl = "allow"
+frobnicate = "deny"
+[forbid]
+git = ["--follow", "-S"]
+[allow]
+git = ["--ext-diff"]
+EOF
+cfgrun policy check 'ls' >"$tmp/c1" 2>"$tmp/c1e"; c1=$?
+t "user config: ls tightened from allow to prompt (file and line named)" sh -c '[ $1 -eq 1 ] && grep -q "prompt by .*vtcode.toml:7" "$2"' - $c1 "$tmp/c1"
+t "user config: a loosening entry is refused and reported with file:line" sh -c '
+	grep -q "vtcode.toml:8: commands.curl = \"allow\" would loosen config.h (deny): refused" "$1" &&
+	grep -q "vtcode.toml:5: tools.edit_file = \"allow\" would loosen config.h (prompt): refused" "$1" &&
+	grep -q "vtcode.toml:13: allow.git would loosen" "$1"' - "$tmp/c1e"
+t "user config: the refused entry changes nothing (curl stays deny)" sh -c 'cd "$1/ws" && XDG_CONFIG_HOME="$1/xdg" "$2" policy check "curl x" >/dev/null 2>&1; [ $? -eq 2 ]' - "$cw" "$vt"
+t "user config: the rest of the file still applies (a new deny row)" sh -c 'cd "$1/ws" && XDG_CONFIG_HOME="$1/xdg" "$2" policy check frobnicate 2>/dev/null | grep -q "^deny: frobnicate: deny by"' - "$cw" "$vt"
+t "user config: a forbidden option, also abbreviated or in a cluster" sh -c '
+	cd "$1/ws" && for c in "git log --follow x" "git log --fol x" "git log -pS x"; do
+		XDG_CONFIG_HOME="$1/xdg" "$2" policy check "$c" >/dev/null 2>&1; [ $? -eq 2 ] || { echo "$c"; exit 1; }; done
+	XDG_CONFIG_HOME="$1/xdg" "$2" policy check "git log -p x" >/dev/null 2>&1' - "$cw" "$vt"
+t "policy show: rows the config tightened say where from" sh -c '
+	cd "$1/ws" && XDG_CONFIG_HOME="$1/xdg" "$2" policy show 2>/dev/null >"$1/show" &&
+	grep -q "^write_file *deny *user " "$1/show" && grep -q "^ls *prompt *user " "$1/show" &&
+	grep -q "^edit_file *prompt *config.h " "$1/show" && grep -q "^curl *deny *config.h " "$1/show" &&
+	grep -q "^user config: .*vtcode.toml (read)" "$1/show"' - "$cw" "$vt"
+printf '[commands]\ncat = "deny"\nsudo = "allow"\n' >"$cw/ws/vtcode.toml"
+t "workspace config in an untrusted workspace is ignored" sh -c '
+	cd "$1/ws" && XDG_CONFIG_HOME="$1/xdg" "$2" policy check "cat f" >/dev/null 2>"$1/e"; [ $? -eq 0 ] &&
+	XDG_CONFIG_HOME="$1/xdg" "$2" policy show 2>/dev/null | grep -q "^workspace config: .*(ignored: the workspace is not trusted)"' - "$cw" "$vt"
+cfgrun trust >/dev/null
+t "workspace config in a trusted workspace tightens" sh -c '
+	cd "$1/ws" && XDG_CONFIG_HOME="$1/xdg" "$2" policy check "cat f" 2>"$1/e" | grep -q "^deny: cat: deny by $1/ws/vtcode.toml:2"' - "$cw" "$vt"
+t "workspace config: loosening refused with file:line" grep -q "ws/vtcode.toml:3: commands.sudo = \"allow\" would loosen config.h (deny): refused" "$cw/e"
+printf '[commands]\nls = "deny"\nbase_url = 5\n[tools\n' >"$cw/ws/vtcode.toml"
+t "malformed config: file:line error, exit 1, nothing runs" sh -c '
+	cd "$1/ws" && XDG_CONFIG_HOME="$1/xdg" "$2" policy check ls >"$1/o" 2>"$1/e"; [ $? -eq 1 ] && ! [ -s "$1/o" ] &&
+	grep -q "^vtcode: $1/ws/vtcode.toml:4: expected .]." "$1/e"' - "$cw" "$vt"
+printf '[commands]\nls = "dney"\n' >"$cw/ws/vtcode.toml"
+t "a decision that is not allow/prompt/deny stops vtcode" sh -c '
+	cd "$1/ws" && XDG_CONFIG_HOME="$1/xdg" "$2" policy check ls >/dev/null 2>"$1/e"; [ $? -eq 1 ] &&
+	grep -q "vtcode.toml:2: commands.ls: expected \"allow\", \"prompt\" or \"deny\"" "$1/e"' - "$cw" "$vt"
+rm -f "$cw/ws/vtcode.toml"
+ln -s "$cw/xdg/vtcode/vtcode.toml" "$cw/ws/vtcode.toml"
+t "a workspace config behind a symlink is refused" sh -c '
+	cd "$1/ws" && XDG_CONFIG_HOME="$1/xdg" "$2" policy check ls >/dev/null 2>"$1/e"; [ $? -eq 1 ] && grep -q "symbolic link: refused" "$1/e"' - "$cw" "$vt"
+rm -f "$cw/ws/vtcode.toml"
 
 echo "== start-up hardening, observed from outside"
 if [ "$(id -u)" -eq 0 ]; then

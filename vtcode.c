@@ -30,6 +30,7 @@
 #define _DARWIN_C_SOURCE
 #endif
 
+#include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -65,6 +66,8 @@
 #define MIN(a, b)       ((a) < (b) ? (a) : (b))
 #define MAX(a, b)       ((a) > (b) ? (a) : (b))
 #define TRUSTFILE       ".vt-workspace-trust"
+#define MAXSETTING      1024
+#define CONFIGKEYCAP    128
 #define CMDNAMECHARS    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz" \
                         "0123456789._+-"
 
@@ -79,6 +82,9 @@
 
 /* enums */
 enum { JWObj = 1, JWItems = 2 };            /* JWriter level bits */
+enum { TStr, TInt, TBool, TArr };           /* TomlEntry types */
+enum { OvTool, OvCommand, OvForbid };       /* Override kinds */
+enum { OriginConfigH, OriginUser, OriginWorkspace };
 
 /* types */
 typedef struct {
@@ -108,6 +114,38 @@ typedef struct {
 	Decision d;
 	char why[512];
 } Verdict;
+
+/* one key = value of a vtcode.toml */
+typedef struct {
+	char table[CONFIGKEYCAP], key[CONFIGKEYCAP];
+	int type;               /* TStr, TInt, TBool, TArr */
+	char *str;
+	int64_t num;
+	char **arr;
+	int narr;
+	int line;
+} TomlEntry;
+
+typedef struct {
+	TomlEntry *e;
+	int n;
+} Toml;
+
+/* a tightening entry from a runtime config file */
+typedef struct {
+	int kind;               /* OvTool, OvCommand, OvForbid */
+	char name[64];
+	Decision d;
+	char opts[16][64];      /* OvForbid: the options */
+	int nopts;
+	int origin, line;       /* OriginUser or OriginWorkspace, line */
+} Override;
+
+/* settings a runtime config may choose (used by the model client) */
+typedef struct {
+	char provider[MAXSETTING], model[MAXSETTING], baseurl[MAXSETTING];
+	int color;
+} Settings;
 
 /* options seen while checking one argv, with their values */
 typedef struct {
@@ -182,6 +220,24 @@ static void jwbool(JWriter *w, int v) NOCALLER;
 static void jwnull(JWriter *w) NOCALLER;
 static void jwtok(JWriter *w, const JDoc *d, int t) NOCALLER;
 static int jwdone(const JWriter *w);
+/* config */
+static int tomlfail(char *err, size_t esz, const char *file, int line,
+    const char *why);
+static void tomlfree(Toml *t);
+static const char *tomlstring(const char **pp, const char *end, Buf *out);
+static const char *tomlkey(const char **pp, const char *end, Buf *out);
+static const char *tomlws(const char *p, const char *end);
+static const char *tomlvalue(const char **pp, const char *end,
+    TomlEntry *e);
+static int tomlparse(const char *buf, size_t len, const char *file,
+    Toml *t, char *err, size_t esz);
+static int decparse(const char *s, Decision *d);
+static void overadd(int kind, const char *name, Decision d, char **opts,
+    int nopts, int origin, int line);
+static void configapply(const Toml *t, int origin);
+static void configfile(int dirfd, const char *name, int origin);
+static void configload(void);
+static void overapply(int kind, char **argv, int argc, Verdict *v);
 /* harden */
 static void hardenfds(void);
 static void hardenclosefrom(int lowfd);
@@ -232,12 +288,15 @@ static void ddcheck(const CmdRule *r, char **argv, int argc, Verdict *v);
 static void operandcheck(const CmdRule *r, char **ops, int nops,
     const OptSeen *seen, Verdict *v);
 static void subcheck(const CmdRule *r, const char *sub, Verdict *v);
+static void policyrow(char **argv, int argc, Verdict *v);
 static void policyargv(char **argv, int argc, Verdict *v);
 static Decision policydecide(const char *tool, const char *cmd,
     size_t cmdlen, CmdLine *cl, Verdict *v);
 static void putsafe(FILE *fp, const char *w);
 static void putargv(FILE *fp, char **argv, int argc);
 static const char *cmdpath(const char *name, char *out, size_t sz);
+static Decision rowforce(int kind, const char *name, Decision d,
+    const char **from);
 static void policyshow(void);
 static void policystage(char **argv, int argc);
 static int cmdpolicy(int argc, char *argv[]);
@@ -252,6 +311,10 @@ static const char *optarg1(int argc, char *argv[], int *i, const char *opt);
 /* variables */
 extern char **environ;
 static char wsroot[PATH_MAX];   /* canonical workspace root */
+static char cfgfile[3][PATH_MAX + 16];  /* by origin */
+static int cfgloaded[3];
+static int cfgtrusted;
+static Settings settings;
 
 /* configuration, allows nested code to access above variables */
 #include "config.h"
@@ -264,6 +327,12 @@ typedef char assert_jsontokens[(MAXJSONTOKENS >= 16 &&
 typedef char assert_jsonsize[(MAXJSONSIZE >= 4096) ? 1 : -1];
 typedef char assert_jsonnum[(MAXJSONNUMLEN >= 32) ? 1 : -1];
 typedef char assert_arglen[(MAXARGLEN >= 256) ? 1 : -1];
+typedef char assert_configkey[(MAXCONFIGKEY < CONFIGKEYCAP) ? 1 : -1];
+typedef char assert_overrides[(MAXOVERRIDES >= 1) ? 1 : -1];
+
+/* variables sized by config.h */
+static Override overrides[MAXOVERRIDES];
+static int noverrides;
 
 /* grammars linked in from $(GRAMMARDIR), pinned by grammars.lock */
 const TSLanguage *tree_sitter_bash(void);
@@ -1505,6 +1574,563 @@ jwdone(const JWriter *w)
 }
 
 /*
+ * config: the runtime configuration, which can only tighten config.h.
+ *
+ * tomlparse() reads a documented TOML subset: [table] headers (bare or
+ * dotted keys), key = value lines with bare or "quoted" keys, values
+ * that are basic or literal strings, integers, booleans, or one-line
+ * arrays of strings; # comments.  Anything else (floats, dates, inline
+ * tables, multi-line strings, arrays of tables, dotted keys on the left)
+ * is an error with the file and line, and nothing of that file applies.
+ * Bounded by MAXCONFIGSIZE bytes and MAXCONFIGKEYS entries.
+ */
+
+static int
+tomlfail(char *err, size_t esz, const char *file, int line, const char *why)
+{
+	snprintf(err, esz, "%s:%d: %s", file, line, why);
+	return -1;
+}
+
+static void
+tomlfree(Toml *t)
+{
+	int i, j;
+
+	for (i = 0; i < t->n; i++) {
+		free(t->e[i].str);
+		for (j = 0; j < t->e[i].narr; j++)
+			free(t->e[i].arr[j]);
+		free(t->e[i].arr);
+	}
+	free(t->e);
+	memset(t, 0, sizeof(*t));
+}
+
+/* a "basic" or 'literal' string at *pp, on this line; its bytes into
+ * out.  NULL on success, else why not */
+static const char *
+tomlstring(const char **pp, const char *end, Buf *out)
+{
+	const char *p = *pp;
+	char q = *p++;
+	unsigned char enc[4];
+	uint32_t cp;
+	int k, digits;
+
+	if (end - p >= 2 && p[0] == q && p[1] == q)
+		return "multi-line strings are not supported";
+	for (; p < end && *p != q; p++) {
+		if (q == '\'' || *p != '\\') {
+			bufaddc(out, *p);
+			continue;
+		}
+		if (++p >= end)
+			break;
+		switch (*p) {
+		case 'b': bufaddc(out, '\b'); continue;
+		case 't': bufaddc(out, '\t'); continue;
+		case 'n': bufaddc(out, '\n'); continue;
+		case 'f': bufaddc(out, '\f'); continue;
+		case 'r': bufaddc(out, '\r'); continue;
+		case '"': bufaddc(out, '"'); continue;
+		case '\\': bufaddc(out, '\\'); continue;
+		case 'u': digits = 4; break;
+		case 'U': digits = 8; break;
+		default: return "invalid escape in string";
+		}
+		for (cp = 0, k = 0; k < digits; k++) {
+			if (++p >= end || !isxdigit((unsigned char)*p))
+				return "invalid \\u escape in string";
+			cp = cp << 4 | (uint32_t)(isdigit((unsigned char)*p) ?
+			    *p - '0' : (tolower((unsigned char)*p) - 'a' + 10));
+		}
+		if (cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
+			return "\\u escape is not a Unicode scalar value";
+		bufadd(out, enc, utf8enc(cp, enc));
+	}
+	if (p >= end)
+		return "unterminated string";
+	*pp = p + 1;
+	return NULL;
+}
+
+/* a bare key ([A-Za-z0-9_-]+) or a "quoted" one */
+static const char *
+tomlkey(const char **pp, const char *end, Buf *out)
+{
+	const char *p = *pp, *why;
+	size_t i, start = out->len;
+
+	if (p < end && (*p == '"' || *p == '\'')) {
+		if ((why = tomlstring(pp, end, out)) != NULL)
+			return why;
+		for (i = start; i < out->len; i++)
+			if ((unsigned char)out->p[i] < 0x20)
+				return "control character in a key";
+		return out->len == start ? "empty key" : NULL;
+	}
+	while (p < end && (isalnum((unsigned char)*p) || *p == '_' ||
+	    *p == '-'))
+		bufaddc(out, *p++);
+	if (p == *pp)
+		return "expected a key";
+	*pp = p;
+	return NULL;
+}
+
+static const char *
+tomlws(const char *p, const char *end)
+{
+	while (p < end && (*p == ' ' || *p == '\t'))
+		p++;
+	return p;
+}
+
+/* one value at *pp into e */
+static const char *
+tomlvalue(const char **pp, const char *end, TomlEntry *e)
+{
+	const char *p = *pp, *why;
+	Buf b;
+	int64_t v = 0;
+	int neg = 0;
+
+	if (*p == '"' || *p == '\'') {
+		bufinit(&b, MAXCONFIGSIZE);
+		bufaddstr(&b, "");
+		if ((why = tomlstring(&p, end, &b)) != NULL ||
+		    memchr(b.p, '\0', b.len) != NULL) {
+			buffree(&b);
+			return why ? why : "NUL in string";
+		}
+		e->type = TStr;
+		e->str = b.p;
+	} else if (end - p >= 4 && memcmp(p, "true", 4) == 0) {
+		e->type = TBool;
+		e->num = 1;
+		p += 4;
+	} else if (end - p >= 5 && memcmp(p, "false", 5) == 0) {
+		e->type = TBool;
+		p += 5;
+	} else if (*p == '+' || *p == '-' || isdigit((unsigned char)*p)) {
+		if (*p == '+' || *p == '-')
+			neg = *p++ == '-';
+		if (p >= end || !isdigit((unsigned char)*p) ||
+		    (*p == '0' && p + 1 < end && isdigit((unsigned char)p[1])))
+			return "invalid integer";
+		for (; p < end && isdigit((unsigned char)*p); p++) {
+			if (v > (INT64_MAX - (*p - '0')) / 10)
+				return "integer out of range";
+			v = v * 10 + (*p - '0');
+		}
+		if (p < end && strchr(".eE_:", *p) != NULL)
+			return "only plain integers are supported";
+		e->type = TInt;
+		e->num = neg ? -v : v;
+	} else if (*p == '[') {
+		e->type = TArr;
+		for (p = tomlws(p + 1, end); p < end && *p != ']'; ) {
+			if (*p != '"' && *p != '\'')
+				return "arrays may only hold strings, on one line";
+			if (e->narr >= MAXCONFIGARRAY)
+				return "array longer than MAXCONFIGARRAY";
+			bufinit(&b, MAXCONFIGSIZE);
+			bufaddstr(&b, "");
+			if ((why = tomlstring(&p, end, &b)) != NULL ||
+			    memchr(b.p, '\0', b.len) != NULL) {
+				buffree(&b);
+				return why ? why : "NUL in string";
+			}
+			e->arr = xrealloc(e->arr, (size_t)(e->narr + 1) *
+			    sizeof(*e->arr));
+			e->arr[e->narr++] = b.p;
+			p = tomlws(p, end);
+			if (p < end && *p == ',')
+				p = tomlws(p + 1, end);
+			else if (p < end && *p != ']')
+				return "expected ',' or ']' in array";
+		}
+		if (p >= end)
+			return "unterminated array (arrays stay on one line)";
+		p++;
+	} else {
+		return "unsupported value (strings, integers, booleans and "
+		    "arrays of strings only)";
+	}
+	*pp = p;
+	return NULL;
+}
+
+/*
+ * Parse buf[0..len) from file into t.  0, or -1 with "file:line: why" in
+ * err and t empty.
+ */
+static int
+tomlparse(const char *buf, size_t len, const char *file, Toml *t,
+    char *err, size_t esz)
+{
+	char table[MAXCONFIGKEY + 1] = "", needle[MAXCONFIGKEY + 3];
+	const char *p = buf, *end = buf + len, *eol, *why, *tail;
+	TomlEntry *e;
+	Buf k, seen;
+	uint32_t cp;
+	int line = 0, i, c;
+
+	memset(t, 0, sizeof(*t));
+	if (len > MAXCONFIGSIZE)
+		return tomlfail(err, esz, file, 0, "larger than MAXCONFIGSIZE");
+	bufinit(&seen, 0);
+	bufaddstr(&seen, "\n");        /* "\ntable\n" for each header */
+	for (; p < end; p = eol + (eol < end)) {
+		line++;
+		eol = memchr(p, '\n', (size_t)(end - p));
+		if (eol == NULL)
+			eol = end;
+		tail = eol > p && eol[-1] == '\r' ? eol - 1 : eol;
+		for (why = NULL, i = 0; p + i < tail && why == NULL; i++) {
+			c = (unsigned char)p[i];
+			if (c >= 0x80) {
+				c = utf8dec((const unsigned char *)p + i,
+				    (size_t)(tail - p - i), &cp);
+				if (c < 0)
+					why = "invalid UTF-8";
+				else
+					i += c - 1;
+			} else if ((c < 0x20 && c != '\t') || c == 0x7F) {
+				why = "control character";
+			}
+		}
+		if (why != NULL)
+			goto fail;
+		p = tomlws(p, tail);
+		if (p == tail || *p == '#')
+			continue;
+		bufinit(&k, MAXCONFIGKEY);
+		bufaddstr(&k, "");
+		if (*p == '[') {
+			if (p + 1 < tail && p[1] == '[') {
+				why = "arrays of tables are not supported";
+				goto failk;
+			}
+			for (p = tomlws(p + 1, tail); ; p = tomlws(p + 1, tail)) {
+				if ((why = tomlkey(&p, tail, &k)) != NULL)
+					goto failk;
+				p = tomlws(p, tail);
+				if (p >= tail || *p != '.')
+					break;
+				bufaddc(&k, '.');
+			}
+			if (p >= tail || *p != ']') {
+				why = "expected ']'";
+				goto failk;
+			}
+			p = tomlws(p + 1, tail);
+			if (p < tail && *p != '#') {
+				why = "text after the table header";
+				goto failk;
+			}
+			if (k.err) {
+				why = "table name longer than MAXCONFIGKEY";
+				goto failk;
+			}
+			snprintf(needle, sizeof(needle), "\n%s\n", k.p);
+			if (strstr(seen.p, needle) != NULL) {
+				why = "table defined twice";
+				goto failk;
+			}
+			bufaddstr(&seen, needle + 1);
+			snprintf(table, sizeof(table), "%s", k.p);
+			buffree(&k);
+			continue;
+		}
+		if ((why = tomlkey(&p, tail, &k)) != NULL)
+			goto failk;
+		p = tomlws(p, tail);
+		if (p < tail && *p == '.') {
+			why = "dotted keys are not supported: use a [table]";
+			goto failk;
+		}
+		if (p >= tail || *p != '=') {
+			why = "expected '='";
+			goto failk;
+		}
+		p = tomlws(p + 1, tail);
+		if (p >= tail) {
+			why = "expected a value";
+			goto failk;
+		}
+		if (k.err || memchr(k.p, '\0', k.len) != NULL) {
+			why = "key longer than MAXCONFIGKEY, or with a NUL";
+			goto failk;
+		}
+		for (i = 0; i < t->n; i++)
+			if (strcmp(t->e[i].table, table) == 0 &&
+			    strcmp(t->e[i].key, k.p) == 0)
+				break;
+		if (i < t->n) {
+			why = "key defined twice";
+			goto failk;
+		}
+		if (t->n >= MAXCONFIGKEYS) {
+			why = "more than MAXCONFIGKEYS keys";
+			goto failk;
+		}
+		t->e = xrealloc(t->e, (size_t)(t->n + 1) * sizeof(*t->e));
+		e = &t->e[t->n++];
+		memset(e, 0, sizeof(*e));
+		snprintf(e->table, sizeof(e->table), "%s", table);
+		snprintf(e->key, sizeof(e->key), "%s", k.p);
+		e->line = line;
+		buffree(&k);
+		if ((why = tomlvalue(&p, tail, e)) != NULL)
+			goto fail;
+		p = tomlws(p, tail);
+		if (p < tail && *p != '#') {
+			why = "text after the value";
+			goto fail;
+		}
+	}
+	buffree(&seen);
+	return 0;
+failk:
+	buffree(&k);
+fail:
+	buffree(&seen);
+	tomlfree(t);
+	return tomlfail(err, esz, file, line, why);
+}
+
+static int
+decparse(const char *s, Decision *d)
+{
+	if (strcmp(s, "allow") == 0)
+		*d = Allow;
+	else if (strcmp(s, "prompt") == 0)
+		*d = Prompt;
+	else if (strcmp(s, "deny") == 0)
+		*d = Deny;
+	else
+		return -1;
+	return 0;
+}
+
+static void
+overadd(int kind, const char *name, Decision d, char **opts, int nopts,
+    int origin, int line)
+{
+	Override *o;
+	int i;
+
+	if (noverrides >= MAXOVERRIDES)
+		die("config: more than MAXOVERRIDES (%d) overrides",
+		    MAXOVERRIDES);
+	o = &overrides[noverrides++];
+	memset(o, 0, sizeof(*o));
+	o->kind = kind;
+	snprintf(o->name, sizeof(o->name), "%s", name);
+	o->d = d;
+	o->origin = origin;
+	o->line = line;
+	for (i = 0; i < nopts && i < (int)LEN(o->opts); i++)
+		snprintf(o->opts[i], sizeof(o->opts[i]), "%s", opts[i]);
+	o->nopts = i;
+}
+
+/*
+ * Apply one parsed file.  An entry that would loosen config.h is refused
+ * with a warning naming the file and line, and the rest still applies;
+ * an entry whose meaning cannot be known (a decision that is not
+ * allow/prompt/deny, a value of the wrong type) stops vtcode, so it never
+ * starts with a half-understood configuration.
+ */
+static void
+configapply(const Toml *t, int origin)
+{
+	const char *file = cfgfile[origin];
+	const TomlEntry *e;
+	const ToolRule *tr;
+	const CmdRule *cr;
+	Decision d, base;
+	int i, j;
+
+	for (i = 0; i < t->n; i++) {
+		e = &t->e[i];
+		if (e->table[0] == '\0') {
+			if (strcmp(e->key, "provider") == 0 ||
+			    strcmp(e->key, "model") == 0 ||
+			    strcmp(e->key, "base_url") == 0) {
+				if (e->type != TStr)
+					die("%s:%d: %s: expected a string", file,
+					    e->line, e->key);
+				if (strcmp(e->key, "base_url") == 0 &&
+				    origin == OriginWorkspace)
+					/* an API key must never follow a URL a
+					 * repository chose */
+					warnx("%s:%d: base_url in a workspace "
+					    "config is ignored", file, e->line);
+				else
+					snprintf(strcmp(e->key, "model") == 0 ?
+					    settings.model : strcmp(e->key,
+					    "provider") == 0 ? settings.provider :
+					    settings.baseurl, MAXSETTING, "%s",
+					    e->str);
+			} else if (strcmp(e->key, "color") == 0) {
+				if (e->type != TBool)
+					die("%s:%d: color: expected true or "
+					    "false", file, e->line);
+				settings.color = (int)e->num;
+			} else {
+				warnx("%s:%d: unknown key %s, ignored", file,
+				    e->line, e->key);
+			}
+			continue;
+		}
+		if (strcmp(e->table, "tools") == 0 ||
+		    strcmp(e->table, "commands") == 0) {
+			if (e->type != TStr || decparse(e->str, &d) != 0)
+				die("%s:%d: %s.%s: expected \"allow\", "
+				    "\"prompt\" or \"deny\"", file, e->line,
+				    e->table, e->key);
+			if (e->table[0] == 't') {
+				if ((tr = toolrule(e->key)) == NULL) {
+					warnx("%s:%d: no tool %s, ignored", file,
+					    e->line, e->key);
+					continue;
+				}
+				base = tr->decision;
+			} else {
+				cr = cmdrule(e->key);
+				tr = toolrule("run_command");
+				base = cr ? cr->decision : tr ? tr->decision :
+				    Deny;
+			}
+			if (d < base) {
+				warnx("%s:%d: %s.%s = \"%s\" would loosen "
+				    "config.h (%s): refused", file, e->line,
+				    e->table, e->key, e->str, decname(base));
+				continue;
+			}
+			overadd(e->table[0] == 't' ? OvTool : OvCommand,
+			    e->key, d, NULL, 0, origin, e->line);
+		} else if (strcmp(e->table, "forbid") == 0) {
+			if (e->type != TArr)
+				die("%s:%d: forbid.%s: expected an array of "
+				    "options", file, e->line, e->key);
+			for (j = 0; j < e->narr; j++)
+				if (e->arr[j][0] != '-' || strlen(e->arr[j]) >=
+				    sizeof(overrides[0].opts[0]))
+					die("%s:%d: forbid.%s: %s is not an "
+					    "option", file, e->line, e->key,
+					    e->arr[j]);
+			overadd(OvForbid, e->key, Deny, e->arr, e->narr,
+			    origin, e->line);
+		} else if (strcmp(e->table, "allow") == 0) {
+			warnx("%s:%d: allow.%s would loosen config.h (options "
+			    "can only be forbidden at run time): refused", file,
+			    e->line, e->key);
+		} else {
+			warnx("%s:%d: unknown table [%s], ignored", file,
+			    e->line, e->table);
+		}
+	}
+}
+
+/* read one config file if it exists; a malformed one is fatal */
+static void
+configfile(int dirfd, const char *name, int origin)
+{
+	char err[PATH_MAX + 256], *buf;
+	struct stat st;
+	size_t len;
+	Toml t;
+
+	buf = readsmall(dirfd, name, MAXCONFIGSIZE, &len, &st);
+	if (buf == NULL) {
+		if (errno == ENOENT)
+			return;
+		die("%s: %s", cfgfile[origin], errno == ELOOP ?
+		    "a symbolic link: refused" : strerror(errno));
+	}
+	cfgloaded[origin] = 1;
+	if (tomlparse(buf, len, cfgfile[origin], &t, err, sizeof(err)) != 0)
+		die("%s", err);
+	free(buf);
+	configapply(&t, origin);
+	tomlfree(&t);
+}
+
+/*
+ * Load the user's config, then the workspace's when it is trusted.
+ * Needs wsinit().  Prints nothing unless a file has something to say.
+ */
+static void
+configload(void)
+{
+	char dir[PATH_MAX - 32], why[PATH_MAX + 128];
+	int fd;
+
+	noverrides = 0;
+	if (xdgdir("XDG_CONFIG_HOME", ".config", 0, dir, sizeof(dir)) == 0) {
+		snprintf(cfgfile[OriginUser], sizeof(cfgfile[0]),
+		    "%s/vtcode.toml", dir);
+		if ((fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) >= 0) {
+			configfile(fd, "vtcode.toml", OriginUser);
+			close(fd);
+		}
+	}
+	snprintf(cfgfile[OriginWorkspace], sizeof(cfgfile[0]),
+	    "%s/vtcode.toml", wsroot);
+	cfgtrusted = wstrusted(why, sizeof(why));
+	if (!cfgtrusted)
+		return;         /* an untrusted workspace's config is ignored */
+	if ((fd = open(wsroot, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
+		die("%s:", wsroot);
+	configfile(fd, "vtcode.toml", OriginWorkspace);
+	close(fd);
+}
+
+/* the runtime overrides that apply to a tool call or an argv: only ever
+ * combined with max(), so they cannot loosen whatever they meet */
+static void
+overapply(int kind, char **argv, int argc, Verdict *v)
+{
+	const Override *o;
+	const char *w, *opt;
+	size_t n;
+	int i, j, k;
+
+	for (i = 0; i < noverrides; i++) {
+		o = &overrides[i];
+		if (strcmp(o->name, argv[0]) != 0 ||
+		    (o->kind == OvTool) != (kind == OvTool))
+			continue;
+		if (o->kind != OvForbid) {
+			verdict(v, o->d, "%s: %s by %s:%d", argv[0],
+			    decname(o->d), cfgfile[o->origin], o->line);
+			continue;
+		}
+		for (j = 1; j < argc; j++) {
+			w = argv[j];
+			if (strcmp(w, "--") == 0)
+				break;
+			for (k = 0; k < o->nopts; k++) {
+				opt = o->opts[k];
+				n = strlen(w);
+				if (opt[1] == '-' ? (strncmp(w, opt, n) == 0 &&
+				    n > 2 && w[1] == '-') || (strncmp(w, opt,
+				    strlen(opt)) == 0 && w[strlen(opt)] == '=') :
+				    w[0] == '-' && w[1] != '-' &&
+				    strchr(w + 1, opt[1]) != NULL)
+					verdict(v, Deny, "%s: option %s is "
+					    "forbidden by %s:%d", argv[0], opt,
+					    cfgfile[o->origin], o->line);
+			}
+		}
+	}
+}
+
+/*
  * harden: the first thing main() does, before it parses anything.  After
  * harden() returns: fds 0-2 are open and nothing else is, no LD_* or
  * DYLD_* variable is left for a child to inherit, the process cannot be
@@ -2683,9 +3309,9 @@ subcheck(const CmdRule *r, const char *sub, Verdict *v)
 		    "allows without asking (%s)", r->name, sub, r->subcmds);
 }
 
-/* one argv, against its command row */
+/* one argv, against its command row in config.h */
 static void
-policyargv(char **argv, int argc, Verdict *v)
+policyrow(char **argv, int argc, Verdict *v)
 {
 	const CmdRule *r;
 	const ToolRule *t;
@@ -2744,6 +3370,14 @@ policyargv(char **argv, int argc, Verdict *v)
 	verdict(v, r->decision, "%s: %s", argv[0], r->reason);
 }
 
+/* one argv: its config.h row, then whatever the runtime config adds */
+static void
+policyargv(char **argv, int argc, Verdict *v)
+{
+	policyrow(argv, argc, v);
+	overapply(OvCommand, argv, argc, v);
+}
+
 /*
  * policydecide: the one function that decides.  A tool call is decided
  * by its row; a run_command line is lexed and every stage decided on
@@ -2756,7 +3390,7 @@ policydecide(const char *tool, const char *cmd, size_t cmdlen, CmdLine *cl,
 {
 	const ToolRule *t = toolrule(tool);
 	CmdLine local;
-	char err[256];
+	char err[256], *targv[2] = { NULL, NULL };
 	int i;
 
 	memset(v, 0, sizeof(*v));
@@ -2766,6 +3400,8 @@ policydecide(const char *tool, const char *cmd, size_t cmdlen, CmdLine *cl,
 	}
 	if (strcmp(tool, "run_command") != 0) {
 		verdict(v, t->decision, "%s: %s", tool, t->reason);
+		targv[0] = (char *)tool;
+		overapply(OvTool, targv, 1, v);
 		return v->d;
 	}
 	if (cl == NULL)
@@ -2853,29 +3489,83 @@ cmdpath(const char *name, char *out, size_t sz)
 	return NULL;
 }
 
+/* the decision in force for a row and where its strictest part came
+ * from: config.h, or a runtime config that tightened it */
+static Decision
+rowforce(int kind, const char *name, Decision d, const char **from)
+{
+	int i;
+
+	*from = "config.h";
+	for (i = 0; i < noverrides; i++) {
+		if (overrides[i].kind != kind ||
+		    strcmp(overrides[i].name, name) != 0 || overrides[i].d < d)
+			continue;
+		d = overrides[i].d;
+		*from = overrides[i].origin == OriginUser ? "user" :
+		    "workspace";
+	}
+	return d;
+}
+
 static void
 policyshow(void)
 {
+	const char *from;
 	char why[PATH_MAX + 128];
+	Decision d;
 	size_t i;
-	int trusted;
+	int k, trusted;
 
-	wsinit();
 	why[0] = '\0';
 	trusted = wstrusted(why, sizeof(why));
-	printf("workspace: %s (%s: %s)\n\n", wsroot, trusted ? "trusted" :
+	printf("workspace: %s (%s: %s)\n", wsroot, trusted ? "trusted" :
 	    "not trusted", why);
-
+	printf("user config: %s (%s)\n", cfgfile[OriginUser][0] ?
+	    cfgfile[OriginUser] : "none", cfgloaded[OriginUser] ? "read" :
+	    "absent");
+	printf("workspace config: %s (%s)\n\n", cfgfile[OriginWorkspace],
+	    !trusted ? "ignored: the workspace is not trusted" :
+	    cfgloaded[OriginWorkspace] ? "read" : "absent");
 	printf("%-12s %-7s %-9s %s\n", "TOOL", "DECIDES", "FROM", "WHY");
-	for (i = 0; i < LEN(toolrules); i++)
-		printf("%-12s %-7s %-9s %s\n", toolrules[i].tool,
-		    decname(toolrules[i].decision), "config.h",
-		    toolrules[i].reason);
+	for (i = 0; i < LEN(toolrules); i++) {
+		d = rowforce(OvTool, toolrules[i].tool, toolrules[i].decision,
+		    &from);
+		printf("%-12s %-7s %-9s %s\n", toolrules[i].tool, decname(d),
+		    from, toolrules[i].reason);
+	}
 	printf("\n%-12s %-7s %-9s %s\n", "COMMAND", "DECIDES", "FROM", "WHY");
-	for (i = 0; i < LEN(cmdrules); i++)
-		printf("%-12s %-7s %-9s %s\n", cmdrules[i].name,
-		    decname(cmdrules[i].decision), "config.h",
-		    cmdrules[i].reason);
+	for (i = 0; i < LEN(cmdrules); i++) {
+		d = rowforce(OvCommand, cmdrules[i].name, cmdrules[i].decision,
+		    &from);
+		printf("%-12s %-7s %-9s %s\n", cmdrules[i].name, decname(d),
+		    from, cmdrules[i].reason);
+	}
+	/* rows that only the runtime config has: commands it denies or
+	 * asks about, options it forbids */
+	for (k = 0; k < noverrides; k++) {
+		if (overrides[k].kind == OvCommand) {
+			for (i = 0; i < LEN(cmdrules); i++)
+				if (strcmp(cmdrules[i].name,
+				    overrides[k].name) == 0)
+					break;
+			if (i < LEN(cmdrules))
+				continue;
+			printf("%-12s %-7s %-9s added by %s:%d\n",
+			    overrides[k].name, decname(overrides[k].d),
+			    overrides[k].origin == OriginUser ? "user" :
+			    "workspace", cfgfile[overrides[k].origin],
+			    overrides[k].line);
+		} else if (overrides[k].kind == OvForbid) {
+			printf("%-12s %-7s %-9s forbids", overrides[k].name,
+			    "deny", overrides[k].origin == OriginUser ?
+			    "user" : "workspace");
+			for (i = 0; i < (size_t)overrides[k].nopts; i++)
+				printf(" %s", overrides[k].opts[i]);
+			printf(" (%s:%d)\n", cfgfile[overrides[k].origin],
+			    overrides[k].line);
+		}
+	}
 	printf("\nother commands: run_command's row; commands are looked "
 	    "up in %s only\n", SYSPATH);
 }
@@ -2909,15 +3599,17 @@ cmdpolicy(int argc, char *argv[])
 	char err[256];
 	int i;
 
-	if (argc == 2 && strcmp(argv[1], "show") == 0) {
+	if ((argc != 2 || strcmp(argv[1], "show") != 0) && (argc < 3 ||
+	    strcmp(argv[1], "check") != 0 ||
+	    (strcmp(argv[2], "--") != 0 && argc != 3) ||
+	    (strcmp(argv[2], "--") == 0 && argc < 4)))
+		return usageerr("policy: show | check -- ARGV... | check STRING");
+	wsinit();
+	configload();
+	if (argc == 2) {
 		policyshow();
 		return fflush(stdout) == 0 ? ExitOK : ExitFail;
 	}
-	if (argc < 3 || strcmp(argv[1], "check") != 0 ||
-	    (strcmp(argv[2], "--") != 0 && argc != 3) ||
-	    (strcmp(argv[2], "--") == 0 && argc < 4))
-		return usageerr("policy: show | check -- ARGV... | check STRING");
-	wsinit();
 	memset(&v, 0, sizeof(v));
 	memset(&cl, 0, sizeof(cl));
 	if (strcmp(argv[2], "--") == 0) {
