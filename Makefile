@@ -65,12 +65,16 @@ tests/fuzz/json: tests/fuzz/json.c $(DEPS)
 tests/fuzz/lexer: tests/fuzz/lexer.c $(DEPS)
 	$(CC) $(SANFLAGS) -DFUZZ_DRIVER -DVERSION=\"$(VERSION)\" $(INCS) \
 		-o $@ tests/fuzz/lexer.c $(TSLIB) $(LIBS)
+tests/fuzz/toml: tests/fuzz/toml.c $(DEPS)
+	$(CC) $(SANFLAGS) -DFUZZ_DRIVER -DVERSION=\"$(VERSION)\" $(INCS) \
+		-o $@ tests/fuzz/toml.c $(TSLIB) $(LIBS)
 
 # libFuzzer targets (clang); each also builds as a plain driver above
 FUZZCC = clang
 FUZZFLAGS = -g -O1 -fsanitize=fuzzer,address,undefined \
 	-fno-sanitize-recover=all
-FUZZERS = tests/fuzz/json-fuzzer tests/fuzz/lexer-fuzzer
+FUZZERS = tests/fuzz/json-fuzzer tests/fuzz/lexer-fuzzer \
+	tests/fuzz/toml-fuzzer
 fuzz: $(FUZZERS)
 tests/fuzz/json-fuzzer: tests/fuzz/json.c $(DEPS)
 	$(FUZZCC) $(FUZZFLAGS) -DVERSION=\"$(VERSION)\" $(INCS) -o $@ \
@@ -78,6 +82,9 @@ tests/fuzz/json-fuzzer: tests/fuzz/json.c $(DEPS)
 tests/fuzz/lexer-fuzzer: tests/fuzz/lexer.c $(DEPS)
 	$(FUZZCC) $(FUZZFLAGS) -DVERSION=\"$(VERSION)\" $(INCS) -o $@ \
 		tests/fuzz/lexer.c $(TSLIB) $(LIBS)
+tests/fuzz/toml-fuzzer: tests/fuzz/toml.c $(DEPS)
+	$(FUZZCC) $(FUZZFLAGS) -DVERSION=\"$(VERSION)\" $(INCS) -o $@ \
+		tests/fuzz/toml.c $(TSLIB) $(LIBS)
 
 # static analysis: every finding is fixed or justified at its line
 lint: config.h
@@ -94,7 +101,7 @@ demo:
 	@echo "vtcode: demo: not available in this build" >&2; exit 2
 
 clean:
-	rm -rf vtcode build tests/unit tests/fuzz/json tests/fuzz/lexer $(FUZZERS) \
+	rm -rf vtcode build tests/unit tests/fuzz/json tests/fuzz/lexer tests/fuzz/toml $(FUZZERS) \
 		tests/tmp bench/out vtcode-$(VERSION).tar.gz
 
 dist: clean

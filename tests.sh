@@ -100,23 +100,36 @@ else
 	bad "JSONTestSuite: $suite or tests/fuzz/json missing"
 fi
 
-echo "== JSON fuzzing (${FUZZTIME}s, libFuzzer, ASan+UBSan, leak checks)"
-if [ -x tests/fuzz/json-fuzzer ] && [ -d "$suite" ]; then
-	mkdir -p "$tmp/corpus"
-	tests/fuzz/json-fuzzer -max_total_time="$FUZZTIME" -max_len=8192 \
+# fuzz NAME SEEDDIR: the libFuzzer target for FUZZTIME seconds, seeded
+fuzz() {
+	echo "== fuzzing $1 (${FUZZTIME}s, libFuzzer, ASan+UBSan, leak checks)"
+	if ! [ -x "tests/fuzz/$1-fuzzer" ] || ! [ -d "$2" ]; then
+		bad "$1 fuzzer: not built, or no seeds in $2"
+		return
+	fi
+	mkdir -p "$tmp/corpus-$1"
+	"tests/fuzz/$1-fuzzer" -max_total_time="$FUZZTIME" -max_len=8192 \
 	    -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
-	    -artifact_prefix="$tmp/" "$tmp/corpus" "$suite" >"$tmp/fuzz" 2>&1
+	    -artifact_prefix="$tmp/$1-" "$tmp/corpus-$1" "$2" >"$tmp/fuzz" 2>&1
 	frc=$?
 	runs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$tmp/fuzz")
 	if [ $frc -eq 0 ] && [ -n "$runs" ] && [ "$runs" -gt 0 ]; then
-		ok "json fuzzer: $runs inputs, no crash, no leak"
+		ok "$1 fuzzer: $runs inputs, no crash, no leak"
 	else
-		bad "json fuzzer (exit $frc)"
-		grep -E 'ERROR|SUMMARY|leak|==[0-9]+==' "$tmp/fuzz" | head -20 | sed 's/^/    /'
+		bad "$1 fuzzer (exit $frc)"
+		grep -E 'ERROR|SUMMARY|leak|==[0-9]+==|check failed' "$tmp/fuzz" | head -20 | sed 's/^/    /'
 	fi
-else
-	bad "json fuzzer: not built"
-fi
+}
+fuzz json "$suite"
+t "lexer fuzz driver builds (ASan+UBSan)" $MAKE -s tests/fuzz/lexer
+t "lexer libFuzzer target builds" $MAKE -s tests/fuzz/lexer-fuzzer
+fuzz lexer tests/fuzz/lexer.seeds
+t "toml fuzz driver builds (ASan+UBSan)" $MAKE -s tests/fuzz/toml
+t "toml libFuzzer target builds" $MAKE -s tests/fuzz/toml-fuzzer
+t "toml driver: seeds parse or are refused with file:line, never crash" sh -c '
+	for f in tests/fuzz/toml.seeds/*; do tests/fuzz/toml "$f" 2>"$1/e"; rc=$?
+		[ $rc -le 1 ] || exit 1; [ $rc -eq 0 ] || grep -q "^toml: $f:[0-9]*: " "$1/e" || exit 1; done' - "$tmp"
+fuzz toml tests/fuzz/toml.seeds
 
 echo "== command line"
 t "-h prints usage on stdout, exit 0" sh -c '"$1" -h >"$2/o" 2>"$2/e" && grep -q "^usage: vtcode" "$2/o" && ! [ -s "$2/e" ]' - "$vt" "$tmp"
