@@ -47,15 +47,15 @@
 /* Tool policies.  run_command's row is the decision for a command that
  * has no row of its own below; each command row decides for itself. */
 static const ToolRule toolrules[] = {
-	/* tool          decision  reason */
-	{ "list_files",  Allow,    "lists files beneath the workspace" },
-	{ "read_file",   Allow,    "reads a file beneath the workspace" },
-	{ "grep",        Allow,    "searches files beneath the workspace" },
-	{ "find_files",  Allow,    "finds paths beneath the workspace" },
-	{ "outline",     Allow,    "lists the symbols of a source file" },
-	{ "write_file",  Prompt,   "creates or replaces a file" },
-	{ "edit_file",   Prompt,   "changes a file" },
-	{ "run_command", Prompt,   "runs a command vtcode has no rule for" },
+	/* tool          decision  read-only  reason */
+	{ "list_files",  Allow,    1, "lists files beneath the workspace" },
+	{ "read_file",   Allow,    1, "reads a file beneath the workspace" },
+	{ "grep",        Allow,    1, "searches files beneath the workspace" },
+	{ "find_files",  Allow,    1, "finds paths beneath the workspace" },
+	{ "outline",     Allow,    1, "lists the symbols of a source file" },
+	{ "write_file",  Prompt,   0, "creates or replaces a file" },
+	{ "edit_file",   Prompt,   0, "changes a file" },
+	{ "run_command", Prompt,   0, "runs a command vtcode has no rule for" },
 };
 
 #define READS   "reads files beneath the workspace"
@@ -438,3 +438,24 @@ static const CmdRule cmdrules[] = {
 #define MAXCONFIGKEY      127   /* bytes in a key or a table name */
 #define MAXCONFIGARRAY    64    /* strings in one array */
 #define MAXOVERRIDES      256   /* tightening entries from both files */
+
+/* ---- tools ---- */
+
+/* Paths beneath the root that no write tool may touch (and, once the
+ * sandbox lands, no command): what would let a write become code that
+ * runs outside the sandbox, or trust the model did not earn.  Compared
+ * without regard to case, as a case-insensitive file system would. */
+static const char *const protectedpaths[] = {
+	".vt-workspace-trust",
+	".vtcode",
+	".git/hooks",
+	".git/config",
+};
+
+#define MAXWRITESIZE      (8 << 20)   /* bytes write_file may write */
+#define MAXEDITSIZE       (8 << 20)   /* bytes of a file edit_file edits */
+#define MAXTOOLPATH       1024        /* bytes in a path a tool is given */
+
+/* tool-policy.json, the approvals a user chose to keep */
+#define MAXAPPROVALSIZE   (1 << 20)
+#define MAXAPPROVALTOKENS 65536

@@ -180,6 +180,7 @@ mkdir -p "$ws/src" "$ws/docs"
 echo 'int main(void) { return 0; }' >"$ws/src/a.c"
 ln -s /etc "$ws/link"
 ln -s .. "$ws/out"
+(cd "$ws" && "$vt" trust >/dev/null)
 # policycases FILE: each line's command must get its decision (exit 0
 # allow, 1 prompt, 2 deny) and a reason containing the given text
 policycases() {
@@ -255,6 +256,7 @@ echo "== runtime config: tighten only"
 cw=$tmp/cfgt
 mkdir -p "$cw/xdg/vtcode" "$cw/ws"
 cfgrun() { (cd "$cw/ws" && XDG_CONFIG_HOME="$cw/xdg" "$vt" "$@"); }
+cfgrun trust >/dev/null
 cat >"$cw/xdg/vtcode/vtcode.toml" <<'EOF'
 # a user config: some entries tighten, some would loosen
 model = "qwen2.5-coder"
@@ -287,11 +289,12 @@ t "policy show: rows the config tightened say where from" sh -c '
 	grep -q "^write_file *deny *user " "$1/show" && grep -q "^ls *prompt *user " "$1/show" &&
 	grep -q "^edit_file *prompt *config.h " "$1/show" && grep -q "^curl *deny *config.h " "$1/show" &&
 	grep -q "^user config: .*vtcode.toml (read)" "$1/show"' - "$cw" "$vt"
-printf '[commands]\ncat = "deny"\nsudo = "allow"\n' >"$cw/ws/vtcode.toml"
-t "workspace config in an untrusted workspace is ignored" sh -c '
-	cd "$1/ws" && XDG_CONFIG_HOME="$1/xdg" "$2" policy check "cat f" >/dev/null 2>"$1/e"; [ $? -eq 0 ] &&
+mkdir -p "$cw/ws2"
+printf '[commands]\ncat = "deny"\nsudo = "allow"\n' | tee "$cw/ws/vtcode.toml" >"$cw/ws2/vtcode.toml"
+t "workspace config in an untrusted workspace is ignored (and so are all but read-only tools)" sh -c '
+	cd "$1/ws2" && XDG_CONFIG_HOME="$1/xdg" "$2" policy check "cat f" 2>"$1/e" >"$1/o"; [ $? -eq 2 ] &&
+	grep -q "^deny: run_command: the workspace is not trusted" "$1/o" && ! grep -q "ws2/vtcode.toml" "$1/e" &&
 	XDG_CONFIG_HOME="$1/xdg" "$2" policy show 2>/dev/null | grep -q "^workspace config: .*(ignored: the workspace is not trusted)"' - "$cw" "$vt"
-cfgrun trust >/dev/null
 t "workspace config in a trusted workspace tightens" sh -c '
 	cd "$1/ws" && XDG_CONFIG_HOME="$1/xdg" "$2" policy check "cat f" 2>"$1/e" | grep -q "^deny: cat: deny by $1/ws/vtcode.toml:2"' - "$cw" "$vt"
 t "workspace config: loosening refused with file:line" grep -q "ws/vtcode.toml:3: commands.sudo = \"allow\" would loosen config.h (deny): refused" "$cw/e"
@@ -308,6 +311,90 @@ ln -s "$cw/xdg/vtcode/vtcode.toml" "$cw/ws/vtcode.toml"
 t "a workspace config behind a symlink is refused" sh -c '
 	cd "$1/ws" && XDG_CONFIG_HOME="$1/xdg" "$2" policy check ls >/dev/null 2>"$1/e"; [ $? -eq 1 ] && grep -q "symbolic link: refused" "$1/e"' - "$cw" "$vt"
 rm -f "$cw/ws/vtcode.toml"
+
+echo "== approvals, through a real pty"
+aw=$tmp/appr
+mkdir -p "$aw/ws/src" "$aw/xdg"
+(cd "$aw/ws" && XDG_CONFIG_HOME="$aw/xdg" "$vt" trust >/dev/null)
+XDG_CONFIG_HOME="$aw/xdg" python3 tests/approve.py tests/unit "$aw/ws" >"$tmp/ap" 2>&1
+arc=$?
+cat "$tmp/ap"
+pass=$((pass + $(grep -c '^ok ' "$tmp/ap")))
+fail=$((fail + $(grep -c '^FAIL ' "$tmp/ap")))
+[ $arc -eq 0 ] || grep -q '^FAIL ' "$tmp/ap" || bad "approval tests ran (exit $arc)"
+
+echo "== write tools"
+tw2=$tmp/wt
+mkdir -p "$tw2/ws/src" "$tw2/ws/.git/hooks" "$tw2/outside"
+printf 'one\ntwo\ntwo\nthree\n' >"$tw2/ws/src/a.txt"
+chmod 755 "$tw2/ws/src/a.txt"
+ln -s "$tw2/outside" "$tw2/ws/escape"
+ln -s "$tw2/outside/target" "$tw2/ws/src/link.txt"
+echo keep >"$tw2/outside/target"
+# tool NAME JSON: run a write tool in the scratch workspace, umask 022
+tool() { (cd "$tw2/ws" && umask 022 && "$top/tests/unit" tool "$@"); }
+t "write_file creates a file (and its directories) with the user's umask" sh -c '
+	cd "$1/ws" && umask 022 && "$2" tool write_file "{\"path\":\"new/dir/f.c\",\"content\":\"int x;\\n\"}" | grep -q "^created new/dir/f.c: 7 bytes, 1 lines" &&
+	[ "$(cat new/dir/f.c)" = "int x;" ] && [ "$(stat -c %a new/dir/f.c)" = 644 ]' - "$tw2" "$top/tests/unit"
+t "write_file replaces a file and keeps its mode" sh -c '
+	cd "$1/ws" && cp src/a.txt src/b.txt && chmod 750 src/b.txt &&
+	"$2" tool write_file "{\"path\":\"src/b.txt\",\"content\":\"new\"}" | grep -q "^replaced src/b.txt" &&
+	[ "$(cat src/b.txt)" = new ] && [ "$(stat -c %a src/b.txt)" = 750 ]' - "$tw2" "$top/tests/unit"
+for p in '../x' 'src/../../x' '/etc/x' '' '.'; do
+	t "write_file refuses the path '$p'" sh -c '! "$2" tool write_file "{\"path\":\"$3\",\"content\":\"x\"}" >/dev/null' - "$tw2" "$top/tests/unit"
+done
+t "write_file refuses a symlinked directory on the way (nothing lands outside)" sh -c '
+	cd "$1/ws" && ! "$2" tool write_file "{\"path\":\"escape/f\",\"content\":\"x\"}" >"$1/o" &&
+	grep -q "symbolic link" "$1/o" && ! [ -e "$1/outside/f" ]' - "$tw2" "$top/tests/unit"
+t "write_file refuses a symlink as the target (its target untouched)" sh -c '
+	cd "$1/ws" && ! "$2" tool write_file "{\"path\":\"src/link.txt\",\"content\":\"x\"}" >"$1/o" &&
+	grep -q "symbolic link: refused" "$1/o" && [ "$(cat "$1/outside/target")" = keep ] && [ -L src/link.txt ]' - "$tw2" "$top/tests/unit"
+for p in .git/hooks/pre-commit .git/config .vt-workspace-trust .vtcode/x .GIT/HOOKS/post-checkout ./.git//hooks/x; do
+	t "protected path refused: $p" sh -c '
+		cd "$1/ws" && ! "$2" tool write_file "{\"path\":\"$3\",\"content\":\"x\"}" >"$1/o" && grep -q "protected path" "$1/o"' - "$tw2" "$top/tests/unit" "$p"
+done
+for p in .git/hooks-old/x .git/configs src/.vtcode-notes; do
+	t "positive control: the sibling $p is writable" sh -c '
+		cd "$1/ws" && "$2" tool write_file "{\"path\":\"$3\",\"content\":\"x\"}" >/dev/null && [ -f "$3" ]' - "$tw2" "$top/tests/unit" "$p"
+done
+t "edit_file replaces a unique match and keeps the mode" sh -c '
+	cd "$1/ws" && "$2" tool edit_file "{\"path\":\"src/a.txt\",\"old_string\":\"one\",\"new_string\":\"ONE\"}" | grep -q "^edited src/a.txt: 1 replacement" &&
+	head -1 src/a.txt | grep -qx ONE && [ "$(stat -c %a src/a.txt)" = 755 ]' - "$tw2" "$top/tests/unit"
+t "edit_file: more than one match without replace_all is refused with the count" sh -c '
+	cd "$1/ws" && ! "$2" tool edit_file "{\"path\":\"src/a.txt\",\"old_string\":\"two\",\"new_string\":\"2\"}" >"$1/o" &&
+	grep -q "matches 2 times" "$1/o" && grep -c two src/a.txt | grep -qx 2' - "$tw2" "$top/tests/unit"
+t "edit_file: replace_all replaces every match" sh -c '
+	cd "$1/ws" && "$2" tool edit_file "{\"path\":\"src/a.txt\",\"old_string\":\"two\",\"new_string\":\"2\",\"replace_all\":true}" | grep -q "2 replacements" &&
+	! grep -q two src/a.txt' - "$tw2" "$top/tests/unit"
+t "edit_file: no match names the closest line" sh -c '
+	cd "$1/ws" && ! "$2" tool edit_file "{\"path\":\"src/a.txt\",\"old_string\":\"  thre3\",\"new_string\":\"x\"}" >"$1/o" &&
+	grep -q "old_string not found (the closest line is 4: three)" "$1/o"' - "$tw2" "$top/tests/unit"
+printf 'ab\000cd' >"$tw2/ws/src/bin"
+t "edit_file refuses a binary file" sh -c '
+	cd "$1/ws" && ! "$2" tool edit_file "{\"path\":\"src/bin\",\"old_string\":\"ab\",\"new_string\":\"x\"}" >"$1/o" && grep -q "binary file" "$1/o"' - "$tw2" "$top/tests/unit"
+t "edit_file refuses a protected path" sh -c '
+	cd "$1/ws" && echo x >.git/config && ! "$2" tool edit_file "{\"path\":\".git/config\",\"old_string\":\"x\",\"new_string\":\"y\"}" >"$1/o" && grep -q "protected path" "$1/o"' - "$tw2" "$top/tests/unit"
+# atomicity: kill -9 a writer of 4 MiB files at many points; the file is
+# always all of one content or all of the other, never a mix or a part
+(cd "$tw2/ws" && "$top/tests/unit" tool write_file '{"path":"big","content":"seed"}' >/dev/null)
+size=4194304
+bad=0
+kills=0
+i=0
+while [ $i -lt 40 ]; do
+	(cd "$tw2/ws" && exec "$top/tests/unit" writeloop big $size) &
+	wpid=$!
+	sleep "0.$(( (i * 37) % 90 + 5 ))"
+	kill -9 $wpid 2>/dev/null && kills=$((kills + 1))
+	wait $wpid 2>/dev/null
+	n=$(wc -c <"$tw2/ws/big")
+	if [ "$(cat "$tw2/ws/big")" != seed ]; then
+		other=$(tr -d "$(head -c 1 "$tw2/ws/big")" <"$tw2/ws/big" | wc -c)
+		{ [ "$n" -eq $size ] && [ "$other" -eq 0 ]; } || bad=$((bad + 1))
+	fi
+	i=$((i + 1))
+done
+t "write_file is atomic: $kills kill -9s mid-write, file always whole ($bad bad)" sh -c '[ "$1" -eq 0 ] && [ "$2" -ge 30 ]' - $bad $kills
 
 echo "== start-up hardening, observed from outside"
 if [ "$(id -u)" -eq 0 ]; then

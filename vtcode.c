@@ -44,6 +44,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/types.h>
@@ -66,6 +67,11 @@
 #define MIN(a, b)       ((a) < (b) ? (a) : (b))
 #define MAX(a, b)       ((a) > (b) ? (a) : (b))
 #define TRUSTFILE       ".vt-workspace-trust"
+#if defined(SYS_openat2)
+#define VT_SYS_openat2  SYS_openat2
+#else
+#define VT_SYS_openat2  437     /* the same on every Linux architecture */
+#endif
 #define MAXSETTING      1024
 #define CONFIGKEYCAP    128
 #define CMDNAMECHARS    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz" \
@@ -114,6 +120,14 @@ typedef struct {
 	Decision d;
 	char why[512];
 } Verdict;
+
+/* a yes the human gave for more than once */
+typedef struct {
+	char tool[32];
+	char *key;              /* approvalkey(): argv NUL-joined, or a path */
+	size_t len;
+	int stored;             /* "always": kept in tool-policy.json */
+} Approval;
 
 /* one key = value of a vtcode.toml */
 typedef struct {
@@ -290,8 +304,22 @@ static void operandcheck(const CmdRule *r, char **ops, int nops,
 static void subcheck(const CmdRule *r, const char *sub, Verdict *v);
 static void policyrow(char **argv, int argc, Verdict *v);
 static void policyargv(char **argv, int argc, Verdict *v);
-static Decision policydecide(const char *tool, const char *cmd,
-    size_t cmdlen, CmdLine *cl, Verdict *v);
+static Decision policydecide(const char *tool, const char *arg,
+    size_t arglen, CmdLine *cl, Verdict *v);
+static char *approvalkey(char **argv, int argc, const char *path,
+    size_t *len);
+static int approved(const char *tool, char **argv, int argc,
+    const char *path);
+static void approvaladd(const char *tool, char *key, size_t len,
+    int stored);
+static void approvalsload(void);
+static int approvalssave(void);
+static Decision approve(const char *tool, const char *subject,
+    const char *why, int *scope, char *tell, size_t tsz);
+static Decision policygate(const char *tool, const char *arg,
+    size_t arglen, const char *summary, CmdLine *cl, Verdict *v) NOCALLER;
+static Decision policygate1(const char *tool, const char *arg,
+    size_t arglen, const char *summary, CmdLine *cl, Verdict *v);
 static void putsafe(FILE *fp, const char *w);
 static void putargv(FILE *fp, char **argv, int argc);
 static const char *cmdpath(const char *name, char *out, size_t sz);
@@ -300,6 +328,20 @@ static Decision rowforce(int kind, const char *name, Decision d,
 static void policyshow(void);
 static void policystage(char **argv, int argc);
 static int cmdpolicy(int argc, char *argv[]);
+/* tools */
+static int toolpath(const char *p, char *out, size_t sz, char *why,
+    size_t wsz);
+static int isprotected(const char *rel);
+static int wsopendir(const char *rel, int create, char *why, size_t wsz);
+static const char *relsplit(const char *rel, char *dir, size_t sz);
+static size_t countlines(const char *s, size_t n);
+static int toolerr(Buf *out, const char *fmt, ...);
+static int writetarget(const JDoc *d, int args, char *rel, size_t rsz,
+    int *dfd, const char **name, mode_t *mode, struct stat *st,
+    int *exists, Buf *out);
+static int toolwrite(const JDoc *d, int args, Buf *out) NOCALLER;
+static size_t closestline(const char *hay, size_t n, const char *needle);
+static int tooledit(const JDoc *d, int args, Buf *out) NOCALLER;
 /* index */
 static void grammarsprint(FILE *fp);
 /* ui */
@@ -315,6 +357,9 @@ static char cfgfile[3][PATH_MAX + 16];  /* by origin */
 static int cfgloaded[3];
 static int cfgtrusted;
 static Settings settings;
+static Approval *approvals;
+static int napprovals;
+static mode_t origumask;        /* the user's, for files tools create */
 
 /* configuration, allows nested code to access above variables */
 #include "config.h"
@@ -329,6 +374,8 @@ typedef char assert_jsonnum[(MAXJSONNUMLEN >= 32) ? 1 : -1];
 typedef char assert_arglen[(MAXARGLEN >= 256) ? 1 : -1];
 typedef char assert_configkey[(MAXCONFIGKEY < CONFIGKEYCAP) ? 1 : -1];
 typedef char assert_overrides[(MAXOVERRIDES >= 1) ? 1 : -1];
+
+typedef char assert_protected[(LEN(protectedpaths) >= 1) ? 1 : -1];
 
 /* variables sized by config.h */
 static Override overrides[MAXOVERRIDES];
@@ -2081,6 +2128,7 @@ configload(void)
 	}
 	snprintf(cfgfile[OriginWorkspace], sizeof(cfgfile[0]),
 	    "%s/vtcode.toml", wsroot);
+	approvalsload();
 	cfgtrusted = wstrusted(why, sizeof(why));
 	if (!cfgtrusted)
 		return;         /* an untrusted workspace's config is ignored */
@@ -2239,7 +2287,7 @@ harden(void)
 	if (setrlimit(RLIMIT_CORE, &rl) != 0)
 		die("setrlimit RLIMIT_CORE:");
 	hardenenv();
-	umask(077);
+	origumask = umask(077);
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = SIG_IGN;
 	sigemptyset(&sa.sa_mask);
@@ -3385,36 +3433,393 @@ policyargv(char **argv, int argc, Verdict *v)
  * the reason, and cl (when given, for run_command) the argv to run.
  */
 static Decision
-policydecide(const char *tool, const char *cmd, size_t cmdlen, CmdLine *cl,
+policydecide(const char *tool, const char *arg, size_t arglen, CmdLine *cl,
     Verdict *v)
 {
 	const ToolRule *t = toolrule(tool);
 	CmdLine local;
+	Verdict sv;
 	char err[256], *targv[2] = { NULL, NULL };
 	int i;
 
 	memset(v, 0, sizeof(*v));
+	if (cl != NULL)
+		memset(cl, 0, sizeof(*cl));
 	if (t == NULL) {
 		verdict(v, Deny, "%s: no such tool", tool);
+		return v->d;
+	}
+	/* an untrusted workspace gets read-only tools and nothing else */
+	if (!cfgtrusted && !t->readonly) {
+		verdict(v, Deny, "%s: the workspace is not trusted (run `vtcode "
+		    "trust` there): read-only tools only", tool);
 		return v->d;
 	}
 	if (strcmp(tool, "run_command") != 0) {
 		verdict(v, t->decision, "%s: %s", tool, t->reason);
 		targv[0] = (char *)tool;
 		overapply(OvTool, targv, 1, v);
+		if (v->d == Prompt && arg != NULL &&
+		    approved(tool, NULL, 0, arg))
+			snprintf(v->why, sizeof(v->why), "%s: %s approved "
+			    "earlier", tool, arg), v->d = Allow;
 		return v->d;
 	}
 	if (cl == NULL)
 		cl = &local;
-	if (cmdlex(cmd, cmdlen, cl, err, sizeof(err)) != 0) {
+	if (cmdlex(arg, arglen, cl, err, sizeof(err)) != 0) {
 		verdict(v, Deny, "%s", err);
 		return v->d;
 	}
-	for (i = 0; i < cl->n; i++)
-		policyargv(cl->st[i].argv, cl->st[i].argc, v);
+	/* each stage on its own, a remembered yes only for that exact argv
+	 * and only where the table said Prompt; the strictest stage wins */
+	for (i = 0; i < cl->n; i++) {
+		memset(&sv, 0, sizeof(sv));
+		policyargv(cl->st[i].argv, cl->st[i].argc, &sv);
+		if (sv.d == Prompt && approved(tool, cl->st[i].argv,
+		    cl->st[i].argc, NULL)) {
+			sv.d = Allow;
+			snprintf(sv.why, sizeof(sv.why), "%s: this exact command "
+			    "was approved earlier", cl->st[i].argv[0]);
+		}
+		verdict(v, sv.d, "%s", sv.why);
+	}
 	if (cl == &local)
 		cmdfree(cl);
 	return v->d;
+}
+
+/*
+ * approvals: what the table says to ask about is put to the human on
+ * /dev/tty, never on stdin (which may carry the task).  No terminal, or
+ * no answer, is a no.  A yes can be for once, for this session (that
+ * exact argv, or that tool on that path) or always (kept in
+ * $XDG_CONFIG_HOME/vtcode/tool-policy.json).  A remembered yes only
+ * ever turns a Prompt into an Allow: policydecide() applies it after the
+ * table, so it can never reach past a Deny.
+ */
+
+/* the bytes an approval is remembered by: argv NUL-joined, or the path */
+static char *
+approvalkey(char **argv, int argc, const char *path, size_t *len)
+{
+	Buf b;
+	int i;
+
+	bufinit(&b, 0);
+	if (argv == NULL) {
+		bufaddstr(&b, path ? path : "");
+	} else {
+		for (i = 0; i < argc; i++)
+			bufadd(&b, argv[i], strlen(argv[i]) + 1);
+	}
+	bufaddstr(&b, "");
+	*len = b.len;
+	return b.p;
+}
+
+static int
+approved(const char *tool, char **argv, int argc, const char *path)
+{
+	size_t len;
+	char *k = approvalkey(argv, argc, path, &len);
+	int i, hit = 0;
+
+	for (i = 0; i < napprovals && !hit; i++)
+		hit = strcmp(approvals[i].tool, tool) == 0 &&
+		    approvals[i].len == len && memcmp(approvals[i].key, k,
+		    len) == 0;
+	free(k);
+	return hit;
+}
+
+static void
+approvaladd(const char *tool, char *key, size_t len, int stored)
+{
+	approvals = xrealloc(approvals, (size_t)(napprovals + 1) *
+	    sizeof(*approvals));
+	snprintf(approvals[napprovals].tool, sizeof(approvals[0].tool), "%s",
+	    tool);
+	approvals[napprovals].key = key;
+	approvals[napprovals].len = len;
+	approvals[napprovals].stored = stored;
+	napprovals++;
+}
+
+/* read tool-policy.json; a file that is not exactly what vtcode writes
+ * is ignored whole, with a warning */
+static void
+approvalsload(void)
+{
+	char dir[PATH_MAX], *buf;
+	struct stat st;
+	size_t len, klen;
+	JTok *tok;
+	JDoc d;
+	Buf k;
+	int fd, a, e, i, j, n, ok = 1;
+	char *s;
+
+	if (xdgdir("XDG_CONFIG_HOME", ".config", 0, dir, sizeof(dir)) != 0 ||
+	    (fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
+		return;
+	buf = readsmall(fd, "tool-policy.json", MAXAPPROVALSIZE, &len, &st);
+	close(fd);
+	if (buf == NULL) {
+		if (errno != ENOENT)
+			warnx("%s/tool-policy.json: %s: ignored", dir,
+			    strerror(errno));
+		return;
+	}
+	if (st.st_uid != getuid() || (st.st_mode & 022) != 0) {
+		warnx("%s/tool-policy.json: writable by others: ignored", dir);
+		free(buf);
+		return;
+	}
+	tok = xmalloc(MAXAPPROVALTOKENS * sizeof(*tok));
+	if (jsonparse(&d, buf, len, tok, MAXAPPROVALTOKENS) < 0 ||
+	    (a = jsonget(&d, 0, "approvals")) < 0 ||
+	    jsontype(&d, a) != JArray)
+		ok = 0;
+	for (i = 0; ok && i < d.tok[a].size; i++) {
+		e = jsonat(&d, a, i);
+		s = jsonstrdup(&d, jsonget(&d, e, "tool"));
+		if (s == NULL || toolrule(s) == NULL) {
+			free(s);
+			ok = 0;
+			break;
+		}
+		bufinit(&k, 0);
+		if ((n = jsonget(&d, e, "argv")) >= 0 &&
+		    jsontype(&d, n) == JArray && d.tok[n].size > 0) {
+			for (j = 0; j < d.tok[n].size; j++) {
+				char *w = jsonstrdup(&d, jsonat(&d, n, j));
+
+				if (w == NULL)
+					ok = 0;
+				else
+					bufadd(&k, w, strlen(w) + 1);
+				free(w);
+			}
+		} else if ((n = jsonget(&d, e, "path")) >= 0) {
+			char *w = jsonstrdup(&d, n);
+
+			if (w == NULL)
+				ok = 0;
+			else
+				bufaddstr(&k, w);
+			free(w);
+		} else {
+			ok = 0;
+		}
+		bufaddstr(&k, "");
+		klen = k.len;
+		if (ok)
+			approvaladd(s, k.p, klen, 1);
+		else
+			buffree(&k);
+		free(s);
+	}
+	if (!ok) {
+		warnx("%s/tool-policy.json: not a file vtcode wrote: ignored",
+		    dir);
+		for (i = 0; i < napprovals; i++)
+			free(approvals[i].key);
+		napprovals = 0;
+	}
+	free(tok);
+	free(buf);
+}
+
+/* write every stored approval back, atomically, 0600 in a 0700 dir */
+static int
+approvalssave(void)
+{
+	char dir[PATH_MAX];
+	const char *p, *end;
+	JWriter w;
+	Buf b;
+	int fd, i, rc;
+
+	if (xdgdir("XDG_CONFIG_HOME", ".config", 1, dir, sizeof(dir)) != 0 ||
+	    (fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
+		return -1;
+	bufinit(&b, 0);
+	jwinit(&w, &b);
+	jwobj(&w);
+	jwkey(&w, "version");
+	jwint(&w, 1);
+	jwkey(&w, "approvals");
+	jwarr(&w);
+	for (i = 0; i < napprovals; i++) {
+		if (!approvals[i].stored)
+			continue;
+		jwobj(&w);
+		jwkey(&w, "tool");
+		jwstr(&w, approvals[i].tool);
+		if (strcmp(approvals[i].tool, "run_command") == 0) {
+			jwkey(&w, "argv");
+			jwarr(&w);
+			end = approvals[i].key + approvals[i].len - 1;
+			for (p = approvals[i].key; p < end; p += strlen(p) + 1)
+				jwstr(&w, p);
+			jwend(&w);
+		} else {
+			jwkey(&w, "path");
+			jwstr(&w, approvals[i].key);
+		}
+		jwend(&w);
+	}
+	jwend(&w);
+	jwend(&w);
+	bufaddc(&b, '\n');
+	rc = jwdone(&w) ? atomicwrite(fd, "tool-policy.json", b.p, b.len,
+	    0600) : -1;
+	buffree(&b);
+	close(fd);
+	return rc;
+}
+
+/*
+ * Ask the human.  subject is what would happen (the argv, or the tool
+ * and its path and a summary), why the table's reason.  Allow or Deny;
+ * *scope is 0 once, 1 session, 2 always; a "no, and tell the model why"
+ * leaves the words in tell.
+ */
+static Decision
+approve(const char *tool, const char *subject, const char *why, int *scope,
+    char *tell, size_t tsz)
+{
+	char line[512];
+	FILE *tty;
+	int fd, tries;
+
+	*scope = 0;
+	tell[0] = '\0';
+	if ((fd = open("/dev/tty", O_RDWR | O_NOCTTY | O_CLOEXEC)) < 0 ||
+	    (tty = fdopen(fd, "r+")) == NULL) {
+		if (fd >= 0)
+			close(fd);
+		snprintf(tell, tsz, "no terminal to ask on, so the prompt "
+		    "became a refusal");
+		return Deny;
+	}
+	fprintf(tty, "\nvtcode: the model asks to use %s:\n  ", tool);
+	putsafe(tty, subject);
+	fputs("\n  why: ", tty);
+	putsafe(tty, why);
+	for (tries = 0; tries < 3; tries++) {
+		fputs("\napprove? [y]es once, [s] this session, [a]lways, "
+		    "[n]o, [t]ell the model why: ", tty);
+		fflush(tty);
+		if (fgets(line, sizeof(line), tty) == NULL)
+			break;
+		switch (line[strspn(line, " \t")]) {
+		case 'y': case 'Y':
+			fclose(tty);
+			return Allow;
+		case 's': case 'S':
+			*scope = 1;
+			fclose(tty);
+			return Allow;
+		case 'a': case 'A':
+			*scope = 2;
+			fclose(tty);
+			return Allow;
+		case 'n': case 'N':
+			fclose(tty);
+			snprintf(tell, tsz, "the user said no");
+			return Deny;
+		case 't': case 'T':
+			fputs("tell the model: ", tty);
+			fflush(tty);
+			if (fgets(line, sizeof(line), tty) == NULL)
+				line[0] = '\0';
+			line[strcspn(line, "\r\n")] = '\0';
+			snprintf(tell, tsz, "the user said no: %s", line);
+			fclose(tty);
+			return Deny;
+		}
+	}
+	fclose(tty);
+	snprintf(tell, tsz, "no answer, so the prompt became a refusal");
+	return Deny;
+}
+
+/*
+ * The whole gate for one tool call: the table's decision, then the
+ * human for a Prompt, then remembering what the human said.  The final
+ * decision, with the reason (and anything the human told the model) in
+ * v.
+ */
+static Decision
+policygate(const char *tool, const char *arg, size_t arglen,
+    const char *summary, CmdLine *cl, Verdict *v)
+{
+	CmdLine local;
+	Decision d;
+
+	if (cl == NULL) {
+		memset(&local, 0, sizeof(local));
+		cl = &local;
+	}
+	d = policygate1(tool, arg, arglen, summary, cl, v);
+	if (cl == &local)
+		cmdfree(cl);
+	return d;
+}
+
+static Decision
+policygate1(const char *tool, const char *arg, size_t arglen,
+    const char *summary, CmdLine *cl, Verdict *v)
+{
+	Buf subj;
+	char tell[600], *key;
+	size_t len;
+	int scope, i;
+	Decision d;
+
+	if (policydecide(tool, arg, arglen, cl, v) != Prompt)
+		return v->d;
+	bufinit(&subj, 0);
+	if (strcmp(tool, "run_command") == 0) {
+		bufadd(&subj, arg, arglen);
+	} else {
+		bufaddstr(&subj, arg ? arg : "");
+		if (summary) {
+			bufaddstr(&subj, ": ");
+			bufaddstr(&subj, summary);
+		}
+	}
+	d = approve(tool, subj.p, v->why, &scope, tell, sizeof(tell));
+	buffree(&subj);
+	if (d == Deny) {
+		v->d = Deny;
+		snprintf(v->why + strlen(v->why), sizeof(v->why) -
+		    strlen(v->why), " (%s)", tell);
+		return Deny;
+	}
+	v->d = Allow;
+	if (scope == 0)
+		return Allow;
+	/* remember the exact thing approved: each argv of the line, or the
+	 * tool on that path */
+	if (strcmp(tool, "run_command") == 0) {
+		for (i = 0; i < cl->n; i++) {
+			if (approved(tool, cl->st[i].argv, cl->st[i].argc, NULL))
+				continue;
+			key = approvalkey(cl->st[i].argv, cl->st[i].argc, NULL,
+			    &len);
+			approvaladd(tool, key, len, scope == 2);
+		}
+	} else if (!approved(tool, NULL, 0, arg)) {
+		key = approvalkey(NULL, 0, arg, &len);
+		approvaladd(tool, key, len, scope == 2);
+	}
+	if (scope == 2 && approvalssave() != 0)
+		warnx("tool-policy.json: %s: the approval holds for this "
+		    "session only", strerror(errno));
+	return Allow;
 }
 
 /*
@@ -3638,6 +4043,369 @@ cmdpolicy(int argc, char *argv[])
 		return ExitFail;
 	return v.d == Allow ? 0 : v.d == Prompt ? 1 : 2;
 }
+
+/*
+ * tools: what the model calls.  Every path a tool is given is relative
+ * to the root, without "..", and opened beneath it by the kernel:
+ * openat2(RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS)
+ * where the kernel has it, else a walk that opens one component at a
+ * time with O_NOFOLLOW.  No tool follows a symlink, so no string check
+ * can be fooled by one.  Write tools refuse protected paths, keep an
+ * existing file's mode and replace files atomically.
+ */
+
+/* a tool's path argument, made canonical: relative, no "..", no empty
+ * or "." components.  0, or -1 with the reason in why */
+static int
+toolpath(const char *p, char *out, size_t sz, char *why, size_t wsz)
+{
+	size_t n, o = 0;
+	const char *c;
+
+	if (p[0] == '\0' || p[0] == '/' || strlen(p) > MAXTOOLPATH) {
+		snprintf(why, wsz, "path must be relative to the workspace "
+		    "root, not empty, at most %d bytes", MAXTOOLPATH);
+		return -1;
+	}
+	for (c = p; *c != '\0'; c += n + (c[n] == '/')) {
+		n = strcspn(c, "/");
+		if (n == 0 || (n == 1 && c[0] == '.'))
+			continue;
+		if (n == 2 && c[0] == '.' && c[1] == '.') {
+			snprintf(why, wsz, "%s: '..' is not allowed: paths stay "
+			    "beneath the workspace root", p);
+			return -1;
+		}
+		if (o + n + 2 > sz) {
+			snprintf(why, wsz, "%s: path too long", p);
+			return -1;
+		}
+		if (o > 0)
+			out[o++] = '/';
+		memcpy(out + o, c, n);
+		o += n;
+	}
+	if (o == 0) {
+		snprintf(why, wsz, "%s: names the workspace root itself", p);
+		return -1;
+	}
+	out[o] = '\0';
+	return 0;
+}
+
+/* is rel (canonical) a protected path or beneath one? */
+static int
+isprotected(const char *rel)
+{
+	size_t i, n;
+
+	for (i = 0; i < LEN(protectedpaths); i++) {
+		n = strlen(protectedpaths[i]);
+		if (strncasecmp(rel, protectedpaths[i], n) == 0 &&
+		    (rel[n] == '\0' || rel[n] == '/'))
+			return 1;
+	}
+	return 0;
+}
+
+/*
+ * Open directory rel (canonical, "" for the root) beneath the root,
+ * following no symlink; with create, make what is missing.  A dirfd, or
+ * -1 with the reason in why.
+ */
+static int
+wsopendir(const char *rel, int create, char *why, size_t wsz)
+{
+	struct { uint64_t flags, mode, resolve; } how;
+	char comp[NAME_MAX + 1];
+	const char *c;
+	size_t n;
+	int fd, nfd;
+
+	if ((fd = open(wsroot, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0) {
+		snprintf(why, wsz, "%s: %s", wsroot, strerror(errno));
+		return -1;
+	}
+	if (rel[0] == '\0')
+		return fd;
+#if defined(__linux__)
+	memset(&how, 0, sizeof(how));
+	how.flags = O_RDONLY | O_DIRECTORY | O_CLOEXEC;
+	how.resolve = 0x08 | 0x04 | 0x02;  /* BENEATH, NO_SYMLINKS, NO_MAGICLINKS */
+	nfd = (int)syscall(VT_SYS_openat2, fd, rel, &how, sizeof(how));
+	if (nfd >= 0 || (errno != ENOSYS && !(errno == ENOENT && create))) {
+		if (nfd < 0)
+			snprintf(why, wsz, "%s: %s", rel, errno == ELOOP ?
+			    "a symbolic link is in the way: refused" :
+			    errno == EXDEV ? "escapes the workspace" :
+			    strerror(errno));
+		close(fd);
+		return nfd;
+	}
+#else
+	(void)how;
+#endif
+	/* one component at a time, never following a link */
+	for (c = rel; *c != '\0'; c += n + (c[n] == '/')) {
+		n = strcspn(c, "/");
+		if (n > NAME_MAX) {
+			snprintf(why, wsz, "%s: name too long", rel);
+			close(fd);
+			return -1;
+		}
+		memcpy(comp, c, n);
+		comp[n] = '\0';
+		nfd = openat(fd, comp, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
+		    O_CLOEXEC);
+		if (nfd < 0 && errno == ENOENT && create &&
+		    mkdirat(fd, comp, 0777 & ~origumask) == 0)
+			nfd = openat(fd, comp, O_RDONLY | O_DIRECTORY |
+			    O_NOFOLLOW | O_CLOEXEC);
+		if (nfd < 0) {
+			snprintf(why, wsz, "%s: %s", rel, errno == ELOOP ||
+			    errno == ENOTDIR ? "a symbolic link or a file is in "
+			    "the way: refused" : strerror(errno));
+			close(fd);
+			return -1;
+		}
+		close(fd);
+		fd = nfd;
+	}
+	return fd;
+}
+
+/* split canonical rel into its directory (in dir) and its last name */
+static const char *
+relsplit(const char *rel, char *dir, size_t sz)
+{
+	const char *slash = strrchr(rel, '/');
+	size_t n = slash ? (size_t)(slash - rel) : 0;
+
+	if (n >= sz)
+		n = sz - 1;
+	memcpy(dir, rel, n);
+	dir[n] = '\0';
+	return slash ? slash + 1 : rel;
+}
+
+static size_t
+countlines(const char *s, size_t n)
+{
+	size_t i, k = 0;
+
+	for (i = 0; i < n; i++)
+		k += s[i] == '\n';
+	return k + (n > 0 && s[n - 1] != '\n');
+}
+
+/* a tool's error for the model; always -1 */
+static int
+toolerr(Buf *out, const char *fmt, ...)
+{
+	va_list ap;
+	char msg[PATH_MAX + 256];
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	bufaddstr(out, msg);
+	return -1;
+}
+
+/* the file a write tool targets: canonical path, parent open, existing
+ * mode or the one a new file gets.  0 or -1 (reason in out) */
+static int
+writetarget(const JDoc *d, int args, char *rel, size_t rsz, int *dfd,
+    const char **name, mode_t *mode, struct stat *st, int *exists, Buf *out)
+{
+	char dir[PATH_MAX], why[PATH_MAX + 128], *p;
+
+	if ((p = jsonstrdup(d, jsonget(d, args, "path"))) == NULL)
+		return toolerr(out, "path: a string is required");
+	if (toolpath(p, rel, rsz, why, sizeof(why)) != 0) {
+		free(p);
+		return toolerr(out, "%s", why);
+	}
+	free(p);
+	if (isprotected(rel))
+		return toolerr(out, "%s: a protected path: no tool may write "
+		    "it", rel);
+	*name = relsplit(rel, dir, sizeof(dir));
+	if ((*dfd = wsopendir(dir, 1, why, sizeof(why))) < 0)
+		return toolerr(out, "%s", why);
+	*exists = fstatat(*dfd, *name, st, AT_SYMLINK_NOFOLLOW) == 0;
+	if (*exists && !S_ISREG(st->st_mode)) {
+		close(*dfd);
+		return toolerr(out, "%s: %s", rel, S_ISLNK(st->st_mode) ?
+		    "a symbolic link: refused" : "not a regular file");
+	}
+	/* keep the mode, but never carry set-id bits into new content */
+	*mode = *exists ? st->st_mode & 0777 : 0666 & ~origumask;
+	return 0;
+}
+
+/* write_file {path, content}: create or replace, atomically */
+static int
+toolwrite(const JDoc *d, int args, Buf *out)
+{
+	const JTok *t = jsontok(d, jsonget(d, args, "content"));
+	char rel[MAXTOOLPATH + 1], *data;
+	const char *name;
+	struct stat st;
+	size_t len;
+	mode_t mode;
+	int dfd, exists, rc;
+
+	if (t == NULL || t->type != JString)
+		return toolerr(out, "content: a string is required");
+	if (t->end - t->start > MAXWRITESIZE)
+		return toolerr(out, "content: larger than MAXWRITESIZE (%d "
+		    "bytes)", MAXWRITESIZE);
+	if (writetarget(d, args, rel, sizeof(rel), &dfd, &name, &mode, &st,
+	    &exists, out) != 0)
+		return -1;
+	data = xmalloc(t->end - t->start + 1);
+	if (jsonstr(d, jsonget(d, args, "content"), data, t->end - t->start +
+	    1, &len) != 0) {
+		free(data);
+		close(dfd);
+		return toolerr(out, "content: not a valid string");
+	}
+	rc = atomicwrite(dfd, name, data, len, mode);
+	close(dfd);
+	if (rc != 0) {
+		free(data);
+		return toolerr(out, "%s: %s", rel, strerror(errno));
+	}
+	bufaddf(out, "%s %s: %zu bytes, %zu lines", exists ? "replaced" :
+	    "created", rel, len, countlines(data, len));
+	free(data);
+	return 0;
+}
+
+/* the line of hay most like needle's first line, for a helpful miss */
+static size_t
+closestline(const char *hay, size_t n, const char *needle)
+{
+	size_t best = 0, bestlen = 0, line = 1, i, k, nl;
+
+	nl = strcspn(needle, "\n");
+	while (nl > 0 && (*needle == ' ' || *needle == '\t'))
+		needle++, nl--;
+	for (i = 0; i < n; line++) {
+		while (i < n && (hay[i] == ' ' || hay[i] == '\t'))
+			i++;
+		for (k = 0; i + k < n && k < nl && hay[i + k] == needle[k]; k++)
+			;
+		if (k > bestlen) {
+			bestlen = k;
+			best = line;
+		}
+		while (i < n && hay[i] != '\n')
+			i++;
+		i++;
+	}
+	return best;
+}
+
+/* edit_file {path, old_string, new_string, replace_all?}: replace an
+ * exact, unique match (or every match), atomically */
+static int
+tooledit(const JDoc *d, int args, Buf *out)
+{
+	char rel[MAXTOOLPATH + 1], *old = NULL, *new = NULL, *buf = NULL;
+	const char *name, *p, *q;
+	struct stat st;
+	size_t len, oldn, newn, count = 0, line;
+	mode_t mode;
+	uint32_t cp;
+	int dfd = -1, exists, all = 0, rc = -1, k;
+	Buf res;
+
+	bufinit(&res, MAXEDITSIZE);
+	if ((old = jsonstrdup(d, jsonget(d, args, "old_string"))) == NULL ||
+	    (new = jsonstrdup(d, jsonget(d, args, "new_string"))) == NULL) {
+		toolerr(out, "old_string and new_string: strings are required");
+		goto out;
+	}
+	if (jsonget(d, args, "replace_all") >= 0 &&
+	    jsonbool(d, jsonget(d, args, "replace_all"), &all) != 0) {
+		toolerr(out, "replace_all: true or false");
+		goto out;
+	}
+	if ((oldn = strlen(old)) == 0 || strcmp(old, new) == 0) {
+		toolerr(out, oldn == 0 ? "old_string is empty" :
+		    "old_string and new_string are the same");
+		goto out;
+	}
+	newn = strlen(new);
+	if (writetarget(d, args, rel, sizeof(rel), &dfd, &name, &mode, &st,
+	    &exists, out) != 0)
+		goto out;
+	if (!exists) {
+		toolerr(out, "%s: no such file (write_file creates files)", rel);
+		goto out;
+	}
+	if ((buf = readsmall(dfd, name, MAXEDITSIZE, &len, &st)) == NULL) {
+		toolerr(out, "%s: %s", rel, errno == EFBIG ?
+		    "larger than MAXEDITSIZE" : strerror(errno));
+		goto out;
+	}
+	for (p = buf; p < buf + len; p += k) {
+		if ((k = utf8dec((const unsigned char *)p, (size_t)(buf + len -
+		    p), &cp)) < 0 || cp == 0) {
+			toolerr(out, "%s: a binary file (NUL or invalid UTF-8 "
+			    "at byte %zu): edit_file edits text only", rel,
+			    (size_t)(p - buf));
+			goto out;
+		}
+	}
+	for (p = buf; (q = strstr(p, old)) != NULL; p = q + oldn)
+		count++;
+	if (count == 0) {
+		line = closestline(buf, len, old);
+		toolerr(out, "%s: old_string not found", rel);
+		if (line > 0) {
+			for (p = buf, k = 1; (size_t)k < line; k++)
+				p = strchr(p, '\n') + 1;
+			bufaddf(out, " (the closest line is %zu: ", line);
+			bufadd(out, p, MIN(strcspn(p, "\n"), 200));
+			bufaddc(out, ')');
+		}
+		goto out;
+	}
+	if (count > 1 && !all) {
+		toolerr(out, "%s: old_string matches %zu times: add context to "
+		    "make it unique, or set replace_all", rel, count);
+		goto out;
+	}
+	for (p = buf; (q = strstr(p, old)) != NULL; p = q + oldn) {
+		bufadd(&res, p, (size_t)(q - p));
+		bufadd(&res, new, newn);
+	}
+	bufadd(&res, p, (size_t)(buf + len - p));
+	if (res.err) {
+		toolerr(out, "%s: the result would exceed MAXEDITSIZE", rel);
+		goto out;
+	}
+	if (atomicwrite(dfd, name, res.p, res.len, mode) != 0) {
+		toolerr(out, "%s: %s", rel, strerror(errno));
+		goto out;
+	}
+	bufaddf(out, "edited %s: %zu replacement%s, -%zu +%zu lines", rel,
+	    count, count == 1 ? "" : "s", count * countlines(old, oldn),
+	    count * countlines(new, newn));
+	rc = 0;
+out:
+	if (dfd >= 0)
+		close(dfd);
+	free(old);
+	free(new);
+	free(buf);
+	buffree(&res);
+	return rc;
+}
+
 
 /*
  * index: code intelligence over tree-sitter.  The grammars are compiled

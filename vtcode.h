@@ -126,6 +126,7 @@ typedef struct {
 typedef struct {
 	const char *tool;
 	Decision decision;
+	int readonly;           /* offered in an untrusted workspace */
 	const char *reason;
 } ToolRule;
 

@@ -515,9 +515,82 @@ testlex(void)
 	cmdfree(&cl);
 }
 
-int
-main(void)
+/*
+ * Drivers that tests.sh runs in scratch workspaces (the agent loop that
+ * will call these is not in this build):
+ *   unit gate TOOL ARG [SUMMARY]  the whole approval gate, on /dev/tty
+ *   unit tool NAME JSON           run write_file or edit_file
+ *   unit writeloop PATH BYTES     write_file the same path forever,
+ *                                 alternating all-'a' and all-'b' content
+ */
+static int
+driver(int argc, char *argv[])
 {
+	JTok *tok;
+	JDoc d;
+	Verdict v;
+	Buf out, js;
+	JWriter w;
+	char *content[2];
+	long n;
+	int rc, i;
+
+	harden();               /* as main() does: origumask, fds, ... */
+	wsinit();
+	configload();
+	if (strcmp(argv[1], "gate") == 0 && (argc == 4 || argc == 5)) {
+		policygate(argv[2], argv[3], strlen(argv[3]),
+		    argc == 5 ? argv[4] : NULL, NULL, &v);
+		printf("%s: %s\n", decname(v.d), v.why);
+		return v.d == Allow ? 0 : v.d == Prompt ? 1 : 2;
+	}
+	tok = xmalloc(1024 * sizeof(*tok));
+	bufinit(&out, 0);
+	bufaddstr(&out, "");
+	if (strcmp(argv[1], "tool") == 0 && argc == 4) {
+		if (jsonparse(&d, argv[3], strlen(argv[3]), tok, 1024) < 0)
+			die("bad JSON");
+		rc = strcmp(argv[2], "write_file") == 0 ? toolwrite(&d, 0, &out) :
+		    strcmp(argv[2], "edit_file") == 0 ? tooledit(&d, 0, &out) :
+		    toolerr(&out, "no such tool");
+		printf("%s\n", out.p);
+		buffree(&out);
+		free(tok);
+		return rc == 0 ? 0 : 1;
+	}
+	if (strcmp(argv[1], "writeloop") == 0 && argc == 4) {
+		n = atol(argv[3]);
+		for (i = 0; i < 2; i++) {
+			content[i] = xmalloc((size_t)n + 1);
+			memset(content[i], i ? 'b' : 'a', (size_t)n);
+			content[i][n] = '\0';
+		}
+		for (i = 0; ; i ^= 1) {
+			bufinit(&js, 0);
+			jwinit(&w, &js);
+			jwobj(&w);
+			jwkey(&w, "path");
+			jwstr(&w, argv[2]);
+			jwkey(&w, "content");
+			jwstr(&w, content[i]);
+			jwend(&w);
+			if (jsonparse(&d, js.p, js.len, tok, 1024) < 0 ||
+			    toolwrite(&d, 0, &out) != 0)
+				die("writeloop: %s", out.p);
+			buffree(&js);
+			out.len = 0;
+		}
+	}
+	die("usage: unit [gate TOOL ARG [SUMMARY] | tool NAME JSON | "
+	    "writeloop PATH BYTES]");
+	return 2;
+}
+
+int
+main(int argc, char *argv[])
+{
+	if (argc > 1)
+		return driver(argc, argv);
 	testutf8();
 	testbuf();
 	testparse();
@@ -527,6 +600,7 @@ main(void)
 	testenv();
 	testchild();
 	wsinit();
+	cfgtrusted = 1;         /* the table as a trusted workspace sees it */
 	testlex();
 	testrules();
 	printf("unit: %d passed, %d failed\n", npass, nfail);
