@@ -340,6 +340,8 @@ static int writetarget(const JDoc *d, int args, char *rel, size_t rsz,
     int *dfd, const char **name, mode_t *mode, struct stat *st,
     int *exists, Buf *out);
 static int toolwrite(const JDoc *d, int args, Buf *out) NOCALLER;
+static void toolsummary(const char *tool, const JDoc *d, int args,
+    char *out, size_t sz) NOCALLER;
 static size_t closestline(const char *hay, size_t n, const char *needle);
 static int tooledit(const JDoc *d, int args, Buf *out) NOCALLER;
 /* index */
@@ -376,6 +378,10 @@ typedef char assert_configkey[(MAXCONFIGKEY < CONFIGKEYCAP) ? 1 : -1];
 typedef char assert_overrides[(MAXOVERRIDES >= 1) ? 1 : -1];
 
 typedef char assert_protected[(LEN(protectedpaths) >= 1) ? 1 : -1];
+typedef char assert_toolrules[(LEN(toolrules) >= 1) ? 1 : -1];
+typedef char assert_cmdrules[(LEN(cmdrules) >= 1) ? 1 : -1];
+typedef char assert_sizes[(MAXWRITESIZE <= MAXJSONSIZE &&
+    MAXCMDLEN <= MAXJSONSIZE) ? 1 : -1];
 
 /* variables sized by config.h */
 static Override overrides[MAXOVERRIDES];
@@ -3826,8 +3832,9 @@ policygate1(const char *tool, const char *arg, size_t arglen,
  * The policy command: what the table decides, and the table itself.
  */
 
-/* print w for a human: printable ASCII and UTF-8 as they are, anything
- * else (an escape sequence would act on the terminal) as \xNN */
+/* print w for a human: printable ASCII and UTF-8 as they are; control
+ * bytes (an escape sequence would act on the terminal) as \xNN, C1
+ * controls and bidirectional overrides as \u{NNNN} */
 static void
 putsafe(FILE *fp, const char *w)
 {
@@ -3837,9 +3844,17 @@ putsafe(FILE *fp, const char *w)
 	int k;
 
 	for (i = 0; i < n; i++) {
+		k = 0;
 		if (s[i] >= 0x80 && (k = utf8dec(s + i, n - i, &cp)) > 0 &&
-		    !(cp >= 0x80 && cp < 0xA0)) {
+		    (cp >= 0x202A && cp <= 0x202E ? 0 : cp >= 0x2066 &&
+		    cp <= 0x2069 ? 0 : cp == 0x200E || cp == 0x200F ? 0 :
+		    !(cp >= 0x80 && cp < 0xA0))) {
 			fwrite(s + i, 1, (size_t)k, fp);
+			i += (size_t)k - 1;
+		} else if (s[i] >= 0x80 && k > 0) {
+			/* bidirectional overrides would reorder what the
+			 * human reads ("Trojan Source") */
+			fprintf(fp, "\\u{%04lx}", (unsigned long)cp);
 			i += (size_t)k - 1;
 		} else if (s[i] < 0x20 || s[i] >= 0x7F) {
 			fprintf(fp, "\\x%02x", s[i]);
@@ -3970,6 +3985,22 @@ policyshow(void)
 			printf(" (%s:%d)\n", cfgfile[overrides[k].origin],
 			    overrides[k].line);
 		}
+	}
+	for (k = 0; k < napprovals; k++) {
+		const char *p, *end;
+
+		if (k == 0)
+			printf("\n%-12s %-7s %-9s %s\n", "REMEMBERED",
+			    "DECIDES", "FROM", "WHAT");
+		printf("%-12s %-7s %-9s ", approvals[k].tool, "allow",
+		    "approval");
+		end = approvals[k].key + approvals[k].len - 1;
+		for (p = approvals[k].key; p < end; p += strlen(p) + 1) {
+			putsafe(stdout, p);
+			putchar(p + strlen(p) + 1 < end ? ' ' : '\n');
+		}
+		if (approvals[k].len <= 1)
+			putchar('\n');
 	}
 	printf("\nother commands: run_command's row; commands are looked "
 	    "up in %s only\n", SYSPATH);
@@ -4281,6 +4312,57 @@ toolwrite(const JDoc *d, int args, Buf *out)
 	    "created", rel, len, countlines(data, len));
 	free(data);
 	return 0;
+}
+
+/* what a write tool would do, in a few words for the approval prompt */
+static void
+toolsummary(const char *tool, const JDoc *d, int args, char *out,
+    size_t sz)
+{
+	char rel[MAXTOOLPATH + 1], why[PATH_MAX + 128], dir[PATH_MAX], *s;
+	const JTok *c = jsontok(d, jsonget(d, args, "content"));
+	const char *name;
+	struct stat st;
+	size_t oldn = 0, newn = 0, len;
+	int dfd, all = 0;
+
+	snprintf(out, sz, "%s", tool);
+	if ((s = jsonstrdup(d, jsonget(d, args, "path"))) == NULL ||
+	    toolpath(s, rel, sizeof(rel), why, sizeof(why)) != 0) {
+		free(s);
+		return;
+	}
+	free(s);
+	name = relsplit(rel, dir, sizeof(dir));
+	if ((dfd = wsopendir(dir, 0, why, sizeof(why))) >= 0) {
+		if ((s = readsmall(dfd, name, MAXEDITSIZE, &len, &st)) != NULL)
+			oldn = countlines(s, len);
+		free(s);
+		close(dfd);
+	} else {
+		s = NULL;
+	}
+	if (strcmp(tool, "write_file") == 0 && c != NULL) {
+		s = xmalloc(c->end - c->start + 1);
+		if (jsonstr(d, jsonget(d, args, "content"), s, c->end -
+		    c->start + 1, &len) == 0)
+			newn = countlines(s, len);
+		free(s);
+		snprintf(out, sz, oldn ? "replaces %zu lines with %zu" :
+		    "creates a file of %zu lines", oldn ? oldn : newn, newn);
+		return;
+	}
+	if (strcmp(tool, "edit_file") == 0) {
+		jsonbool(d, jsonget(d, args, "replace_all"), &all);
+		if ((s = jsonstrdup(d, jsonget(d, args, "old_string"))) != NULL)
+			oldn = countlines(s, strlen(s));
+		free(s);
+		if ((s = jsonstrdup(d, jsonget(d, args, "new_string"))) != NULL)
+			newn = countlines(s, strlen(s));
+		free(s);
+		snprintf(out, sz, "-%zu +%zu lines%s", oldn, newn, all ?
+		    " at every match" : "");
+	}
 }
 
 /* the line of hay most like needle's first line, for a helpful miss */

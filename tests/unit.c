@@ -493,6 +493,24 @@ testrules(void)
 	T(toolrule("run_command") != NULL);
 }
 
+/* the approval prompt's summary of a write */
+static void
+testsummary(void)
+{
+	char sum[128];
+
+	T(P("{\"path\":\"no/such/file\",\"content\":\"a\\nb\\nc\"}") > 0);
+	toolsummary("write_file", &doc, 0, sum, sizeof(sum));
+	T(strcmp(sum, "creates a file of 3 lines") == 0);
+	T(P("{\"path\":\"tests/unit.c\",\"content\":\"x\"}") > 0);
+	toolsummary("write_file", &doc, 0, sum, sizeof(sum));
+	T(strncmp(sum, "replaces ", 9) == 0 && strstr(sum, " lines with 1") != NULL);
+	T(P("{\"path\":\"x\",\"old_string\":\"a\\nb\",\"new_string\":\"c\","
+	    "\"replace_all\":true}") > 0);
+	toolsummary("edit_file", &doc, 0, sum, sizeof(sum));
+	T(strcmp(sum, "-2 +1 lines at every match") == 0);
+}
+
 /* what the lexer makes of a line, word by word */
 static void
 testlex(void)
@@ -600,6 +618,7 @@ main(int argc, char *argv[])
 	testenv();
 	testchild();
 	wsinit();
+	testsummary();
 	cfgtrusted = 1;         /* the table as a trusted workspace sees it */
 	testlex();
 	testrules();
