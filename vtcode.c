@@ -215,6 +215,7 @@ static char *jsonstrdup(const JDoc *d, int t) NOCALLER;
 static int jsonint(const JDoc *d, int t, int64_t min, int64_t max, int64_t *v);
 static int jsondbl(const JDoc *d, int t, double *v) NOCALLER;
 static int jsonbool(const JDoc *d, int t, int *v) NOCALLER;
+static int jsonnest(const JDoc *d, int t);
 static void jwinit(JWriter *w, Buf *b);
 static int jwfail(JWriter *w, const char *why);
 static int jwpre(JWriter *w);
@@ -1219,7 +1220,8 @@ jsonat(const JDoc *d, int arr, int idx)
 }
 
 /*
- * Unescape string token t into dst (sz bytes, always NUL-terminated).
+ * Unescape string token t into dst (sz bytes, NUL-terminated; emptied
+ * when it does not fit).
  * With outlen the byte length is stored there and U+0000 is allowed;
  * without it the result must be a C string and an embedded U+0000 is
  * refused, so the string checked is the string used.  0 or -1.
@@ -1234,13 +1236,16 @@ jsonstr(const JDoc *d, int t, char *dst, size_t sz, size_t *outlen)
 	unsigned char enc[4];
 	size_t e;
 
-	if (k == NULL || k->type != JString || sz == 0)
+	if (sz == 0)
+		return -1;
+	dst[0] = '\0';
+	if (k == NULL || k->type != JString)
 		return -1;
 	s = (const unsigned char *)d->buf;
 	for (i = k->start; i < k->end; ) {
 		if (s[i] != '\\') {
 			if (o + 1 >= sz)
-				return -1;
+				return dst[0] = '\0', -1;
 			dst[o++] = (char)s[i++];
 			continue;
 		}
@@ -1266,10 +1271,10 @@ jsonstr(const JDoc *d, int t, char *dst, size_t sz, size_t *outlen)
 		}
 		i++;
 		if (cp == 0 && outlen == NULL)
-			return -1;
+			return dst[0] = '\0', -1;
 		e = utf8enc(cp, enc);
 		if (o + e >= sz)
-			return -1;
+			return dst[0] = '\0', -1;
 		memcpy(dst + o, enc, e);
 		o += e;
 	}
@@ -1369,6 +1374,26 @@ jsonbool(const JDoc *d, int t, int *v)
 		return -1;
 	*v = ty == JTrue;
 	return 0;
+}
+
+/* how deep token t's subtree nests containers, 0 for a scalar.  A
+ * container's span holds its descendants', so the containers open at
+ * token i are those whose end lies past i's start. */
+static int
+jsonnest(const JDoc *d, int t)
+{
+	size_t end[MAXJSONDEPTH];
+	int i, n = 0, max = 0;
+
+	for (i = t; i < d->tok[t].next; i++) {
+		while (n > 0 && d->tok[i].start >= end[n - 1])
+			n--;
+		if (d->tok[i].type == JObject || d->tok[i].type == JArray) {
+			end[n++] = d->tok[i].end;
+			max = MAX(max, n);
+		}
+	}
+	return max;
 }
 
 static void
@@ -1596,7 +1621,8 @@ jwnull(JWriter *w)
 }
 
 /* copy token t's whole subtree from a parsed document verbatim: it passed
- * jsonparse(), so it is valid as it stands */
+ * jsonparse(), so it is valid as it stands, unless the levels open here
+ * take it past MAXJSONDEPTH */
 static void
 jwtok(JWriter *w, const JDoc *d, int t)
 {
@@ -1605,6 +1631,12 @@ jwtok(JWriter *w, const JDoc *d, int t)
 
 	if (k == NULL) {
 		jwfail(w, "no such token");
+		return;
+	}
+	/* the copy nests inside the levels open here; past MAXJSONDEPTH
+	 * it would be JSON that jsonparse() refuses */
+	if (w->err == NULL && w->depth + jsonnest(d, t) > MAXJSONDEPTH) {
+		jwfail(w, "nested deeper than MAXJSONDEPTH");
 		return;
 	}
 	if (!jwpre(w))

@@ -385,6 +385,27 @@ testwriter(void)
 	W();
 	jwtok(&w, &doc, 99);
 	T(w.err != NULL);
+	/* a copied subtree counts towards the depth already open */
+	{
+		char deep[2 * MAXJSONDEPTH + 1];
+
+		memset(deep, '[', MAXJSONDEPTH);
+		memset(deep + MAXJSONDEPTH, ']', MAXJSONDEPTH);
+		deep[2 * MAXJSONDEPTH] = '\0';
+		T(P(deep) == MAXJSONDEPTH);
+		W();
+		jwtok(&w, &doc, 0);
+		T(jwdone(&w));
+		W();
+		jwarr(&w);
+		jwtok(&w, &doc, 0);
+		T(w.err != NULL && strstr(w.err, "MAXJSONDEPTH") != NULL);
+		W();
+		jwarr(&w);
+		jwtok(&w, &doc, 1);
+		jwend(&w);
+		T(wis(deep));
+	}
 	buffree(&wb);
 }
 
