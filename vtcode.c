@@ -2712,6 +2712,7 @@ static int
 lexword(CmdLine *cl, Buf *w, Buf *pat, int globbed, char *err, size_t esz)
 {
 	Argv *a = &cl->st[cl->n - 1];
+	const char *p;
 	glob_t g;
 	size_t i, k;
 	int r;
@@ -2761,8 +2762,21 @@ lexword(CmdLine *cl, Buf *w, Buf *pat, int globbed, char *err, size_t esz)
 		globfree(&g);
 		goto toomany;
 	}
-	for (i = 0; i < g.gl_pathc; i++)
+	for (i = 0; i < g.gl_pathc; i++) {
+		/* "." and ".." (which .* matches) are skipped, as bash 5.2
+		 * does; a match that a symlink takes outside is refused */
+		p = strrchr(g.gl_pathv[i], '/');
+		p = p ? p + 1 : g.gl_pathv[i];
+		if (strcmp(p, ".") == 0 || strcmp(p, "..") == 0)
+			continue;
+		if (!wsbeneath(g.gl_pathv[i])) {
+			lexfail(err, esz, "glob %s: %s is outside the workspace",
+			    w->p, g.gl_pathv[i]);
+			globfree(&g);
+			return -1;
+		}
 		argvpush(a, xstrndup(g.gl_pathv[i], strlen(g.gl_pathv[i])));
+	}
 	globfree(&g);
 	return 0;
 toomany:
