@@ -459,3 +459,47 @@ static const char *const protectedpaths[] = {
 /* tool-policy.json, the approvals a user chose to keep */
 #define MAXAPPROVALSIZE   (1 << 20)
 #define MAXAPPROVALTOKENS 65536
+
+/* ---- sandbox and runner ---- */
+
+/* Landlock: what every command may read and execute.  /etc is listed
+ * file by file: Landlock can only add, so /etc whole would give away
+ * /etc/shadow's neighbours (ssh host keys, sudoers.d, credentials). */
+static const char *const sbxreadexec[] = {
+	"/usr", "/bin", "/sbin", "/lib", "/lib64", "/lib32", "/libx32",
+	"/etc/alternatives", "/etc/ld.so.cache", "/etc/ld.so.conf",
+	"/etc/ld.so.conf.d", "/etc/localtime", "/etc/passwd", "/etc/group",
+	"/etc/nsswitch.conf", "/etc/hosts", "/etc/mime.types", "/etc/magic",
+	"/etc/terminfo", "/etc/ssl/certs", "/etc/ca-certificates",
+	"/etc/gitattributes", "/etc/inputrc", "/etc/locale.alias",
+	"/etc/os-release", "/etc/debian_version",
+	"/proc",        /* read only; another process is ptrace-guarded */
+};
+
+/* devices every command may read and write */
+static const char *const sbxdevices[] = {
+	"/dev/null", "/dev/zero", "/dev/full", "/dev/random", "/dev/urandom",
+};
+
+/* the floor: below it run_command and vtcode sandbox refuse to run */
+#define SBXLANDLOCKMIN    1     /* Landlock ABI at least this (0: optional) */
+#define SBXSECCOMP        1     /* seccomp filter mandatory */
+
+/* the fixed environment of every command; HOME and TMPDIR are set to
+ * the private per-session temp dir, LANG and LC_ALL passed through */
+static const char *const runenv[] = {
+	"PATH=" SYSPATH, "TERM=dumb", "PAGER=cat", "GIT_PAGER=cat",
+	"MANPAGER=cat", "GIT_TERMINAL_PROMPT=0", "GIT_CONFIG_NOSYSTEM=1",
+	"GIT_EDITOR=true", "LESSSECURE=1",
+};
+
+/* limits on every command */
+#define RUNTIMEOUTMS      120000      /* default wall clock */
+#define RUNMAXTIMEOUTMS   600000      /* the most a tool call may ask */
+#define RUNGRACEMS        2000        /* SIGTERM to SIGKILL */
+#define RUNMAXOUTPUT      (256 << 10) /* bytes kept: head and tail */
+#define RLIMCPU           600         /* seconds of CPU */
+#define RLIMAS            (8ULL << 30) /* bytes of address space */
+#define RLIMFSIZE         (1ULL << 30) /* bytes in one file written */
+#define RLIMNOFILE        1024
+#define RLIMNPROC         4096        /* processes of the user: fork bombs */

@@ -164,7 +164,7 @@ t "-C to a missing directory: exit 1 with the reason" sh -c '
 t "no command: interactive session not available, exit 2" sh -c '
 	"$1" </dev/null 2>"$2/e"; [ $? -eq 2 ] &&
 	grep -q "^vtcode: interactive session: not available in this build$" "$2/e"' - "$vt" "$tmp"
-for c in exec check sandbox outline find sessions resume audit; do
+for c in exec check outline find sessions resume audit; do
 	t "$c: not available in this build, exit 2, listed in README" sh -c '
 	"$1" -m m -P p --base-url http://127.0.0.1:1/v1 -C / "$3" x 2>"$2/e"
 	[ $? -eq 2 ] && grep -q "^vtcode: $3: not available in this build$" "$2/e" &&
@@ -395,6 +395,92 @@ while [ $i -lt 40 ]; do
 	i=$((i + 1))
 done
 t "write_file is atomic: $kills kill -9s mid-write, file always whole ($bad bad)" sh -c '[ "$1" -eq 0 ] && [ "$2" -ge 30 ]' - $bad $kills
+
+echo "== the kernel walls: vtcode sandbox, as an unprivileged user"
+E=$tmp/esc
+mkdir -p "$E/ws" "$E/home/.ssh" "$E/proj-evil" "$E/other" "$E/bin"
+echo readme >"$E/ws/readme"
+echo secret-key >"$E/home/.ssh/id_rsa"
+echo 'echo hi' >"$E/home/.bashrc"
+touch "$E/home/.ssh/authorized_keys" "$E/proj-evil/f"
+echo other-secret >"$E/other/secret"
+chmod 644 "$E/other/secret"
+cp "$vt" "$E/bin/vtcode"
+t "escape probe builds" cc -std=c99 -O1 -o "$E/ws/probe" tests/escape/probe.c
+if [ "$(id -u)" -eq 0 ] && id vtctest >/dev/null 2>&1; then
+	chown -R vtctest:vtctest "$E/ws" "$E/home" "$E/proj-evil"
+	asuser() { setpriv --reuid=vtctest --regid=vtctest --clear-groups -- "$@"; }
+else
+	asuser() { "$@"; }
+fi
+chmod 755 "$E" "$E/bin" "$E/other"
+# a listener outside the sandbox: TCP on loopback and an abstract socket
+python3 -c '
+import socket, sys, time
+t = socket.socket(); t.bind(("127.0.0.1", 0)); t.listen(8)
+port = t.getsockname()[1]
+u = socket.socket(socket.AF_UNIX); u.bind("\0vtcode-esc-%d" % port); u.listen(8)
+print(port, flush=True)
+time.sleep(300)
+' >"$E/port" 2>/dev/null &
+lpid=$!
+i=0
+while ! [ -s "$E/port" ] && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
+port=$(cat "$E/port")
+# box [OPTIONS] -- CMD...: vtcode sandbox in the workspace, as the user,
+# with a fake API key and loader variables in its environment
+box() { (cd "$E/ws" && asuser env HOME="$E/home" XDG_CONFIG_HOME="$E/home/.config" \
+    OPENAI_API_KEY=sk-test-secret LD_LIBRARY_PATH=/nonexistent https_proxy=http://127.0.0.1:1 \
+    "$E/bin/vtcode" sandbox "$@"); }
+tab=$(printf '\t')
+while IFS=$tab read -r want what cmd; do
+	case $want in ''|'#'*) continue ;; esac
+	cmd=$(printf '%s' "$cmd" | sed -e "s|@WS@|$E/ws|g" -e "s|@HOME@|$E/home|g" \
+	    -e "s|@E@|$E|g" -e "s|@PORT@|$port|g")
+	box -- /bin/sh -c "$cmd" >"$tmp/esc.out" 2>&1
+	rc=$?
+	if { [ "$want" = ok ] && [ $rc -eq 0 ]; } || { [ "$want" = no ] && [ $rc -ne 0 ]; }; then
+		ok "escape: $want: $what"
+	else
+		bad "escape: $want: $what (exit $rc)"
+		sed 's/^/    /' "$tmp/esc.out" | head -5
+	fi
+done <tests/escape/cases
+t "escape: the home, the sibling and /etc are untouched" sh -c '
+	[ "$(cat "$1/home/.bashrc")" = "echo hi" ] && ! [ -s "$1/home/.ssh/authorized_keys" ] &&
+	! [ -e "$1/proj-evil/x" ] && ! [ -e /etc/vtcode-escape ] && ! [ -e /tmp/vtcode-escape-test ] &&
+	[ -e "$1/proj-evil/f" ]' - "$E"
+t "escape: positive control: with --net the TCP connect works" sh -c '
+	cd "$1/ws" && ./probe tcp "$2" >/dev/null 2>&1' - "$E" "$port"
+box --net -- ./probe tcp "$port" >"$tmp/esc.out" 2>&1
+t "--net: TCP to a loopback listener is allowed" [ $? -eq 0 ]
+kill $lpid 2>/dev/null
+wait $lpid 2>/dev/null
+box --timeout 2000 -- /bin/sh -c 'setsid sleep 1000 & sh -c "sleep 1000 &"; sleep 1000' >"$tmp/esc.out" 2>&1
+rc=$?
+t "timeout: exit 124 with the reason" sh -c '[ $1 -eq 124 ] && grep -q "timed out after 2000 ms" "$2"' - $rc "$tmp/esc.out"
+t "timeout: the setsid'd and double-forked sleeps are gone too" sh -c '! pgrep -f "^sleep 1000" >/dev/null'
+box --timeout 3000 -- /bin/bash -c 'f() { f | f & }; f' >/dev/null 2>&1
+t "a fork bomb is contained and gone after the timeout" sh -c 'sleep 0.5; [ "$(pgrep -c -u "$1" bash || true)" = 0 ]' - "$(id -un vtctest 2>/dev/null || id -un)"
+box -- /bin/sh -c 'head -c 100000000 /dev/zero | tr "\000" a' >"$tmp/esc.out" 2>&1
+t "100 MB of output: the head and tail kept, the middle elided with a count" sh -c '
+	n=$(wc -c <"$1"); [ "$n" -le $((262144 + 200)) ] && grep -q "bytes elided" "$1"' - "$tmp/esc.out"
+t "as root: every capability dropped, the bounding set too" sh -c '
+	[ "$(id -u)" -ne 0 ] || { cd "$1/ws" && "$2" sandbox -- /bin/sh -c "grep -q \"CapBnd:.*0000000000000000\" /proc/self/status && grep -q \"CapEff:.*0000000000000000\" /proc/self/status && grep -q \"CapAmb:.*0000000000000000\" /proc/self/status"; }' - "$E" "$E/bin/vtcode"
+t "exit status passes through" sh -c 'cd "$1/ws" && "$2" sandbox -- /bin/sh -c "exit 7"; [ $? -eq 7 ]' - "$E" "$E/bin/vtcode"
+t "a command that is not found: exit 127" sh -c 'cd "$1/ws" && "$2" sandbox -- no-such-command 2>/dev/null; [ $? -eq 127 ]' - "$E" "$E/bin/vtcode"
+for abi in 1 2 3 4 5 6 7; do
+	box -- /bin/sh -c "echo x > /etc/vtcode-escape-$abi" >/dev/null 2>&1 </dev/null &&
+	    r1=0 || r1=1
+	(cd "$E/ws" && asuser env VTCODE_LANDLOCK_ABI_MAX=$abi "$E/bin/vtcode" sandbox -- /bin/sh -c \
+	    "echo x > /etc/vtcode-escape-$abi" >/dev/null 2>&1) && r1=0 || r1=1
+	(cd "$E/ws" && asuser env VTCODE_LANDLOCK_ABI_MAX=$abi "$E/bin/vtcode" sandbox -- /bin/sh -c \
+	    "echo x > abi-$abi && cat abi-$abi" >/dev/null 2>&1) && r2=0 || r2=1
+	t "Landlock ABI capped at $abi: /etc refused, the workspace writable" sh -c '[ $1 -eq 1 ] && [ $2 -eq 0 ]' - $r1 $r2
+done
+t "Landlock capped at ABI 0 (below config.h's floor): refuses to run" sh -c '
+	cd "$1/ws" && VTCODE_LANDLOCK_ABI_MAX=0 "$2" sandbox -- /bin/true 2>"$1/e"; [ $? -eq 1 ] &&
+	grep -q "below the floor config.h sets (1): refusing to run unsandboxed" "$1/e"' - "$E" "$E/bin/vtcode"
 
 echo "== start-up hardening, observed from outside"
 if [ "$(id -u)" -eq 0 ]; then

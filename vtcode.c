@@ -26,6 +26,10 @@
  * To understand everything else, start reading main().
  */
 #define _DEFAULT_SOURCE
+#if defined(__linux__)
+/* O_PATH, CLONE_NEWUSER and friends: the Linux sandbox needs them */
+#define _GNU_SOURCE
+#endif
 #if defined(__APPLE__)
 #define _DARWIN_C_SOURCE
 #endif
@@ -35,6 +39,9 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <glob.h>
+#include <poll.h>
+#include <pty.h>
+#include <sched.h>
 #include <limits.h>
 #include <math.h>
 #include <pwd.h>
@@ -45,9 +52,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/ioctl.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/types.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 #ifdef __linux__
@@ -120,6 +130,18 @@ typedef struct {
 	Decision d;
 	char why[512];
 } Verdict;
+
+/* what became of one command */
+typedef struct {
+	int status;             /* exit status, or -1 when a signal ended it */
+	int sig;                /* that signal */
+	int timedout, truncated, abi;
+	long ms;
+	size_t total;           /* bytes it wrote */
+	Buf out;                /* the first RUNMAXOUTPUT / 2 bytes */
+	char *tail;             /* ring of the last RUNMAXOUTPUT / 2 */
+	size_t tailpos, taillen;
+} RunResult;
 
 /* a yes the human gave for more than once */
 typedef struct {
@@ -329,6 +351,30 @@ static Decision rowforce(int kind, const char *name, Decision d,
 static void policyshow(void);
 static void policystage(char **argv, int argc);
 static int cmdpolicy(int argc, char *argv[]);
+/* sandbox */
+static int sbxabi(void);
+static int sbxrule(int rfd, const char *path, uint64_t rights,
+    uint64_t handled);
+static int sbxlandlock(int abi, const char *tmpdir, const char *pty,
+    int net, char *why, size_t wsz);
+static int sbxseccomp(int net, char *why, size_t wsz);
+/* runner */
+static const char *runtmp(void);
+static void rmtree(int dfd, const char *name);
+static void runtmpclean(void);
+static int runcaps(void);
+static void runfail(const char *step, const char *why);
+static void runchild(char *const argv[], const char *workdir, int net,
+    int abi, int slave, const char *pty, int errfd);
+static void runkeep(RunResult *r, const char *p, size_t n);
+static void runreap(pid_t pgid);
+static long nowms(void);
+static int runargv(char *const argv[], const char *workdir, int net,
+    long timeoutms, RunResult *r, char *why, size_t wsz);
+static void runoutput(RunResult *r, Buf *b);
+static void runfree(RunResult *r);
+static void putterm(FILE *fp, const char *p, size_t n);
+static int cmdsandbox(int argc, char *argv[]);
 /* tools */
 static int toolpath(const char *p, char *out, size_t sz, char *why,
     size_t wsz);
@@ -4122,6 +4168,672 @@ cmdpolicy(int argc, char *argv[])
 }
 
 /*
+ * sandbox: the kernel walls around every command, put up in the child
+ * between fork() and execve(), seccomp last.  If a wall that config.h
+ * makes mandatory cannot be put up, the command does not run.
+ *
+ * Landlock is driven by raw syscalls (Debian 12's headers stop at ABI
+ * 1), probed, capped by VTCODE_LANDLOCK_ABI_MAX for the tests, and
+ * degraded one ABI step at a time as the kernel sample does.  The
+ * command may read and execute the system directories config.h lists,
+ * read, write and execute the workspace and a private per-session temp
+ * dir, use a few devices and its own pty, and nothing else: not $HOME,
+ * not the rest of /etc, no TCP (ABI >= 4), no abstract unix sockets or
+ * signals outside its domain (ABI >= 6).
+ */
+
+#define LL_SYS_CREATE   444
+#define LL_SYS_ADD      445
+#define LL_SYS_RESTRICT 446
+#define LL_VERSION      1U
+#define LL_PATH_BENEATH 1
+#define LLF_EXECUTE     (1ULL << 0)
+#define LLF_WRITE_FILE  (1ULL << 1)
+#define LLF_READ_FILE   (1ULL << 2)
+#define LLF_READ_DIR    (1ULL << 3)
+#define LLF_ABI1        ((1ULL << 13) - 1)      /* EXECUTE .. MAKE_SYM */
+#define LLF_REFER       (1ULL << 13)            /* ABI 2 */
+#define LLF_TRUNCATE    (1ULL << 14)            /* ABI 3 */
+#define LLF_IOCTL_DEV   (1ULL << 15)            /* ABI 5 */
+#define LLF_FILE        (LLF_EXECUTE | LLF_WRITE_FILE | LLF_READ_FILE | \
+                         LLF_TRUNCATE | LLF_IOCTL_DEV)
+#define LLN_BIND_TCP    (1ULL << 0)             /* ABI 4 */
+#define LLN_CONNECT_TCP (1ULL << 1)
+#define LLS_ABSTRACT    (1ULL << 0)             /* ABI 6 */
+#define LLS_SIGNAL      (1ULL << 1)
+
+struct llruleset {
+	uint64_t fs, net, scoped;
+};
+
+/* the kernel reads 12 bytes: the padding after fd is never looked at */
+struct llpath {
+	uint64_t allowed;
+	int32_t fd;
+};
+
+/* the Landlock ABI in force: the kernel's, capped by the environment */
+static int
+sbxabi(void)
+{
+	long v;
+	const char *cap = getenv("VTCODE_LANDLOCK_ABI_MAX");
+	char *end;
+	long c;
+
+#if defined(__linux__)
+	v = syscall(LL_SYS_CREATE, NULL, 0, LL_VERSION);
+#else
+	v = -1;
+#endif
+	if (v < 0)
+		return 0;
+	if (cap != NULL && *cap != '\0') {
+		c = strtol(cap, &end, 10);
+		if (*end == '\0' && c >= 0 && c < v)
+			v = c;
+	}
+	return (int)v;
+}
+
+/* allow rights on path (missing paths are skipped: not every system has
+ * /lib64); files get only the rights that make sense for files */
+static int
+sbxrule(int rfd, const char *path, uint64_t rights, uint64_t handled)
+{
+	struct llpath pb;
+	struct stat st;
+	int fd, rc;
+
+	if ((fd = open(path, O_PATH | O_CLOEXEC)) < 0)
+		return errno == ENOENT ? 0 : -1;
+	if (fstat(fd, &st) != 0) {
+		close(fd);
+		return -1;
+	}
+	memset(&pb, 0, sizeof(pb));
+	pb.allowed = rights & handled & (S_ISDIR(st.st_mode) ? ~0ULL :
+	    LLF_FILE);
+	pb.fd = fd;
+	rc = (int)syscall(LL_SYS_ADD, rfd, LL_PATH_BENEATH, &pb, 0);
+	close(fd);
+	return rc;
+}
+
+/* Landlock for the child; 0, or -1 with the step that failed in why */
+static int
+sbxlandlock(int abi, const char *tmpdir, const char *pty, int net,
+    char *why, size_t wsz)
+{
+	struct llruleset rs;
+	uint64_t fs = LLF_ABI1, dev;
+	size_t sz = sizeof(uint64_t), i;
+	int rfd;
+
+	/* degrade one ABI step at a time, as samples/landlock does */
+	if (abi >= 2)
+		fs |= LLF_REFER;
+	if (abi >= 3)
+		fs |= LLF_TRUNCATE;
+	if (abi >= 5)
+		fs |= LLF_IOCTL_DEV;
+	memset(&rs, 0, sizeof(rs));
+	rs.fs = fs;
+	if (abi >= 4) {
+		rs.net = net ? 0 : LLN_BIND_TCP | LLN_CONNECT_TCP;
+		sz = 2 * sizeof(uint64_t);
+	}
+	if (abi >= 6) {
+		rs.scoped = LLS_ABSTRACT | LLS_SIGNAL;
+		sz = 3 * sizeof(uint64_t);
+	}
+	if ((rfd = (int)syscall(LL_SYS_CREATE, &rs, sz, 0)) < 0) {
+		snprintf(why, wsz, "landlock_create_ruleset: %s", strerror(errno));
+		return -1;
+	}
+	dev = LLF_READ_FILE | LLF_WRITE_FILE;
+	for (i = 0; i < LEN(sbxreadexec); i++)
+		if (sbxrule(rfd, sbxreadexec[i], LLF_EXECUTE | LLF_READ_FILE |
+		    LLF_READ_DIR, fs) != 0)
+			goto fail;
+	for (i = 0; i < LEN(sbxdevices); i++)
+		if (sbxrule(rfd, sbxdevices[i], dev, fs) != 0)
+			goto fail;
+	if (sbxrule(rfd, wsroot, fs, fs) != 0 ||
+	    sbxrule(rfd, tmpdir, fs, fs) != 0 ||
+	    sbxrule(rfd, pty, dev | LLF_IOCTL_DEV, fs) != 0)
+		goto fail;
+	if (syscall(LL_SYS_RESTRICT, rfd, 0) != 0) {
+		snprintf(why, wsz, "landlock_restrict_self: %s",
+		    strerror(errno));
+		close(rfd);
+		return -1;
+	}
+	close(rfd);
+	return 0;
+fail:
+	snprintf(why, wsz, "landlock_add_rule: %s", strerror(errno));
+	close(rfd);
+	return -1;
+}
+
+/*
+ * seccomp for the child: allow by default, refuse the calls that reach
+ * past the walls Landlock draws (network, other processes' memory,
+ * namespaces, mounts, the kernel's keyrings and BPF), io_uring (a second
+ * syscall table), and ioctls that type into the terminal.  Non-native
+ * ABIs (x32, i386) kill the process: a filter written for one syscall
+ * table says nothing about another.
+ */
+static int
+sbxseccomp(int net, char *why, size_t wsz)
+{
+	static const int deny[] = {
+		SCMP_SYS(io_uring_setup), SCMP_SYS(io_uring_enter),
+		SCMP_SYS(io_uring_register), SCMP_SYS(ptrace),
+		SCMP_SYS(process_vm_readv), SCMP_SYS(process_vm_writev),
+		SCMP_SYS(pidfd_getfd), SCMP_SYS(mount), SCMP_SYS(umount2),
+		SCMP_SYS(pivot_root), SCMP_SYS(chroot), SCMP_SYS(open_tree),
+		SCMP_SYS(move_mount), SCMP_SYS(fsopen), SCMP_SYS(fsconfig),
+		SCMP_SYS(fsmount), SCMP_SYS(fspick), SCMP_SYS(mount_setattr),
+		SCMP_SYS(setns), SCMP_SYS(keyctl), SCMP_SYS(add_key),
+		SCMP_SYS(request_key), SCMP_SYS(bpf), SCMP_SYS(perf_event_open),
+		SCMP_SYS(userfaultfd), SCMP_SYS(kexec_load),
+		SCMP_SYS(kexec_file_load), SCMP_SYS(init_module),
+		SCMP_SYS(finit_module), SCMP_SYS(delete_module),
+	};
+	static const int netcalls[] = {
+		SCMP_SYS(connect), SCMP_SYS(bind), SCMP_SYS(listen),
+		SCMP_SYS(accept), SCMP_SYS(accept4),
+	};
+	scmp_filter_ctx ctx;
+	size_t i;
+	int rc = 0;
+
+	if ((ctx = seccomp_init(SCMP_ACT_ALLOW)) == NULL) {
+		snprintf(why, wsz, "seccomp_init failed");
+		return -1;
+	}
+	rc |= seccomp_attr_set(ctx, SCMP_FLTATR_ACT_BADARCH,
+	    SCMP_ACT_KILL_PROCESS);
+	for (i = 0; i < LEN(deny); i++)
+		rc |= seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), deny[i], 0);
+	rc |= seccomp_rule_add(ctx, SCMP_ACT_ERRNO(ENOSYS), SCMP_SYS(clone3),
+	    0);
+	/* new user namespaces: the door to every other namespace */
+	rc |= seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(unshare),
+	    1, SCMP_A0_64(SCMP_CMP_MASKED_EQ, CLONE_NEWUSER, CLONE_NEWUSER));
+	rc |= seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(clone),
+	    1, SCMP_A0_64(SCMP_CMP_MASKED_EQ, CLONE_NEWUSER, CLONE_NEWUSER));
+	/* the kernel reads ioctl's request as 32 bits: mask, or a high bit
+	 * would walk past an equality test */
+	rc |= seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(ioctl),
+	    1, SCMP_A1_64(SCMP_CMP_MASKED_EQ, 0xFFFFFFFFULL, TIOCSTI));
+	rc |= seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(ioctl),
+	    1, SCMP_A1_64(SCMP_CMP_MASKED_EQ, 0xFFFFFFFFULL, TIOCLINUX));
+	/* personality flags that turn off ASLR or make data executable */
+	rc |= seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM),
+	    SCMP_SYS(personality), 1, SCMP_A0_64(SCMP_CMP_MASKED_EQ,
+	    0x0040000ULL, 0x0040000ULL));
+	rc |= seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM),
+	    SCMP_SYS(personality), 1, SCMP_A0_64(SCMP_CMP_MASKED_EQ,
+	    0x0400000ULL, 0x0400000ULL));
+	if (!net) {
+		/* any family but AF_UNIX; a 64-bit "not equal" also refuses
+		 * AF_UNIX with high bits set, so no high bit hides AF_INET */
+		rc |= seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM),
+		    SCMP_SYS(socket), 1, SCMP_A0_64(SCMP_CMP_NE, AF_UNIX));
+		for (i = 0; i < LEN(netcalls); i++)
+			rc |= seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM),
+			    netcalls[i], 0);
+	}
+	if (rc != 0 || seccomp_load(ctx) != 0) {
+		snprintf(why, wsz, "seccomp: cannot build or load the filter");
+		seccomp_release(ctx);
+		return -1;
+	}
+	seccomp_release(ctx);
+	return 0;
+}
+
+/*
+ * runner: one command on its own pty, in its own session, with the
+ * fixed environment, rlimits, no capabilities, no_new_privs and the
+ * sandbox; output read with a wall-clock timeout and kept within
+ * RUNMAXOUTPUT (head and tail); and when it ends, every process it
+ * started ends too: vtcode is a child subreaper, so even a setsid'd
+ * double fork comes back to it and is killed.
+ */
+
+/* the private per-session temp dir, HOME and TMPDIR of every command */
+static const char *
+runtmp(void)
+{
+	static char dir[64];
+
+	if (dir[0] == '\0') {
+		snprintf(dir, sizeof(dir), "/tmp/vtcode-XXXXXX");
+		if (mkdtemp(dir) == NULL)
+			die("mkdtemp /tmp/vtcode-XXXXXX:");
+	}
+	return dir;
+}
+
+/* remove what commands left in the temp dir, without following links */
+static void
+rmtree(int dfd, const char *name)
+{
+	DIR *d;
+	struct dirent *e;
+	int fd;
+
+	if (unlinkat(dfd, name, 0) == 0 || errno == ENOENT)
+		return;
+	if ((fd = openat(dfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
+	    O_CLOEXEC)) < 0 || (d = fdopendir(fd)) == NULL) {
+		if (fd >= 0)
+			close(fd);
+		return;
+	}
+	while ((e = readdir(d)) != NULL)
+		if (strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0)
+			rmtree(dirfd(d), e->d_name);
+	closedir(d);
+	unlinkat(dfd, name, AT_REMOVEDIR);
+}
+
+static void
+runtmpclean(void)
+{
+	const char *t = runtmp();
+
+	rmtree(AT_FDCWD, t);
+}
+
+/* the capabilities root would carry into the command: all of them,
+ * bounding and ambient sets too */
+static int
+runcaps(void)
+{
+	struct { uint32_t version; int pid; } hdr = { 0x20080522, 0 };
+	struct { uint32_t eff, perm, inh; } data[2];
+	int c;
+
+	if (geteuid() != 0)
+		return 0;
+	for (c = 0; c < 64; c++)
+		if (prctl(PR_CAPBSET_DROP, c, 0, 0, 0) != 0 && errno == EINVAL)
+			break;
+	prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0);
+	memset(data, 0, sizeof(data));
+	return (int)syscall(SYS_capset, &hdr, data);
+}
+
+/* in the child: report why it could not exec on fd 3, then go */
+static void
+runfail(const char *step, const char *why)
+{
+	char msg[512];
+	int n;
+
+	n = snprintf(msg, sizeof(msg), "%s: %s", step, why);
+	if (n > 0 && write(3, msg, (size_t)MIN((size_t)n, sizeof(msg) - 1)) <
+	    0)
+		_exit(127);
+	_exit(127);
+}
+
+/* the child, from fork() to execve() */
+static void
+runchild(char *const argv[], const char *workdir, int net, int abi,
+    int slave, const char *pty, int errfd)
+{
+	static const struct { int res; rlim_t lim; } lims[] = {
+		{ RLIMIT_CPU, RLIMCPU }, { RLIMIT_AS, RLIMAS },
+		{ RLIMIT_FSIZE, RLIMFSIZE }, { RLIMIT_NOFILE, RLIMNOFILE },
+		{ RLIMIT_NPROC, RLIMNPROC }, { RLIMIT_CORE, 0 },
+	};
+	char *env[LEN(runenv) + 6], home[80], tmp[80], why[256];
+	struct rlimit rl;
+	struct sigaction sa;
+	size_t i, n = 0;
+	const char *v;
+	int s;
+
+	if (dup2(errfd, 3) != 3 || fcntl(3, F_SETFD, FD_CLOEXEC) != 0)
+		_exit(127);
+	if (setsid() < 0 || ioctl(slave, TIOCSCTTY, 0) != 0 ||
+	    dup2(slave, 0) < 0 || dup2(slave, 1) < 0 || dup2(slave, 2) < 0)
+		runfail("pty", strerror(errno));
+	hardenclosefrom(4);
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = SIG_DFL;
+	for (s = 1; s < NSIG; s++)
+		sigaction(s, &sa, NULL);
+	sigemptyset(&sa.sa_mask);
+	sigprocmask(SIG_SETMASK, &sa.sa_mask, NULL);
+	if (chdir(workdir) != 0)
+		runfail(workdir, strerror(errno));
+	umask(origumask);
+	for (i = 0; i < LEN(lims); i++) {
+		rl.rlim_cur = rl.rlim_max = lims[i].lim;
+		if (setrlimit(lims[i].res, &rl) != 0)
+			runfail("setrlimit", strerror(errno));
+	}
+	for (i = 0; i < LEN(runenv); i++)
+		env[n++] = (char *)runenv[i];
+	snprintf(home, sizeof(home), "HOME=%s", runtmp());
+	snprintf(tmp, sizeof(tmp), "TMPDIR=%s", runtmp());
+	env[n++] = home;
+	env[n++] = tmp;
+	/* "LANG=..." as it sits in environ */
+	if ((v = getenv("LANG")) != NULL && strlen(v) < 64)
+		env[n++] = (char *)(v - 5);
+	if ((v = getenv("LC_ALL")) != NULL && strlen(v) < 64)
+		env[n++] = (char *)(v - 7);
+	env[n] = NULL;
+	if (runcaps() != 0)
+		runfail("dropping capabilities", strerror(errno));
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1L, 0L, 0L, 0L) != 0)
+		runfail("no_new_privs", strerror(errno));
+	if (abi < SBXLANDLOCKMIN)
+		runfail("sandbox", "Landlock is not available (needs Linux "
+		    "5.13 with CONFIG_SECURITY_LANDLOCK and lsm=landlock): "
+		    "refusing to run unsandboxed");
+	if (abi > 0 && sbxlandlock(abi, runtmp(), pty, net, why,
+	    sizeof(why)) != 0)
+		runfail("sandbox", why);
+	if (sbxseccomp(net, why, sizeof(why)) != 0) {
+		if (SBXSECCOMP)
+			runfail("sandbox", why);
+	}
+	execve(argv[0], argv, env);
+	runfail(argv[0], strerror(errno));
+}
+
+/* keep the head and the tail of what a command writes */
+static void
+runkeep(RunResult *r, const char *p, size_t n)
+{
+	size_t half = RUNMAXOUTPUT / 2, k;
+
+	r->total += n;
+	if (r->out.len < half) {
+		k = MIN(n, half - r->out.len);
+		bufadd(&r->out, p, k);
+		p += k;
+		n -= k;
+	}
+	for (; n > 0; n--, p++) {
+		r->tail[r->tailpos++ % half] = *p;
+		r->taillen = MIN(r->taillen + 1, half);
+	}
+}
+
+/* kill and reap every process that ended up ours: the command's group,
+ * and anything that left it and was reparented here (the subreaper) */
+static void
+runreap(pid_t pgid)
+{
+	DIR *d;
+	struct dirent *e;
+	char path[64], buf[512], *p;
+	pid_t me = getpid(), pid;
+	long ppid;
+	int found, fd, rounds;
+	ssize_t n;
+
+	kill(-pgid, SIGKILL);
+	for (rounds = 0; rounds < 1000; rounds++) {
+		while (waitpid(-1, NULL, WNOHANG) > 0)
+			;
+		found = 0;
+		if ((d = opendir("/proc")) == NULL)
+			break;
+		while ((e = readdir(d)) != NULL) {
+			pid = (pid_t)strtol(e->d_name, &p, 10);
+			if (*p != '\0' || pid <= 0)
+				continue;
+			snprintf(path, sizeof(path), "/proc/%ld/stat", (long)pid);
+			if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+				continue;
+			n = read(fd, buf, sizeof(buf) - 1);
+			close(fd);
+			if (n <= 0)
+				continue;
+			buf[n] = '\0';
+			/* "pid (comm) state ppid ...": comm may hold spaces */
+			if ((p = strrchr(buf, ')')) == NULL ||
+			    sscanf(p + 1, " %*c %ld", &ppid) != 1 || ppid != me)
+				continue;
+			kill(pid, SIGKILL);
+			found = 1;
+		}
+		closedir(d);
+		if (!found && waitpid(-1, NULL, WNOHANG) <= 0)
+			break;
+		if (found)
+			waitpid(-1, NULL, 0);
+	}
+}
+
+static long
+nowms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/*
+ * Run argv (argv[0] an absolute path) in workdir.  0 with the outcome in
+ * r, or -1 with why the command could not be started (nothing ran).
+ */
+static int
+runargv(char *const argv[], const char *workdir, int net, long timeoutms,
+    RunResult *r, char *why, size_t wsz)
+{
+	struct pollfd pfd;
+	char buf[65536], *pty;
+	long start = nowms(), deadline, killat = 0;
+	int master, slave, ep[2], status = 0, abi, done = 0, termed = 0;
+	pid_t pid, w;
+	ssize_t n;
+
+	memset(r, 0, sizeof(*r));
+	bufinit(&r->out, 0);
+	bufaddstr(&r->out, "");
+	r->tail = xmalloc(RUNMAXOUTPUT / 2);
+	r->status = -1;
+	abi = sbxabi();
+	if (abi < SBXLANDLOCKMIN) {
+		snprintf(why, wsz, "Landlock ABI %d is below the floor config.h "
+		    "sets (%d): refusing to run unsandboxed", abi,
+		    SBXLANDLOCKMIN);
+		return -1;
+	}
+	if (prctl(PR_SET_CHILD_SUBREAPER, 1L, 0L, 0L, 0L) != 0)
+		die("prctl PR_SET_CHILD_SUBREAPER:");
+	if (openpty(&master, &slave, NULL, NULL, NULL) != 0 ||
+	    (pty = ttyname(slave)) == NULL) {
+		snprintf(why, wsz, "openpty: %s", strerror(errno));
+		return -1;
+	}
+	fcntl(master, F_SETFD, FD_CLOEXEC);
+	if (pipe(ep) != 0)
+		die("pipe:");
+	fcntl(ep[0], F_SETFD, FD_CLOEXEC);
+	if ((pid = fork()) < 0)
+		die("fork:");
+	if (pid == 0) {
+		close(master);
+		close(ep[0]);
+		runchild(argv, workdir, net, abi, slave, pty, ep[1]);
+	}
+	close(slave);
+	close(ep[1]);
+	/* anything on the pipe before EOF means execve never happened */
+	if ((n = read(ep[0], buf, sizeof(buf) - 1)) > 0) {
+		buf[n] = '\0';
+		snprintf(why, wsz, "%.500s", buf);
+		close(ep[0]);
+		close(master);
+		runreap(pid);
+		return -1;
+	}
+	close(ep[0]);
+	deadline = start + timeoutms;
+	pfd.fd = master;
+	pfd.events = POLLIN;
+	while (!done) {
+		long now = nowms(), wait = (killat ? killat : deadline) - now;
+
+		if (wait <= 0) {
+			if (!termed) {
+				kill(-pid, SIGTERM);
+				termed = r->timedout = 1;
+				killat = now + RUNGRACEMS;
+				continue;
+			}
+			break;
+		}
+		if (poll(&pfd, 1, (int)MIN(wait, 250)) > 0) {
+			n = read(master, buf, sizeof(buf));
+			if (n > 0)
+				runkeep(r, buf, (size_t)n);
+			else if (n < 0 && errno != EINTR && errno != EAGAIN)
+				pfd.fd = -1;    /* EIO: every slave fd is closed */
+		}
+		w = waitpid(pid, &status, WNOHANG);
+		if (w == pid) {
+			/* drain what is already there, then stop */
+			while (poll(&pfd, 1, 0) > 0 && (n = read(master, buf,
+			    sizeof(buf))) > 0)
+				runkeep(r, buf, (size_t)n);
+			done = 1;
+		}
+	}
+	close(master);
+	if (!done) {
+		kill(-pid, SIGKILL);
+		waitpid(pid, &status, 0);
+	}
+	runreap(pid);
+	r->ms = nowms() - start;
+	if (WIFEXITED(status))
+		r->status = WEXITSTATUS(status);
+	else if (WIFSIGNALED(status))
+		r->sig = WTERMSIG(status);
+	r->truncated = r->total > RUNMAXOUTPUT;
+	r->abi = abi;
+	return 0;
+}
+
+/* the output as kept: head, a count of what was elided, tail */
+static void
+runoutput(RunResult *r, Buf *b)
+{
+	size_t half = RUNMAXOUTPUT / 2, start, i;
+
+	bufadd(b, r->out.p, r->out.len);
+	if (r->taillen == 0)
+		return;
+	if (r->total > r->out.len + r->taillen)
+		bufaddf(b, "\n[... %zu bytes elided ...]\n", r->total -
+		    r->out.len - r->taillen);
+	start = r->tailpos >= half ? r->tailpos % half : 0;
+	for (i = 0; i < r->taillen; i++)
+		bufaddc(b, r->tail[(start + i) % half]);
+}
+
+static void
+runfree(RunResult *r)
+{
+	buffree(&r->out);
+	free(r->tail);
+	r->tail = NULL;
+}
+
+/* output for a terminal: lines and tabs kept, every other control byte
+ * (an escape sequence would act on the user's terminal) shown as \xNN */
+static void
+putterm(FILE *fp, const char *p, size_t n)
+{
+	const unsigned char *s = (const unsigned char *)p;
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		if ((s[i] < 0x20 && s[i] != '\n' && s[i] != '\t') ||
+		    s[i] == 0x7F)
+			fprintf(fp, "\\x%02x", s[i]);
+		else
+			fputc(s[i], fp);
+	}
+}
+
+/* vtcode sandbox [--net] [--timeout MS] -- CMD [ARG...] */
+static int
+cmdsandbox(int argc, char *argv[])
+{
+	char path[PATH_MAX], why[600], **av;
+	RunResult r;
+	long timeout = RUNTIMEOUTMS;
+	int i = 1, net = 0, rc;
+	Buf out;
+	char *end;
+
+	for (; i < argc && strcmp(argv[i], "--") != 0; i++) {
+		if (strcmp(argv[i], "--net") == 0) {
+			net = 1;
+		} else if (strcmp(argv[i], "--timeout") == 0 && i + 1 < argc) {
+			timeout = strtol(argv[++i], &end, 10);
+			if (*end != '\0' || timeout <= 0 ||
+			    timeout > RUNMAXTIMEOUTMS)
+				return usageerr("sandbox: --timeout: 1 to %d ms",
+				    RUNMAXTIMEOUTMS);
+		} else {
+			return usageerr("sandbox: unknown option %s", argv[i]);
+		}
+	}
+	if (i + 1 >= argc)
+		return usageerr("sandbox: usage: vtcode sandbox [--net] "
+		    "[--timeout MS] -- CMD [ARG...]");
+	wsinit();
+	av = argv + i + 1;
+	if (strchr(av[0], '/') == NULL) {
+		if (cmdpath(av[0], path, sizeof(path)) == NULL) {
+			warnx("sandbox: %s: not found in %s", av[0], SYSPATH);
+			return 127;
+		}
+		av[0] = path;
+	}
+	if (runargv(av, wsroot, net, timeout, &r, why, sizeof(why)) != 0) {
+		runtmpclean();
+		warnx("sandbox: %s", why);
+		runfree(&r);
+		return ExitFail;
+	}
+	bufinit(&out, 0);
+	bufaddstr(&out, "");
+	runoutput(&r, &out);
+	if (isatty(1))
+		putterm(stdout, out.p, out.len);
+	else
+		fwrite(out.p, 1, out.len, stdout);
+	fflush(stdout);
+	buffree(&out);
+	if (r.timedout)
+		warnx("sandbox: timed out after %ld ms: killed", timeout);
+	else if (r.sig)
+		warnx("sandbox: killed by signal %d", r.sig);
+	rc = r.timedout ? 124 : r.sig ? 128 + r.sig : r.status;
+	runfree(&r);
+	runtmpclean();
+	return rc;
+}
+
+/*
  * tools: what the model calls.  Every path a tool is given is relative
  * to the root, without "..", and opened beneath it by the kernel:
  * openat2(RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS)
@@ -4571,7 +5283,7 @@ static const char usagetext[] =
 "       vtcode check\n"
 "       vtcode policy show\n"
 "       vtcode policy check -- ARGV...\n"
-"       vtcode sandbox [--net] -- CMD [ARG...]\n"
+"       vtcode sandbox [--net] [--timeout MS] -- CMD [ARG...]\n"
 "       vtcode outline FILE...\n"
 "       vtcode find QUERY\n"
 "       vtcode sessions [list | show ID]\n"
@@ -4585,7 +5297,7 @@ static const Command commands[] = {
 	{ "trust",    cmdtrust },
 	{ "check",    NULL },
 	{ "policy",   cmdpolicy },
-	{ "sandbox",  NULL },
+	{ "sandbox",  cmdsandbox },
 	{ "outline",  NULL },
 	{ "find",     NULL },
 	{ "sessions", NULL },

@@ -1,0 +1,126 @@
+/* See LICENSE file for copyright and license details.
+ *
+ * tests/escape/probe.c: one attack per subcommand, for the attacks that
+ * a shell cannot express.  Run inside `vtcode sandbox` by tests.sh.
+ * Exits 0 when the attack worked (an escape, or a positive control that
+ * passed), 1 when the kernel refused it; a seccomp kill shows as the
+ * signal.  Not part of vtcode: it is built by tests.sh with plain cc.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/io_uring.h>
+#include <netinet/in.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mount.h>
+#include <sys/personality.h>
+#include <sys/ptrace.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+static int
+worked(long rc, const char *what)
+{
+	if (rc < 0) {
+		fprintf(stderr, "probe: %s: %s\n", what, strerror(errno));
+		return 1;
+	}
+	printf("probe: %s: worked\n", what);
+	return 0;
+}
+
+int
+main(int argc, char *argv[])
+{
+	const char *a = argc > 1 ? argv[1] : "";
+	struct sockaddr_in in;
+	struct sockaddr_un un;
+	struct io_uring_params p;
+	char path[64], buf[64];
+	int fd;
+
+	memset(&in, 0, sizeof(in));
+	in.sin_family = AF_INET;
+	in.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	in.sin_port = htons(argc > 2 ? atoi(argv[2]) : 9);
+	if (strcmp(a, "socket-inet-hibits") == 0)
+		return worked(syscall(SYS_socket, (long)AF_INET | (1L << 32),
+		    SOCK_STREAM, 0), a);
+	if (strcmp(a, "socket-inet") == 0)
+		return worked(socket(AF_INET, SOCK_STREAM, 0), a);
+	if (strcmp(a, "socket-unix") == 0)
+		return worked(socket(AF_UNIX, SOCK_STREAM, 0), a);
+	if (strcmp(a, "udp") == 0) {
+		fd = socket(AF_INET, SOCK_DGRAM, 0);
+		if (fd < 0)
+			return worked(fd, a);
+		return worked(sendto(fd, "x", 1, 0, (struct sockaddr *)&in,
+		    sizeof(in)), a);
+	}
+	if (strcmp(a, "tcp") == 0) {
+		fd = socket(AF_INET, SOCK_STREAM, 0);
+		if (fd < 0)
+			return worked(fd, a);
+		return worked(connect(fd, (struct sockaddr *)&in, sizeof(in)), a);
+	}
+	if (strcmp(a, "abstract") == 0 && argc > 2) {
+		memset(&un, 0, sizeof(un));
+		un.sun_family = AF_UNIX;
+		strncpy(un.sun_path + 1, argv[2], sizeof(un.sun_path) - 2);
+		fd = socket(AF_UNIX, SOCK_STREAM, 0);
+		if (fd < 0)
+			return worked(fd, a);
+		return worked(connect(fd, (struct sockaddr *)&un,
+		    (socklen_t)(offsetof(struct sockaddr_un, sun_path) + 1 +
+		    strlen(argv[2]))), a);
+	}
+	if (strcmp(a, "x32") == 0)
+		return worked(syscall(0x40000000L | SYS_getpid), a);
+	if (strcmp(a, "iouring") == 0) {
+		memset(&p, 0, sizeof(p));
+		return worked(syscall(SYS_io_uring_setup, 1, &p), a);
+	}
+	if (strcmp(a, "killparent") == 0)
+		return worked(kill(getppid(), SIGURG), a);
+	if (strcmp(a, "ppid-environ") == 0 || strcmp(a, "ppid-mem") == 0) {
+		snprintf(path, sizeof(path), "/proc/%ld/%s", (long)getppid(),
+		    a + 5);
+		if ((fd = open(path, O_RDONLY)) < 0)
+			return worked(fd, a);
+		return worked(read(fd, buf, sizeof(buf)) > 0 ? 0 : -1, a);
+	}
+	if (strcmp(a, "ptrace") == 0)
+		return worked(ptrace(PTRACE_ATTACH, getppid(), 0, 0), a);
+	if (strcmp(a, "tiocsti") == 0)
+		return worked(ioctl(0, TIOCSTI, "x"), a);
+	if (strcmp(a, "tiocsti-hibits") == 0)
+		return worked(syscall(SYS_ioctl, 0, (long)TIOCSTI | (1L << 32),
+		    "x"), a);
+	if (strcmp(a, "unshare-user") == 0)
+		return worked(unshare(CLONE_NEWUSER), a);
+	if (strcmp(a, "unshare-ns") == 0)
+		return worked(unshare(CLONE_NEWNS), a);
+	if (strcmp(a, "mount") == 0)
+		return worked(mount("none", ".", "tmpfs", 0, NULL), a);
+	if (strcmp(a, "chroot") == 0)
+		return worked(chroot("."), a);
+	if (strcmp(a, "clone3") == 0)
+		return worked(syscall(SYS_clone3, NULL, 0), a);
+	if (strcmp(a, "personality") == 0)
+		return worked(personality(ADDR_NO_RANDOMIZE) == -1 ? -1 : 0, a);
+	if (strcmp(a, "bpf") == 0)
+		return worked(syscall(SYS_bpf, 0, NULL, 0), a);
+	if (strcmp(a, "keyctl") == 0)
+		return worked(syscall(SYS_keyctl, 0, 0, 0, 0, 0), a);
+	if (strcmp(a, "getpid") == 0)
+		return worked(getpid(), a);
+	fprintf(stderr, "probe: unknown attack %s\n", a);
+	return 2;
+}
