@@ -400,6 +400,9 @@ echo "== the kernel walls: vtcode sandbox, as an unprivileged user"
 E=$tmp/esc
 mkdir -p "$E/ws" "$E/home/.ssh" "$E/proj-evil" "$E/other" "$E/bin"
 echo readme >"$E/ws/readme"
+git init -q "$E/ws" && printf '[core]\n\tbare = false\n' >>"$E/ws/.git/config"
+mkdir -p "$E/ws/.vtcode"
+echo '{}' >"$E/ws/.vt-workspace-trust"
 echo secret-key >"$E/home/.ssh/id_rsa"
 echo 'echo hi' >"$E/home/.bashrc"
 touch "$E/home/.ssh/authorized_keys" "$E/proj-evil/f"
@@ -446,7 +449,9 @@ while IFS=$tab read -r want what cmd; do
 		sed 's/^/    /' "$tmp/esc.out" | head -5
 	fi
 done <tests/escape/cases
-t "escape: the home, the sibling and /etc are untouched" sh -c '
+t "escape: the home, the sibling, /etc and the protected paths are untouched" sh -c '
+	[ "$(cat "$1/ws/.vt-workspace-trust")" = "{}" ] && ! [ -e "$1/ws/.vtcode/x" ] && [ -d "$1/ws/.git/hooks" ] &&
+	! [ -e "$1/ws/.git/hooks/pre-commit" ] && ! grep -q "^x" "$1/ws/.git/config" &&
 	[ "$(cat "$1/home/.bashrc")" = "echo hi" ] && ! [ -s "$1/home/.ssh/authorized_keys" ] &&
 	! [ -e "$1/proj-evil/x" ] && ! [ -e /etc/vtcode-escape ] && ! [ -e /tmp/vtcode-escape-test ] &&
 	[ -e "$1/proj-evil/f" ]' - "$E"

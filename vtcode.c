@@ -53,9 +53,11 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/ioctl.h>
+#include <sys/mount.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <sys/types.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -358,6 +360,9 @@ static int sbxrule(int rfd, const char *path, uint64_t rights,
 static int sbxlandlock(int abi, const char *tmpdir, const char *pty,
     int net, char *why, size_t wsz);
 static int sbxseccomp(int net, char *why, size_t wsz);
+static int putfile(const char *path, const char *s);
+static int sbxbind(const char *path, int rw);
+static int sbxprotect(char *why, size_t wsz);
 /* runner */
 static const char *runtmp(void);
 static void rmtree(int dfd, const char *name);
@@ -4397,6 +4402,159 @@ sbxseccomp(int net, char *why, size_t wsz)
 }
 
 /*
+ * Protected paths (config.h's protectedpaths) are read-only to commands
+ * even though the workspace around them is writable, which Landlock
+ * cannot express.  So vtcode, once, before it runs the first command,
+ * enters a private user and mount namespace (before any Landlock: a
+ * Landlock-restricted process can never mount again) and binds each
+ * protected path onto itself read-only; every command inherits that
+ * view, and vtcode's own write tools refuse those paths anyway.  A
+ * bind of .git/hooks alone would not do: `mv .git g` and a new .git
+ * would get round it; so .git itself is bound too, and a mount point
+ * cannot be renamed or removed (EBUSY).  A .git that is a pointer file
+ * ("gitdir: ...") has its target's hooks and config protected as well.
+ * A missing .git/hooks inside an existing .git is created first, so it
+ * cannot be created by the command.
+ */
+
+/* write s to a /proc file of our own */
+static int
+putfile(const char *path, const char *s)
+{
+	int fd = open(path, O_WRONLY | O_CLOEXEC), rc;
+
+	if (fd < 0)
+		return -1;
+	rc = write(fd, s, strlen(s)) == (ssize_t)strlen(s) ? 0 : -1;
+	close(fd);
+	return rc;
+}
+
+/* bind path onto itself; read-only unless rw.  Flags the original mount
+ * has locked (nosuid, nodev, noexec) must be kept in a user namespace */
+static int
+sbxbind(const char *path, int rw)
+{
+	struct statvfs sv;
+	unsigned long fl = MS_BIND | MS_REMOUNT | MS_NOSUID | MS_NODEV;
+
+	if (mount(path, path, NULL, MS_BIND | MS_REC, NULL) != 0)
+		return -1;
+	if (rw)
+		return 0;
+	if (statvfs(path, &sv) == 0) {
+		if (sv.f_flag & ST_NOEXEC)
+			fl |= MS_NOEXEC;
+		if (sv.f_flag & ST_NOATIME)
+			fl |= MS_NOATIME;
+		if (sv.f_flag & ST_NODIRATIME)
+			fl |= MS_NODIRATIME;
+		if (sv.f_flag & ST_RELATIME)
+			fl |= MS_RELATIME;
+	}
+	return mount(NULL, path, NULL, fl | MS_RDONLY, NULL);
+}
+
+static int
+sbxprotect(char *why, size_t wsz)
+{
+	char path[2 * PATH_MAX + 16], git[PATH_MAX + 16], map[64];
+	char buf[PATH_MAX];
+	struct stat st;
+	uid_t uid = getuid();
+	gid_t gid = getgid();
+	size_t i;
+	ssize_t n;
+	int fd, gitdir = 0;
+
+	/* writing our own uid_map takes a dumpable process; the moment is
+	 * no wider than the one before harden() ran, and nothing has been
+	 * read since that was not already in memory then */
+	if (geteuid() != 0 && prctl(PR_SET_DUMPABLE, 1L, 0L, 0L, 0L) != 0)
+		goto fail;
+	if (unshare(geteuid() == 0 ? CLONE_NEWNS : CLONE_NEWUSER |
+	    CLONE_NEWNS) != 0) {
+		snprintf(why, wsz, "protected paths need a private mount "
+		    "namespace (unprivileged user namespaces): %s",
+		    strerror(errno));
+		prctl(PR_SET_DUMPABLE, 0L, 0L, 0L, 0L);
+		return -1;
+	}
+	if (uid != 0) {
+		/* the same ids inside, so files look as they do outside */
+		snprintf(map, sizeof(map), "%lu %lu 1\n", (unsigned long)uid,
+		    (unsigned long)uid);
+		if (putfile("/proc/self/setgroups", "deny") != 0 && errno !=
+		    ENOENT)
+			goto fail;
+		if (putfile("/proc/self/uid_map", map) != 0)
+			goto fail;
+		snprintf(map, sizeof(map), "%lu %lu 1\n", (unsigned long)gid,
+		    (unsigned long)gid);
+		if (putfile("/proc/self/gid_map", map) != 0)
+			goto fail;
+		if (prctl(PR_SET_DUMPABLE, 0L, 0L, 0L, 0L) != 0)
+			die("prctl PR_SET_DUMPABLE:");
+	}
+	if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) != 0)
+		goto fail;
+	/* .git: pinned in place; a pointer file's target protected too */
+	snprintf(git, sizeof(git), "%s/.git", wsroot);
+	if (lstat(git, &st) == 0 && S_ISDIR(st.st_mode)) {
+		if (sbxbind(git, 1) != 0)
+			goto fail;
+		snprintf(path, sizeof(path), "%s/hooks", git);
+		if (mkdir(path, 0755) != 0 && errno != EEXIST)
+			goto fail;
+	} else if (lstat(git, &st) == 0 && S_ISREG(st.st_mode) &&
+	    (fd = open(git, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) >= 0) {
+		n = read(fd, buf, sizeof(buf) - 1);
+		close(fd);
+		buf[n > 0 ? n : 0] = '\0';
+		buf[strcspn(buf, "\r\n")] = '\0';
+		if (strncmp(buf, "gitdir: ", 8) == 0 && buf[8] != '\0') {
+			if (buf[8] == '/')
+				snprintf(path, sizeof(path), "%s", buf + 8);
+			else
+				snprintf(path, sizeof(path), "%s/%s", wsroot,
+				    buf + 8);
+			if (realpath(path, git) != NULL)
+				gitdir = 1;
+		}
+		if (sbxbind(path, 0) != 0 && errno != ENOENT)
+			goto fail;
+		snprintf(path, sizeof(path), "%s/.git", wsroot);
+		if (sbxbind(path, 0) != 0)
+			goto fail;
+	}
+	if (gitdir) {
+		snprintf(path, sizeof(path), "%s/hooks", git);
+		if (lstat(path, &st) == 0 && sbxbind(path, 0) != 0)
+			goto fail;
+		snprintf(path, sizeof(path), "%s/config", git);
+		if (lstat(path, &st) == 0 && sbxbind(path, 0) != 0)
+			goto fail;
+	}
+	for (i = 0; i < LEN(protectedpaths); i++) {
+		snprintf(path, sizeof(path), "%s/%s", wsroot,
+		    protectedpaths[i]);
+		/* a symlink is not followed: it is the link that is there */
+		if (lstat(path, &st) != 0 || S_ISLNK(st.st_mode))
+			continue;
+		if (sbxbind(path, 0) != 0)
+			goto fail;
+	}
+	/* vtcode needs none of the capabilities the namespace gave it */
+	if (runcaps() != 0)
+		goto fail;
+	return 0;
+fail:
+	snprintf(why, wsz, "protected paths: %s", strerror(errno));
+	prctl(PR_SET_DUMPABLE, 0L, 0L, 0L, 0L);
+	return -1;
+}
+
+/*
  * runner: one command on its own pty, in its own session, with the
  * fixed environment, rlimits, no capabilities, no_new_privs and the
  * sandbox; output read with a wall-clock timeout and kept within
@@ -4450,8 +4608,8 @@ runtmpclean(void)
 	rmtree(AT_FDCWD, t);
 }
 
-/* the capabilities root would carry into the command: all of them,
- * bounding and ambient sets too */
+/* the capabilities root (or the user namespace) would carry into the
+ * command: all of them, bounding and ambient sets too */
 static int
 runcaps(void)
 {
@@ -4459,8 +4617,7 @@ runcaps(void)
 	struct { uint32_t eff, perm, inh; } data[2];
 	int c;
 
-	if (geteuid() != 0)
-		return 0;
+	/* root, or anyone inside the user namespace sbxprotect() made */
 	for (c = 0; c < 64; c++)
 		if (prctl(PR_CAPBSET_DROP, c, 0, 0, 0) != 0 && errno == EINVAL)
 			break;
@@ -4638,6 +4795,7 @@ runargv(char *const argv[], const char *workdir, int net, long timeoutms,
 	char buf[65536], *pty;
 	long start = nowms(), deadline, killat = 0;
 	int master, slave, ep[2], status = 0, abi, done = 0, termed = 0;
+	static int protected;
 	pid_t pid, w;
 	ssize_t n;
 
@@ -4655,6 +4813,9 @@ runargv(char *const argv[], const char *workdir, int net, long timeoutms,
 	}
 	if (prctl(PR_SET_CHILD_SUBREAPER, 1L, 0L, 0L, 0L) != 0)
 		die("prctl PR_SET_CHILD_SUBREAPER:");
+	if (!protected && sbxprotect(why, wsz) != 0)
+		return -1;
+	protected = 1;
 	if (openpty(&master, &slave, NULL, NULL, NULL) != 0 ||
 	    (pty = ttyname(slave)) == NULL) {
 		snprintf(why, wsz, "openpty: %s", strerror(errno));
