@@ -4859,7 +4859,9 @@ runargv(char *const argv[], const char *workdir, int net, long timeoutms,
 			}
 			break;
 		}
-		if (poll(&pfd, 1, (int)MIN(wait, 250)) > 0) {
+		/* once the pty is closed only the exit is left to wait for:
+		 * short naps, not a 250 ms poll on nothing */
+		if (poll(&pfd, 1, (int)MIN(wait, pfd.fd < 0 ? 1 : 250)) > 0) {
 			n = read(master, buf, sizeof(buf));
 			if (n > 0)
 				runkeep(r, buf, (size_t)n);
