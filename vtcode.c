@@ -372,6 +372,7 @@ static void runfail(const char *step, const char *why);
 static void runchild(char *const argv[], const char *workdir, int net,
     int abi, int slave, const char *pty, int errfd);
 static void runkeep(RunResult *r, const char *p, size_t n);
+static int runkillkids(void);
 static void runreap(pid_t pgid);
 static long nowms(void);
 static int runargv(char *const argv[], const char *workdir, int net,
@@ -4727,50 +4728,66 @@ runkeep(RunResult *r, const char *p, size_t n)
 	}
 }
 
+/* SIGKILL every child of vtcode; 1 if there was one.  The kernel's
+ * list of our children when it has one (CONFIG_PROC_CHILDREN), else a
+ * scan of /proc for processes whose parent we are */
+static int
+runkillkids(void)
+{
+	char path[64], buf[8192], *p, *end;
+	pid_t me = getpid(), pid;
+	struct dirent *e;
+	long ppid;
+	ssize_t n;
+	int fd, any = 0;
+	DIR *d;
+
+	snprintf(path, sizeof(path), "/proc/self/task/%ld/children", (long)me);
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) >= 0) {
+		n = read(fd, buf, sizeof(buf) - 1);
+		close(fd);
+		buf[n > 0 ? n : 0] = '\0';
+		for (p = buf; (pid = (pid_t)strtol(p, &end, 10)) > 0; p = end)
+			any |= kill(pid, SIGKILL) == 0;
+		return any;
+	}
+	if ((d = opendir("/proc")) == NULL)
+		return 0;
+	while ((e = readdir(d)) != NULL) {
+		pid = (pid_t)strtol(e->d_name, &p, 10);
+		if (*p != '\0' || pid <= 0)
+			continue;
+		snprintf(path, sizeof(path), "/proc/%ld/stat", (long)pid);
+		if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+			continue;
+		n = read(fd, buf, sizeof(buf) - 1);
+		close(fd);
+		if (n <= 0)
+			continue;
+		buf[n] = '\0';
+		/* "pid (comm) state ppid ...": comm may hold spaces */
+		if ((p = strrchr(buf, ')')) != NULL &&
+		    sscanf(p + 1, " %*c %ld", &ppid) == 1 && ppid == me)
+			any |= kill(pid, SIGKILL) == 0;
+	}
+	closedir(d);
+	return any;
+}
+
 /* kill and reap every process that ended up ours: the command's group,
  * and anything that left it and was reparented here (the subreaper) */
 static void
 runreap(pid_t pgid)
 {
-	DIR *d;
-	struct dirent *e;
-	char path[64], buf[512], *p;
-	pid_t me = getpid(), pid;
-	long ppid;
-	int found, fd, rounds;
-	ssize_t n;
+	int rounds;
 
 	kill(-pgid, SIGKILL);
-	for (rounds = 0; rounds < 1000; rounds++) {
+	for (rounds = 0; rounds < 10000; rounds++) {
 		while (waitpid(-1, NULL, WNOHANG) > 0)
 			;
-		found = 0;
-		if ((d = opendir("/proc")) == NULL)
+		if (!runkillkids() && waitpid(-1, NULL, WNOHANG) <= 0)
 			break;
-		while ((e = readdir(d)) != NULL) {
-			pid = (pid_t)strtol(e->d_name, &p, 10);
-			if (*p != '\0' || pid <= 0)
-				continue;
-			snprintf(path, sizeof(path), "/proc/%ld/stat", (long)pid);
-			if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
-				continue;
-			n = read(fd, buf, sizeof(buf) - 1);
-			close(fd);
-			if (n <= 0)
-				continue;
-			buf[n] = '\0';
-			/* "pid (comm) state ppid ...": comm may hold spaces */
-			if ((p = strrchr(buf, ')')) == NULL ||
-			    sscanf(p + 1, " %*c %ld", &ppid) != 1 || ppid != me)
-				continue;
-			kill(pid, SIGKILL);
-			found = 1;
-		}
-		closedir(d);
-		if (!found && waitpid(-1, NULL, WNOHANG) <= 0)
-			break;
-		if (found)
-			waitpid(-1, NULL, 0);
+		waitpid(-1, NULL, 0);
 	}
 }
 
@@ -4791,7 +4808,7 @@ static int
 runargv(char *const argv[], const char *workdir, int net, long timeoutms,
     RunResult *r, char *why, size_t wsz)
 {
-	struct pollfd pfd;
+	struct pollfd pfd[2];
 	char buf[65536], *pty;
 	long start = nowms(), deadline, killat = 0;
 	int master, slave, ep[2], status = 0, abi, done = 0, termed = 0;
@@ -4845,8 +4862,11 @@ runargv(char *const argv[], const char *workdir, int net, long timeoutms,
 	}
 	close(ep[0]);
 	deadline = start + timeoutms;
-	pfd.fd = master;
-	pfd.events = POLLIN;
+	/* the pty for output, a pidfd for the exit: no naps, no polling */
+	pfd[0].fd = master;
+	pfd[0].events = POLLIN;
+	pfd[1].fd = (int)syscall(SYS_pidfd_open, pid, 0);
+	pfd[1].events = POLLIN;
 	while (!done) {
 		long now = nowms(), wait = (killat ? killat : deadline) - now;
 
@@ -4859,24 +4879,29 @@ runargv(char *const argv[], const char *workdir, int net, long timeoutms,
 			}
 			break;
 		}
-		/* once the pty is closed only the exit is left to wait for:
-		 * short naps, not a 250 ms poll on nothing */
-		if (poll(&pfd, 1, (int)MIN(wait, pfd.fd < 0 ? 1 : 250)) > 0) {
+		/* without a pidfd (before Linux 5.3), short naps once the
+		 * pty is closed */
+		if (poll(pfd, 2, (int)MIN(wait, pfd[1].fd < 0 && pfd[0].fd < 0 ?
+		    1 : 250)) > 0 && (pfd[0].revents & (POLLIN | POLLHUP |
+		    POLLERR))) {
 			n = read(master, buf, sizeof(buf));
 			if (n > 0)
 				runkeep(r, buf, (size_t)n);
 			else if (n < 0 && errno != EINTR && errno != EAGAIN)
-				pfd.fd = -1;    /* EIO: every slave fd is closed */
+				pfd[0].fd = -1; /* EIO: every slave fd closed */
 		}
 		w = waitpid(pid, &status, WNOHANG);
 		if (w == pid) {
 			/* drain what is already there, then stop */
-			while (poll(&pfd, 1, 0) > 0 && (n = read(master, buf,
+			pfd[0].fd = master;
+			while (poll(pfd, 1, 0) > 0 && (n = read(master, buf,
 			    sizeof(buf))) > 0)
 				runkeep(r, buf, (size_t)n);
 			done = 1;
 		}
 	}
+	if (pfd[1].fd >= 0)
+		close(pfd[1].fd);
 	close(master);
 	if (!done) {
 		kill(-pid, SIGKILL);
