@@ -38,6 +38,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <fnmatch.h>
 #include <glob.h>
 #include <poll.h>
 #include <pty.h>
@@ -299,6 +300,8 @@ static void argvpush(Argv *a, char *w);
 static char *xstrndup(const char *s, size_t n);
 static void cmdfree(CmdLine *cl);
 static int cmdstage(CmdLine *cl, int op, char *err, size_t esz);
+static int globdotdot(const char *pat);
+static int globkeep(const char *path);
 static int lexword(CmdLine *cl, Buf *w, Buf *pat, int globbed, char *err,
     size_t esz);
 static void lexlit(Buf *w, Buf *pat, int c);
@@ -2758,13 +2761,67 @@ cmdstage(CmdLine *cl, int op, char *err, size_t esz)
 	return 0;
 }
 
+/*
+ * Can glob(3) leave the workspace through pat?  It reads "." and ".."
+ * like any other name, so besides a literal ".." component any component
+ * that can match ".." (".*", ".?", "..*", ".[.]") climbs out when a '/'
+ * follows it.  The last component may match "..": globkeep() then
+ * drops the "." and ".." it matched, as bash's globskipdots does.
+ */
+static int
+globdotdot(const char *pat)
+{
+	char c[PATH_MAX];
+	const char *p, *e;
+	size_t n;
+
+	for (p = pat; *p != '\0'; p = e + (*e == '/')) {
+		e = p + strcspn(p, "/");
+		if ((n = (size_t)(e - p)) >= sizeof(c))
+			return 1;
+		memcpy(c, p, n);
+		c[n] = '\0';
+		if (strcmp(c, "..") == 0)
+			return 1;
+		/* only slashes after it: the last component */
+		if (e[strspn(e, "/")] != '\0' &&
+		    fnmatch(c, "..", FNM_PERIOD) == 0)
+			return 1;
+	}
+	return 0;
+}
+
+/* 1 keep a glob's match, 0 drop it (its last component is . or ..), -1
+ * refuse the glob: the directory it was read from, through a symbolic
+ * link, is not beneath the workspace */
+static int
+globkeep(const char *path)
+{
+	char dir[PATH_MAX];
+	size_t e = strlen(path), b;
+
+	while (e > 1 && path[e - 1] == '/')
+		e--;
+	for (b = e; b > 0 && path[b - 1] != '/'; b--)
+		;
+	if ((e - b == 1 && path[b] == '.') ||
+	    (e - b == 2 && path[b] == '.' && path[b + 1] == '.'))
+		return 0;
+	if (b == 0)
+		return 1;
+	if (b > sizeof(dir))
+		return -1;
+	memcpy(dir, path, b - 1);
+	dir[b - 1] = '\0';
+	return wsbeneath(dir) ? 1 : -1;
+}
+
 /* a finished word: the first of a stage may not be an assignment; an
  * unquoted glob expands beneath the workspace or stays as written */
 static int
 lexword(CmdLine *cl, Buf *w, Buf *pat, int globbed, char *err, size_t esz)
 {
 	Argv *a = &cl->st[cl->n - 1];
-	const char *p;
 	glob_t g;
 	size_t i, k;
 	int r;
@@ -2791,11 +2848,10 @@ lexword(CmdLine *cl, Buf *w, Buf *pat, int globbed, char *err, size_t esz)
 		argvpush(a, xstrndup(w->p, w->len));
 		return 0;
 	}
-	if (pat->p[0] == '/' || strcmp(pat->p, "..") == 0 ||
-	    strncmp(pat->p, "../", 3) == 0 || strstr(pat->p, "/../") != NULL ||
-	    (pat->len >= 3 && strcmp(pat->p + pat->len - 3, "/..") == 0))
+	if (pat->p[0] == '/' || globdotdot(pat->p))
 		return lexfail(err, esz, "glob %s: globs expand only beneath "
-		    "the workspace (no absolute path, no ..)", w->p);
+		    "the workspace (no absolute path, no .., no .* or .? "
+		    "before a /)", w->p);
 	memset(&g, 0, sizeof(g));
 	r = glob(pat->p, 0, NULL, &g);
 	if (r == GLOB_NOMATCH) {
@@ -2810,25 +2866,38 @@ lexword(CmdLine *cl, Buf *w, Buf *pat, int globbed, char *err, size_t esz)
 		globfree(&g);
 		return lexfail(err, esz, "glob %s: cannot expand", w->p);
 	}
-	if (g.gl_pathc > (size_t)(MAXCMDARGS - a->argc)) {
+	for (i = k = 0; i < g.gl_pathc; i++) {
+		if ((r = globkeep(g.gl_pathv[i])) < 0) {
+			globfree(&g);
+			return lexfail(err, esz, "glob %s: expands outside the "
+			    "workspace (through a symbolic link)", w->p);
+		}
+		/* a planted file name must not bring in what the
+		 * command string itself may not hold */
+		if (r > 0 && lexbytes(g.gl_pathv[i], strlen(g.gl_pathv[i]),
+		    err, esz) != 0) {
+			globfree(&g);
+			return lexfail(err, esz, "glob %s: matches a file name "
+			    "with a control character or invalid UTF-8", w->p);
+		}
+		k += (size_t)r;
+	}
+	if (k == 0) {
+		/* only . and ..: as if nothing matched */
+		globfree(&g);
+		if (a->argc >= MAXCMDARGS)
+			goto toomany;
+		argvpush(a, xstrndup(w->p, w->len));
+		return 0;
+	}
+	if (k > (size_t)(MAXCMDARGS - a->argc)) {
 		globfree(&g);
 		goto toomany;
 	}
-	for (i = 0; i < g.gl_pathc; i++) {
-		/* "." and ".." (which .* matches) are skipped, as bash 5.2
-		 * does; a match that a symlink takes outside is refused */
-		p = strrchr(g.gl_pathv[i], '/');
-		p = p ? p + 1 : g.gl_pathv[i];
-		if (strcmp(p, ".") == 0 || strcmp(p, "..") == 0)
-			continue;
-		if (!wsbeneath(g.gl_pathv[i])) {
-			lexfail(err, esz, "glob %s: %s is outside the workspace",
-			    w->p, g.gl_pathv[i]);
-			globfree(&g);
-			return -1;
-		}
-		argvpush(a, xstrndup(g.gl_pathv[i], strlen(g.gl_pathv[i])));
-	}
+	for (i = 0; i < g.gl_pathc; i++)
+		if (globkeep(g.gl_pathv[i]) > 0)
+			argvpush(a, xstrndup(g.gl_pathv[i],
+			    strlen(g.gl_pathv[i])));
 	globfree(&g);
 	return 0;
 toomany:
@@ -3243,7 +3312,7 @@ optshort(const CmdRule *r, int sub, char **argv, int argc, int i,
 	const char *a = argv[i], *p, *ent, *val;
 	char name[3] = "-?", kind;
 	size_t j, elen;
-	int used = 0;
+	int used = 0, unknown = 0;
 
 	for (j = 1; a[j] != '\0'; j++) {
 		name[1] = a[j];
@@ -3253,14 +3322,17 @@ optshort(const CmdRule *r, int sub, char **argv, int argc, int i,
 			    name);
 			return 0;
 		}
-		if (sub)
+		if (sub || unknown)
 			continue;
 		p = r->shortopts && a[j] != ':' ? strchr(r->shortopts, a[j]) :
 		    NULL;
 		if (p == NULL) {
 			verdict(v, Prompt, "%s: option %s is not one vtcode "
 			    "knows to be safe", r->name, name);
-			return 0;
+			/* it may be a flag: the letters after it are still
+			 * checked against the forbidden list */
+			unknown = 1;
+			continue;
 		}
 		if (p[1] != ':') {
 			optvalue(r, name, 2, NULL, seen, v);
