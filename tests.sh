@@ -487,6 +487,67 @@ t "Landlock capped at ABI 0 (below config.h's floor): refuses to run" sh -c '
 	cd "$1/ws" && VTCODE_LANDLOCK_ABI_MAX=0 "$2" sandbox -- /bin/true 2>"$1/e"; [ $? -eq 1 ] &&
 	grep -q "below the floor config.h sets (1): refusing to run unsandboxed" "$1/e"' - "$E" "$E/bin/vtcode"
 
+echo "== run_command: the gate, then the very argv it decided, through the runner"
+rw=$tmp/rc
+mkdir -p "$rw/ws/src" "$rw/xdg"
+echo 'int main(void) { return 0; }' >"$rw/ws/src/a.c"
+(cd "$rw/ws" && XDG_CONFIG_HOME="$rw/xdg" "$vt" trust >/dev/null)
+# rc COMMAND: the unit driver's run_command, no terminal
+rcmd() { (cd "$rw/ws" && XDG_CONFIG_HOME="$rw/xdg" setsid -w "$top/tests/unit" run "$1" </dev/null) >"$tmp/rc.out" 2>&1; }
+rcmd 'ls src | wc -l'
+t "a pipeline runs, stdout of one into the next" sh -c 'grep -qx 1 "$1" && grep -q "^\[exit status 0\]" "$1"' - "$tmp/rc.out"
+rcmd 'false && echo yes || echo no'
+t "&& and || short-circuit as in sh" sh -c 'grep -qx no "$1" && ! grep -qx yes "$1"' - "$tmp/rc.out"
+rcmd 'echo a ; echo b'
+t "; runs both, output as written (no \\r from the pty)" sh -c 'printf "a\nb\n[exit status 0]\n" | cmp -s - "$1"' - "$tmp/rc.out"
+rcmd 'grep -c nothing src/a.c'
+t "the exit status reaches the model" grep -q '^\[exit status 1\]' "$tmp/rc.out"
+rcmd 'ls src ; sudo id'
+t "a line with one denied stage runs nothing" sh -c '[ $1 -eq 3 ] && grep -q "^deny: sudo" "$2" && ! grep -q "a.c" "$2"' - $? "$tmp/rc.out"
+rcmd 'make'
+t "a Prompt without a terminal is a refusal, and the model is told" sh -c 'grep -q "^deny: make: .*no terminal to ask on" "$1"' - "$tmp/rc.out"
+rcmd 'cat /etc/passwd'
+t "a path outside the workspace is refused before anything runs" grep -q '^deny: cat: /etc/passwd is outside the workspace' "$tmp/rc.out"
+
+echo "== valgrind: whole runs of the binary, no errors, no leaks"
+vw=$tmp/vg
+mkdir -p "$vw/ws/src" "$vw/xdg/vtcode"
+echo 'int main(void) { return 0; }' >"$vw/ws/src/a.c"
+printf '[commands]\nls = "prompt"\n[forbid]\ngit = ["--follow"]\n' >"$vw/xdg/vtcode/vtcode.toml"
+printf '{"version":1,"approvals":[{"tool":"run_command","argv":["make","test"]}]}\n' >"$vw/xdg/vtcode/tool-policy.json"
+chmod 600 "$vw/xdg/vtcode/tool-policy.json"
+# vg NAME ARGS...: vtcode ARGS under valgrind in the scratch workspace;
+# any memory error or leak makes valgrind exit 99
+vg() {
+	name=$1
+	shift
+	(cd "$vw/ws" && XDG_CONFIG_HOME="$vw/xdg" valgrind -q --error-exitcode=99 \
+	    --leak-check=full --errors-for-leak-kinds=definite,indirect \
+	    "$vt" "$@") >"$tmp/vg.out" 2>&1
+	vrc=$?
+	if [ $vrc -ne 99 ] && ! grep -q '^==[0-9]*== ' "$tmp/vg.out"; then
+		ok "valgrind: $name (exit $vrc)"
+	else
+		bad "valgrind: $name (exit $vrc)"
+		grep '^==' "$tmp/vg.out" | head -20 | sed 's/^/    /'
+	fi
+}
+if command -v valgrind >/dev/null 2>&1; then
+	vg "vtcode -h" -h
+	vg "vtcode --version" --version
+	vg "vtcode trust" trust
+	vg "policy show (user and workspace config, approvals)" policy show
+	vg "policy check: a pipeline with a glob" policy check 'ls -l src/*.c | grep main && git log -p'
+	vg "policy check: refusals" policy check 'git log --follow x; find . -exec rm {} ;'
+	vg "policy check: a remembered approval" policy check 'make test'
+	vg "policy check -- ARGV" policy check -- sed -n '1p;e id' src/a.c
+	vg "an unknown command" frobnicate
+	vg "vtcode sandbox refuses when Landlock is missing (valgrind knows no Landlock)" sandbox -- /bin/true
+	grep -q "below the floor" "$tmp/vg.out" || bad "valgrind: sandbox refused for the right reason"
+else
+	bad "valgrind not installed (make deps installs it)"
+fi
+
 echo "== start-up hardening, observed from outside"
 if [ "$(id -u)" -eq 0 ]; then
 	id vtctest >/dev/null 2>&1 ||

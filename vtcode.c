@@ -53,6 +53,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <termios.h>
 #include <sys/ioctl.h>
 #include <sys/mount.h>
 #include <sys/resource.h>
@@ -87,6 +88,7 @@
 #endif
 #define MAXSETTING      1024
 #define CONFIGKEYCAP    128
+#define RUNEOFS         64      /* end-of-file marks queued on a pty */
 #define CMDNAMECHARS    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz" \
                         "0123456789._+-"
 
@@ -373,13 +375,20 @@ static void runtmpclean(void);
 static int runcaps(void);
 static void runfail(const char *step, const char *why);
 static void runchild(char *const argv[], const char *workdir, int net,
-    int abi, int slave, const char *pty, int errfd);
+    int abi, int slave, const char *pty, int errfd, int in, int out,
+    int leader);
 static void runkeep(RunResult *r, const char *p, size_t n);
 static int runkillkids(void);
 static void runreap(pid_t pgid);
 static long nowms(void);
+static int runloop(int master, pid_t *pids, int n, long deadline,
+    RunResult *r, int *status);
+static int runpipe(char *const *argvs[], int n, const char *workdir,
+    int net, long timeoutms, RunResult *r, char *why, size_t wsz);
 static int runargv(char *const argv[], const char *workdir, int net,
     long timeoutms, RunResult *r, char *why, size_t wsz);
+static int runline(CmdLine *cl, const char *workdir, int net,
+    long timeoutms, Buf *out, int *status, char *why, size_t wsz);
 static void runoutput(RunResult *r, Buf *b);
 static void runfree(RunResult *r);
 static void putterm(FILE *fp, const char *p, size_t n);
@@ -400,6 +409,7 @@ static void toolsummary(const char *tool, const JDoc *d, int args,
     char *out, size_t sz) NOCALLER;
 static size_t closestline(const char *hay, size_t n, const char *needle);
 static int tooledit(const JDoc *d, int args, Buf *out) NOCALLER;
+static int toolrun(const JDoc *d, int args, CmdLine *cl, Buf *out) NOCALLER;
 /* index */
 static void grammarsprint(FILE *fp);
 /* ui */
@@ -4716,7 +4726,7 @@ runfail(const char *step, const char *why)
 /* the child, from fork() to execve() */
 static void
 runchild(char *const argv[], const char *workdir, int net, int abi,
-    int slave, const char *pty, int errfd)
+    int slave, const char *pty, int errfd, int in, int out, int leader)
 {
 	static const struct { int res; rlim_t lim; } lims[] = {
 		{ RLIMIT_CPU, RLIMCPU }, { RLIMIT_AS, RLIMAS },
@@ -4730,12 +4740,26 @@ runchild(char *const argv[], const char *workdir, int net, int abi,
 	const char *v;
 	int s;
 
-	if (dup2(errfd, 3) != 3 || fcntl(3, F_SETFD, FD_CLOEXEC) != 0)
+	int fds[4], k;
+
+	/* lift every fd out of the way before any lands on 0-3 */
+	fds[0] = in;
+	fds[1] = out;
+	fds[2] = slave;
+	fds[3] = errfd;
+	for (k = 0; k < 4; k++)
+		if ((fds[k] = fcntl(fds[k], F_DUPFD, 10)) < 0)
+			_exit(127);
+	for (k = 0; k < 4; k++)
+		if (dup2(fds[k], k) != k)
+			_exit(127);
+	if (fcntl(3, F_SETFD, FD_CLOEXEC) != 0)
 		_exit(127);
-	if (setsid() < 0 || ioctl(slave, TIOCSCTTY, 0) != 0 ||
-	    dup2(slave, 0) < 0 || dup2(slave, 1) < 0 || dup2(slave, 2) < 0)
-		runfail("pty", strerror(errno));
 	hardenclosefrom(4);
+	/* a session of its own; the first stage of a pipeline also takes
+	 * the pty as its controlling terminal (a pty can have only one) */
+	if (setsid() < 0 || (leader && ioctl(2, TIOCSCTTY, 0) != 0))
+		runfail("pty", strerror(errno));
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = SIG_DFL;
 	for (s = 1; s < NSIG; s++)
@@ -4745,11 +4769,6 @@ runchild(char *const argv[], const char *workdir, int net, int abi,
 	if (chdir(workdir) != 0)
 		runfail(workdir, strerror(errno));
 	umask(origumask);
-	for (i = 0; i < LEN(lims); i++) {
-		rl.rlim_cur = rl.rlim_max = lims[i].lim;
-		if (setrlimit(lims[i].res, &rl) != 0)
-			runfail("setrlimit", strerror(errno));
-	}
 	for (i = 0; i < LEN(runenv); i++)
 		env[n++] = (char *)runenv[i];
 	snprintf(home, sizeof(home), "HOME=%s", runtmp());
@@ -4776,6 +4795,13 @@ runchild(char *const argv[], const char *workdir, int net, int abi,
 	if (sbxseccomp(net, why, sizeof(why)) != 0) {
 		if (SBXSECCOMP)
 			runfail("sandbox", why);
+	}
+	/* limits last: nothing allocates after them, so a tight address
+	 * space limit cannot trip vtcode's own code in the child */
+	for (i = 0; i < LEN(lims); i++) {
+		rl.rlim_cur = rl.rlim_max = lims[i].lim;
+		if (setrlimit(lims[i].res, &rl) != 0)
+			runfail("setrlimit", strerror(errno));
 	}
 	execve(argv[0], argv, env);
 	runfail(argv[0], strerror(errno));
@@ -4872,29 +4898,89 @@ nowms(void)
 	return (long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-/*
- * Run argv (argv[0] an absolute path) in workdir.  0 with the outcome in
- * r, or -1 with why the command could not be started (nothing ran).
- */
+/* read the pty until the last stage exits or time runs out; its
+ * wait status in *status, 1 if it exited, 0 on a timeout */
 static int
-runargv(char *const argv[], const char *workdir, int net, long timeoutms,
-    RunResult *r, char *why, size_t wsz)
+runloop(int master, pid_t *pids, int n, long deadline, RunResult *r,
+    int *status)
 {
 	struct pollfd pfd[2];
-	char buf[65536], *pty;
-	long start = nowms(), deadline, killat = 0;
-	int master, slave, ep[2], status = 0, abi, done = 0, termed = 0;
+	char buf[65536];
+	long killat = 0, now, wait;
+	pid_t last = pids[n - 1];
+	ssize_t k;
+	int i, done = 0;
+
+	/* the pty for output, a pidfd for the exit: no naps, no polling */
+	pfd[0].fd = master;
+	pfd[0].events = POLLIN;
+	pfd[1].fd = (int)syscall(SYS_pidfd_open, last, 0);
+	pfd[1].events = POLLIN;
+	while (!done) {
+		now = nowms();
+		wait = (killat ? killat : deadline) - now;
+		if (wait <= 0) {
+			if (r->timedout)
+				break;
+			for (i = 0; i < n; i++)
+				kill(-pids[i], SIGTERM);
+			r->timedout = 1;
+			killat = now + RUNGRACEMS;
+			continue;
+		}
+		/* without a pidfd (before Linux 5.3), short naps once the
+		 * pty is closed */
+		if (poll(pfd, 2, (int)MIN(wait, pfd[1].fd < 0 && pfd[0].fd < 0 ?
+		    1 : 250)) > 0 && (pfd[0].revents & (POLLIN | POLLHUP |
+		    POLLERR))) {
+			k = read(master, buf, sizeof(buf));
+			if (k > 0)
+				runkeep(r, buf, (size_t)k);
+			else if (k < 0 && errno != EINTR && errno != EAGAIN)
+				pfd[0].fd = -1; /* EIO: every slave fd closed */
+		}
+		if (waitpid(last, status, WNOHANG) == last) {
+			/* drain what is already there, then stop */
+			pfd[0].fd = master;
+			while (poll(pfd, 1, 0) > 0 && (k = read(master, buf,
+			    sizeof(buf))) > 0)
+				runkeep(r, buf, (size_t)k);
+			done = 1;
+		}
+	}
+	if (pfd[1].fd >= 0)
+		close(pfd[1].fd);
+	return done;
+}
+
+/*
+ * Run the pipeline argvs[0] | ... | argvs[n - 1] (each argv[0] an
+ * absolute path) in workdir: every stage sandboxed, stderr of all and
+ * stdout of the last on the pty.  0 with the outcome (the last stage's
+ * status) in r, or -1 with why nothing could be started.
+ */
+static int
+runpipe(char *const *argvs[], int n, const char *workdir, int net,
+    long timeoutms, RunResult *r, char *why, size_t wsz)
+{
 	static int protected;
-	pid_t pid, w;
-	ssize_t n;
+	struct termios tio;
+	char buf[600], *pty;
+	long start = nowms();
+	int master, slave, ep[2], pp[2], in, status = 0, abi, i;
+	pid_t pids[MAXCMDSTAGES];
+	ssize_t k;
 
 	memset(r, 0, sizeof(*r));
 	bufinit(&r->out, 0);
 	bufaddstr(&r->out, "");
 	r->tail = xmalloc(RUNMAXOUTPUT / 2);
 	r->status = -1;
-	abi = sbxabi();
-	if (abi < SBXLANDLOCKMIN) {
+	if (n < 1 || n > MAXCMDSTAGES) {
+		snprintf(why, wsz, "a pipeline of 1 to %d commands", MAXCMDSTAGES);
+		return -1;
+	}
+	if ((abi = sbxabi()) < SBXLANDLOCKMIN) {
 		snprintf(why, wsz, "Landlock ABI %d is below the floor config.h "
 		    "sets (%d): refusing to run unsandboxed", abi,
 		    SBXLANDLOCKMIN);
@@ -4911,75 +4997,60 @@ runargv(char *const argv[], const char *workdir, int net, long timeoutms,
 		return -1;
 	}
 	fcntl(master, F_SETFD, FD_CLOEXEC);
+	/* output as the command wrote it (no \r before each \n), no echo;
+	 * input stays line-buffered so that the ^Ds queued below reach a
+	 * command that reads its terminal as end of file, not a 2-minute
+	 * wait for a human who is not there (each read takes one) */
+	if (tcgetattr(slave, &tio) == 0) {
+		tio.c_oflag &= ~(tcflag_t)OPOST;
+		tio.c_lflag &= ~(tcflag_t)(ECHO | ECHOE | ECHOK | ECHONL);
+		tcsetattr(slave, TCSANOW, &tio);
+		memset(buf, tio.c_cc[VEOF], RUNEOFS);
+		if (write(master, buf, RUNEOFS) != RUNEOFS)
+			die("pty:");
+	}
 	if (pipe(ep) != 0)
 		die("pipe:");
 	fcntl(ep[0], F_SETFD, FD_CLOEXEC);
-	if ((pid = fork()) < 0)
-		die("fork:");
-	if (pid == 0) {
-		close(master);
-		close(ep[0]);
-		runchild(argv, workdir, net, abi, slave, pty, ep[1]);
+	for (i = 0, in = slave; i < n; i++) {
+		pp[0] = pp[1] = -1;
+		if (i < n - 1 && pipe(pp) != 0)
+			die("pipe:");
+		if ((pids[i] = fork()) < 0)
+			die("fork:");
+		if (pids[i] == 0) {
+			close(master);
+			close(ep[0]);
+			if (pp[0] >= 0)
+				close(pp[0]);
+			runchild(argvs[i], workdir, net, abi, slave, pty, ep[1],
+			    in, pp[1] >= 0 ? pp[1] : slave, i == 0);
+		}
+		if (in != slave)
+			close(in);
+		if (pp[1] >= 0)
+			close(pp[1]);
+		in = pp[0];
 	}
 	close(slave);
 	close(ep[1]);
-	/* anything on the pipe before EOF means execve never happened */
-	if ((n = read(ep[0], buf, sizeof(buf) - 1)) > 0) {
-		buf[n] = '\0';
-		snprintf(why, wsz, "%.500s", buf);
+	/* anything on the pipe before EOF means an execve never happened */
+	if ((k = read(ep[0], buf, sizeof(buf) - 1)) > 0) {
+		buf[k] = '\0';
+		snprintf(why, wsz, "%s", buf);
 		close(ep[0]);
 		close(master);
-		runreap(pid);
+		runreap(pids[0]);
 		return -1;
 	}
 	close(ep[0]);
-	deadline = start + timeoutms;
-	/* the pty for output, a pidfd for the exit: no naps, no polling */
-	pfd[0].fd = master;
-	pfd[0].events = POLLIN;
-	pfd[1].fd = (int)syscall(SYS_pidfd_open, pid, 0);
-	pfd[1].events = POLLIN;
-	while (!done) {
-		long now = nowms(), wait = (killat ? killat : deadline) - now;
-
-		if (wait <= 0) {
-			if (!termed) {
-				kill(-pid, SIGTERM);
-				termed = r->timedout = 1;
-				killat = now + RUNGRACEMS;
-				continue;
-			}
-			break;
-		}
-		/* without a pidfd (before Linux 5.3), short naps once the
-		 * pty is closed */
-		if (poll(pfd, 2, (int)MIN(wait, pfd[1].fd < 0 && pfd[0].fd < 0 ?
-		    1 : 250)) > 0 && (pfd[0].revents & (POLLIN | POLLHUP |
-		    POLLERR))) {
-			n = read(master, buf, sizeof(buf));
-			if (n > 0)
-				runkeep(r, buf, (size_t)n);
-			else if (n < 0 && errno != EINTR && errno != EAGAIN)
-				pfd[0].fd = -1; /* EIO: every slave fd closed */
-		}
-		w = waitpid(pid, &status, WNOHANG);
-		if (w == pid) {
-			/* drain what is already there, then stop */
-			pfd[0].fd = master;
-			while (poll(pfd, 1, 0) > 0 && (n = read(master, buf,
-			    sizeof(buf))) > 0)
-				runkeep(r, buf, (size_t)n);
-			done = 1;
-		}
+	if (!runloop(master, pids, n, start + timeoutms, r, &status)) {
+		kill(-pids[n - 1], SIGKILL);
+		waitpid(pids[n - 1], &status, 0);
 	}
-	if (pfd[1].fd >= 0)
-		close(pfd[1].fd);
 	close(master);
-	if (!done) {
-		kill(-pid, SIGKILL);
-		waitpid(pid, &status, 0);
-	}
-	runreap(pid);
+	for (i = 0; i < n; i++)
+		runreap(pids[i]);
 	r->ms = nowms() - start;
 	if (WIFEXITED(status))
 		r->status = WEXITSTATUS(status);
@@ -4988,6 +5059,85 @@ runargv(char *const argv[], const char *workdir, int net, long timeoutms,
 	r->truncated = r->total > RUNMAXOUTPUT;
 	r->abi = abi;
 	return 0;
+}
+
+/* one command: a pipeline of one */
+static int
+runargv(char *const argv[], const char *workdir, int net, long timeoutms,
+    RunResult *r, char *why, size_t wsz)
+{
+	char *const *one[1];
+
+	one[0] = argv;
+	return runpipe(one, 1, workdir, net, timeoutms, r, why, wsz);
+}
+
+/*
+ * Run a lexed line as its operators say: stages joined by | make one
+ * pipeline; && runs the next pipeline only after a success, || only
+ * after a failure, ; always.  Each argv[0] is resolved through SYSPATH
+ * here, never through the workspace; the rest of each argv is exactly
+ * what the policy decided.  The line shares one deadline.  Output goes
+ * to out; *status is the last pipeline's (124 on a timeout).
+ */
+static int
+runline(CmdLine *cl, const char *workdir, int net, long timeoutms, Buf *out,
+    int *status, char *why, size_t wsz)
+{
+	char ***argvs, path[PATH_MAX];
+	long deadline = nowms() + timeoutms, left;
+	int i = 0, j, k, op = ';', last = 0, rc = 0;
+	RunResult r;
+
+	argvs = xmalloc((size_t)cl->n * sizeof(*argvs));
+	for (k = 0; k < cl->n; k++) {
+		argvs[k] = xmalloc((size_t)(cl->st[k].argc + 1) *
+		    sizeof(**argvs));
+		memcpy(argvs[k], cl->st[k].argv, (size_t)(cl->st[k].argc + 1) *
+		    sizeof(**argvs));
+		argvs[k][0] = NULL;
+	}
+	for (; i < cl->n && rc == 0; i = j + 1) {
+		for (j = i; j < cl->n - 1 && cl->op[j] == '|'; j++)
+			;
+		if (op == ';' || (op == '&' && last == 0) ||
+		    (op == 'o' && last != 0)) {
+			for (k = i; k <= j; k++) {
+				if (cmdpath(cl->st[k].argv[0], path,
+				    sizeof(path)) == NULL)
+					break;
+				free(argvs[k][0]);
+				argvs[k][0] = xstrndup(path, strlen(path));
+			}
+			if (k <= j) {
+				bufaddf(out, "vtcode: %s: not found in %s\n",
+				    cl->st[k].argv[0], SYSPATH);
+				last = 127;
+			} else if ((left = deadline - nowms()) <= 0 ||
+			    runpipe((char *const **)(argvs + i), j - i + 1,
+			    workdir, net, left > 0 ? left : 1, &r, why,
+			    wsz) != 0) {
+				if (left <= 0)
+					snprintf(why, wsz, "timed out");
+				rc = -1;
+			} else {
+				runoutput(&r, out);
+				last = r.timedout ? 124 : r.sig ? 128 + r.sig :
+				    r.status;
+				if (r.timedout)
+					rc = 1;
+				runfree(&r);
+			}
+		}
+		op = j < cl->n - 1 ? cl->op[j] : ';';
+	}
+	for (k = 0; k < cl->n; k++) {
+		free(argvs[k][0]);
+		free(argvs[k]);
+	}
+	free(argvs);
+	*status = last;
+	return rc < 0 ? -1 : 0;
 }
 
 /* the output as kept: head, a count of what was elided, tail */
@@ -5506,6 +5656,51 @@ out:
 	return rc;
 }
 
+
+/*
+ * run_command {command, timeout_ms?, workdir?}: the line that
+ * policygate() lexed and decided (cl) runs, never the string again.
+ */
+static int
+toolrun(const JDoc *d, int args, CmdLine *cl, Buf *out)
+{
+	char rel[MAXTOOLPATH + 1], why[PATH_MAX + 128], dir[2 * PATH_MAX];
+	int64_t timeout = RUNTIMEOUTMS;
+	int t, fd, status;
+	char *p;
+
+	dir[0] = '\0';
+	if ((t = jsonget(d, args, "timeout_ms")) >= 0 &&
+	    jsonint(d, t, 1, RUNMAXTIMEOUTMS, &timeout) != 0)
+		return toolerr(out, "timeout_ms: a whole number of "
+		    "milliseconds, 1 to %d", RUNMAXTIMEOUTMS);
+	snprintf(dir, sizeof(dir), "%s", wsroot);
+	if ((t = jsonget(d, args, "workdir")) >= 0) {
+		if ((p = jsonstrdup(d, t)) == NULL)
+			return toolerr(out, "workdir: a string is required");
+		if (toolpath(p, rel, sizeof(rel), why, sizeof(why)) != 0 &&
+		    strcmp(p, ".") != 0) {
+			free(p);
+			return toolerr(out, "workdir: %s", why);
+		}
+		if (strcmp(p, ".") != 0) {
+			/* beneath the root, no symlink on the way */
+			if ((fd = wsopendir(rel, 0, why, sizeof(why))) < 0) {
+				free(p);
+				return toolerr(out, "workdir: %s", why);
+			}
+			close(fd);
+			snprintf(dir, sizeof(dir), "%s/%s", wsroot, rel);
+		}
+		free(p);
+	}
+	if (runline(cl, dir, 0, (long)timeout, out, &status, why,
+	    sizeof(why)) != 0)
+		return toolerr(out, "\n[not run: %s]", why);
+	bufaddf(out, "%s[exit status %d]", out->len && out->p[out->len - 1] !=
+	    '\n' ? "\n" : "", status);
+	return 0;
+}
 
 /*
  * index: code intelligence over tree-sitter.  The grammars are compiled

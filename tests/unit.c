@@ -559,6 +559,7 @@ testlex(void)
  * will call these is not in this build):
  *   unit gate TOOL ARG [SUMMARY]  the whole approval gate, on /dev/tty
  *   unit tool NAME JSON           run write_file or edit_file
+ *   unit run COMMAND              run_command: the gate, then the runner
  *   unit writeloop PATH BYTES     write_file the same path forever,
  *                                 alternating all-'a' and all-'b' content
  */
@@ -597,6 +598,33 @@ driver(int argc, char *argv[])
 		free(tok);
 		return rc == 0 ? 0 : 1;
 	}
+	if (strcmp(argv[1], "run") == 0 && argc == 3) {
+		/* the agent's path for run_command: gate, then run the very
+		 * CmdLine the gate decided */
+		CmdLine cl;
+
+		bufinit(&js, 0);
+		jwinit(&w, &js);
+		jwobj(&w);
+		jwkey(&w, "command");
+		jwstr(&w, argv[2]);
+		jwend(&w);
+		if (jsonparse(&d, js.p, js.len, tok, 1024) < 0)
+			die("bad JSON");
+		if (policygate("run_command", argv[2], strlen(argv[2]), NULL,
+		    &cl, &v) != Allow) {
+			printf("%s: %s\n", decname(v.d), v.why);
+			rc = 3;
+		} else {
+			rc = toolrun(&d, 0, &cl, &out) == 0 ? 0 : 4;
+			printf("%s\n", out.p);
+		}
+		cmdfree(&cl);
+		buffree(&js);
+		buffree(&out);
+		free(tok);
+		return rc;
+	}
 	if (strcmp(argv[1], "writeloop") == 0 && argc == 4) {
 		n = atol(argv[3]);
 		for (i = 0; i < 2; i++) {
@@ -621,7 +649,7 @@ driver(int argc, char *argv[])
 		}
 	}
 	die("usage: unit [gate TOOL ARG [SUMMARY] | tool NAME JSON | "
-	    "writeloop PATH BYTES]");
+	    "run COMMAND | writeloop PATH BYTES]");
 	return 2;
 }
 
