@@ -269,6 +269,8 @@ static void tomlfree(Toml *t);
 static const char *tomlstring(const char **pp, const char *end, Buf *out);
 static const char *tomlkey(const char **pp, const char *end, Buf *out);
 static const char *tomlws(const char *p, const char *end);
+static char *tomlstrdup(const char **pp, const char *end,
+    const char **why);
 static const char *tomlvalue(const char **pp, const char *end,
     TomlEntry *e);
 static int tomlparse(const char *buf, size_t len, const char *file,
@@ -1837,25 +1839,38 @@ tomlws(const char *p, const char *end)
 	return p;
 }
 
+/* a string value at *pp as a fresh C string; NULL with why set when it
+ * is not one or holds U+0000 */
+static char *
+tomlstrdup(const char **pp, const char *end, const char **why)
+{
+	Buf b;
+
+	bufinit(&b, MAXCONFIGSIZE);
+	bufaddstr(&b, "");
+	if ((*why = tomlstring(pp, end, &b)) != NULL ||
+	    memchr(b.p, '\0', b.len) != NULL) {
+		if (*why == NULL)
+			*why = "NUL in string";
+		buffree(&b);
+		return NULL;
+	}
+	return b.p;
+}
+
 /* one value at *pp into e */
 static const char *
 tomlvalue(const char **pp, const char *end, TomlEntry *e)
 {
 	const char *p = *pp, *why;
-	Buf b;
+	char *s;
 	int64_t v = 0;
 	int neg = 0;
 
 	if (*p == '"' || *p == '\'') {
-		bufinit(&b, MAXCONFIGSIZE);
-		bufaddstr(&b, "");
-		if ((why = tomlstring(&p, end, &b)) != NULL ||
-		    memchr(b.p, '\0', b.len) != NULL) {
-			buffree(&b);
-			return why ? why : "NUL in string";
-		}
+		if ((e->str = tomlstrdup(&p, end, &why)) == NULL)
+			return why;
 		e->type = TStr;
-		e->str = b.p;
 	} else if (end - p >= 4 && memcmp(p, "true", 4) == 0) {
 		e->type = TBool;
 		e->num = 1;
@@ -1885,16 +1900,11 @@ tomlvalue(const char **pp, const char *end, TomlEntry *e)
 				return "arrays may only hold strings, on one line";
 			if (e->narr >= MAXCONFIGARRAY)
 				return "array longer than MAXCONFIGARRAY";
-			bufinit(&b, MAXCONFIGSIZE);
-			bufaddstr(&b, "");
-			if ((why = tomlstring(&p, end, &b)) != NULL ||
-			    memchr(b.p, '\0', b.len) != NULL) {
-				buffree(&b);
-				return why ? why : "NUL in string";
-			}
+			if ((s = tomlstrdup(&p, end, &why)) == NULL)
+				return why;
 			e->arr = xrealloc(e->arr, (size_t)(e->narr + 1) *
 			    sizeof(*e->arr));
-			e->arr[e->narr++] = b.p;
+			e->arr[e->narr++] = s;
 			p = tomlws(p, end);
 			if (p < end && *p == ',')
 				p = tomlws(p + 1, end);
