@@ -104,9 +104,13 @@ clean:
 	rm -rf vtcode build tests/unit tests/fuzz/json tests/fuzz/lexer tests/fuzz/toml $(FUZZERS) \
 		tests/tmp bench/out vtcode-$(VERSION).tar.gz
 
-dist: clean
+# the sources only: what the build made is left out of the copy
+dist:
+	rm -rf vtcode-$(VERSION)
 	mkdir -p vtcode-$(VERSION)
 	cp -R $(DISTFILES) vtcode-$(VERSION)
+	cd vtcode-$(VERSION) && rm -rf tests/unit tests/fuzz/json \
+		tests/fuzz/lexer tests/fuzz/toml tests/fuzz/*-fuzzer bench/out
 	tar -cf - vtcode-$(VERSION) | gzip >vtcode-$(VERSION).tar.gz
 	rm -rf vtcode-$(VERSION)
 

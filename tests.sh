@@ -610,6 +610,16 @@ t "make install/uninstall honour DESTDIR and PREFIX" sh -c '
 	grep -q "vtcode\\\\-$3" "$d/usr/share/man/man1/vtcode.1" &&
 	"$1" -s uninstall DESTDIR="$d" PREFIX=/usr >/dev/null &&
 	! [ -e "$d/usr/bin/vtcode" ] && ! [ -e "$d/usr/share/man/man1/vtcode.1" ]' - "$MAKE" "$tmp" "${VERSION:-0.1.0}"
+t "make dist: the sources, without what the build made" sh -c '
+	"$1" -s dist >/dev/null && tar -tzf vtcode-$2.tar.gz >"$3/dist" && rm -f vtcode-$2.tar.gz &&
+	for f in vtcode.c vtcode.h config.def.h config.mk Makefile tests.sh LICENSE README vtcode.1 grammars.lock .ci/run; do
+		grep -qx "vtcode-$2/$f" "$3/dist" || { echo "missing $f"; exit 1; }; done &&
+	! grep -q -e "/tests/unit\$" -e "fuzzer\$" -e "/config.h\$" -e "/vtcode\$" "$3/dist"' - "$MAKE" "${VERSION:-0.1.0}" "$tmp"
+t "make clean removes what the build made (in a copy)" sh -c '
+	mkdir "$2/cl" && cp -R Makefile config.mk vtcode "$2/cl/" && mkdir -p "$2/cl/build" "$2/cl/tests/fuzz" &&
+	touch "$2/cl/build/x" "$2/cl/tests/unit" "$2/cl/tests/fuzz/json-fuzzer" &&
+	(cd "$2/cl" && "$1" -s clean) && ! [ -e "$2/cl/vtcode" ] && ! [ -e "$2/cl/build" ] &&
+	! [ -e "$2/cl/tests/unit" ] && ! [ -e "$2/cl/tests/fuzz/json-fuzzer" ]' - "$MAKE" "$tmp"
 t "config.h is git-ignored and made from config.def.h only if absent" sh -c '
 	git check-ignore -q config.h && grep -q "^config.h:" Makefile && ! grep -q "config.h: config.def.h" Makefile'
 t "grammars.lock pins the six ABI-14 grammars with sha256" sh -c '
