@@ -483,6 +483,13 @@ for abi in 1 2 3 4 5 6 7; do
 	    "echo x > abi-$abi && cat abi-$abi" >/dev/null 2>&1) && r2=0 || r2=1
 	t "Landlock ABI capped at $abi: /etc refused, the workspace writable" sh -c '[ $1 -eq 1 ] && [ $2 -eq 0 ]' - $r1 $r2
 done
+echo victim >"$E/victim" && chmod 666 "$E/victim"
+(cd "$E/ws" && asuser env VTCODE_LANDLOCK_ABI_MAX=2 "$E/bin/vtcode" sandbox -- /usr/bin/python3 -c \
+    "import os; os.truncate('$E/victim', 0)" >/dev/null 2>&1)
+t "Landlock ABI 2 (no TRUNCATE right): truncate(2) outside is still refused" sh -c '[ "$(cat "$1")" = victim ]' - "$E/victim"
+mkdir -p "$E/lnk/realgit" && ln -s realgit "$E/lnk/.git"
+t "a .git that is a symlink cannot be pinned: nothing runs" sh -c '
+	cd "$1/lnk" && "$2" sandbox -- /bin/true 2>"$1/e"; [ $? -eq 1 ] && grep -q "is a symbolic link: protected paths cannot be pinned" "$1/e"' - "$E" "$E/bin/vtcode"
 t "Landlock capped at ABI 0 (below config.h's floor): refuses to run" sh -c '
 	cd "$1/ws" && VTCODE_LANDLOCK_ABI_MAX=0 "$2" sandbox -- /bin/true 2>"$1/e"; [ $? -eq 1 ] &&
 	grep -q "below the floor config.h sets (1): refusing to run unsandboxed" "$1/e"' - "$E" "$E/bin/vtcode"

@@ -366,7 +366,7 @@ static int sbxrule(int rfd, const char *path, uint64_t rights,
     uint64_t handled);
 static int sbxlandlock(int abi, const char *tmpdir, const char *pty,
     int net, char *why, size_t wsz);
-static int sbxseccomp(int net, char *why, size_t wsz);
+static int sbxseccomp(int net, int abi, char *why, size_t wsz);
 static int putfile(const char *path, const char *s);
 static int sbxbind(const char *path, int rw);
 static int sbxprotect(char *why, size_t wsz);
@@ -4424,7 +4424,7 @@ fail:
  * table says nothing about another.
  */
 static int
-sbxseccomp(int net, char *why, size_t wsz)
+sbxseccomp(int net, int abi, char *why, size_t wsz)
 {
 	static const int deny[] = {
 		SCMP_SYS(io_uring_setup), SCMP_SYS(io_uring_enter),
@@ -4458,6 +4458,11 @@ sbxseccomp(int net, char *why, size_t wsz)
 		rc |= seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), deny[i], 0);
 	rc |= seccomp_rule_add(ctx, SCMP_ACT_ERRNO(ENOSYS), SCMP_SYS(clone3),
 	    0);
+	/* before Landlock ABI 3, truncate(2) on a path is not a write it
+	 * checks: refuse it (ftruncate needs a file opened for writing) */
+	if (abi < 3)
+		rc |= seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EACCES),
+		    SCMP_SYS(truncate), 0);
 	/* new user namespaces: the door to every other namespace */
 	rc |= seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(unshare),
 	    1, SCMP_A0_64(SCMP_CMP_MASKED_EQ, CLONE_NEWUSER, CLONE_NEWUSER));
@@ -4552,13 +4557,13 @@ static int
 sbxprotect(char *why, size_t wsz)
 {
 	char path[2 * PATH_MAX + 16], git[PATH_MAX + 16], map[64];
-	char buf[PATH_MAX];
+	char buf[PATH_MAX], gd[PATH_MAX];
 	struct stat st;
 	uid_t uid = getuid();
 	gid_t gid = getgid();
 	size_t i;
 	ssize_t n;
-	int fd, gitdir = 0;
+	int fd;
 
 	/* writing our own uid_map takes a dumpable process; the moment is
 	 * no wider than the one before harden() ran, and nothing has been
@@ -4591,49 +4596,50 @@ sbxprotect(char *why, size_t wsz)
 	}
 	if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) != 0)
 		goto fail;
-	/* .git: pinned in place; a pointer file's target protected too */
+	/*
+	 * .git: the whole directory read-only.  A list of the files in it
+	 * that decide what git runs (config, hooks, commondir,
+	 * config.worktree, modules/, worktrees/ ...) could never be
+	 * complete, so git commands that write the repository fail in the
+	 * sandbox (the table asks about them anyway).  A pointer file's
+	 * target inside the workspace gets the same; one outside is
+	 * read-only under Landlock already.  A .git, or any protected path,
+	 * that is a symlink cannot be pinned: nothing runs.
+	 */
 	snprintf(git, sizeof(git), "%s/.git", wsroot);
-	if (lstat(git, &st) == 0 && S_ISDIR(st.st_mode)) {
-		if (sbxbind(git, 1) != 0)
-			goto fail;
-		snprintf(path, sizeof(path), "%s/hooks", git);
-		if (mkdir(path, 0755) != 0 && errno != EEXIST)
-			goto fail;
-	} else if (lstat(git, &st) == 0 && S_ISREG(st.st_mode) &&
-	    (fd = open(git, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) >= 0) {
-		n = read(fd, buf, sizeof(buf) - 1);
-		close(fd);
-		buf[n > 0 ? n : 0] = '\0';
-		buf[strcspn(buf, "\r\n")] = '\0';
-		if (strncmp(buf, "gitdir: ", 8) == 0 && buf[8] != '\0') {
-			if (buf[8] == '/')
-				snprintf(path, sizeof(path), "%s", buf + 8);
-			else
-				snprintf(path, sizeof(path), "%s/%s", wsroot,
-				    buf + 8);
-			if (realpath(path, git) != NULL)
-				gitdir = 1;
+	if (lstat(git, &st) == 0) {
+		if (S_ISLNK(st.st_mode)) {
+			snprintf(why, wsz, "%.300s is a symbolic link: protected "
+			    "paths cannot be pinned, refusing to run", git);
+			return -1;
 		}
-		if (sbxbind(path, 0) != 0 && errno != ENOENT)
-			goto fail;
-		snprintf(path, sizeof(path), "%s/.git", wsroot);
-		if (sbxbind(path, 0) != 0)
-			goto fail;
-	}
-	if (gitdir) {
-		snprintf(path, sizeof(path), "%s/hooks", git);
-		if (lstat(path, &st) == 0 && sbxbind(path, 0) != 0)
-			goto fail;
-		snprintf(path, sizeof(path), "%s/config", git);
-		if (lstat(path, &st) == 0 && sbxbind(path, 0) != 0)
+		if (S_ISREG(st.st_mode) && (fd = open(git, O_RDONLY |
+		    O_NOFOLLOW | O_CLOEXEC)) >= 0) {
+			n = read(fd, buf, sizeof(buf) - 1);
+			close(fd);
+			buf[n > 0 ? n : 0] = '\0';
+			buf[strcspn(buf, "\r\n")] = '\0';
+			if (strncmp(buf, "gitdir: ", 8) == 0 &&
+			    snprintf(path, sizeof(path), "%s%s%s", buf[8] == '/' ?
+			    "" : wsroot, buf[8] == '/' ? "" : "/", buf + 8) > 0 &&
+			    realpath(path, gd) != NULL && wsbeneath(gd) &&
+			    snprintf(path, sizeof(path), "%s/HEAD", gd) > 0 &&
+			    lstat(path, &st) == 0 && sbxbind(gd, 0) != 0)
+				goto fail;
+		}
+		if (sbxbind(git, 0) != 0)
 			goto fail;
 	}
 	for (i = 0; i < LEN(protectedpaths); i++) {
 		snprintf(path, sizeof(path), "%s/%s", wsroot,
 		    protectedpaths[i]);
-		/* a symlink is not followed: it is the link that is there */
-		if (lstat(path, &st) != 0 || S_ISLNK(st.st_mode))
+		if (lstat(path, &st) != 0)
 			continue;
+		if (S_ISLNK(st.st_mode)) {
+			snprintf(why, wsz, "%.300s is a symbolic link: protected "
+			    "paths cannot be pinned, refusing to run", path);
+			return -1;
+		}
 		if (sbxbind(path, 0) != 0)
 			goto fail;
 	}
@@ -4802,7 +4808,7 @@ runchild(char *const argv[], const char *workdir, int net, int abi,
 	if (abi > 0 && sbxlandlock(abi, runtmp(), pty, net, why,
 	    sizeof(why)) != 0)
 		runfail("sandbox", why);
-	if (sbxseccomp(net, why, sizeof(why)) != 0) {
+	if (sbxseccomp(net, abi, why, sizeof(why)) != 0) {
 		if (SBXSECCOMP)
 			runfail("sandbox", why);
 	}
@@ -5001,9 +5007,14 @@ runpipe(char *const *argvs[], int n, const char *workdir, int net,
 	if (!protected && sbxprotect(why, wsz) != 0)
 		return -1;
 	protected = 1;
-	if (openpty(&master, &slave, NULL, NULL, NULL) != 0 ||
-	    (pty = ttyname(slave)) == NULL) {
+	if (openpty(&master, &slave, NULL, NULL, NULL) != 0) {
 		snprintf(why, wsz, "openpty: %s", strerror(errno));
+		return -1;
+	}
+	if ((pty = ttyname(slave)) == NULL) {
+		snprintf(why, wsz, "ttyname: %s", strerror(errno));
+		close(master);
+		close(slave);
 		return -1;
 	}
 	fcntl(master, F_SETFD, FD_CLOEXEC);
@@ -5129,6 +5140,8 @@ runline(CmdLine *cl, const char *workdir, int net, long timeoutms, Buf *out,
 			    wsz) != 0) {
 				if (left <= 0)
 					snprintf(why, wsz, "timed out");
+				else
+					runfree(&r);
 				rc = -1;
 			} else {
 				runoutput(&r, out);
