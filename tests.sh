@@ -487,6 +487,14 @@ echo victim >"$E/victim" && chmod 666 "$E/victim"
 (cd "$E/ws" && asuser env VTCODE_LANDLOCK_ABI_MAX=2 "$E/bin/vtcode" sandbox -- /usr/bin/python3 -c \
     "import os; os.truncate('$E/victim', 0)" >/dev/null 2>&1)
 t "Landlock ABI 2 (no TRUNCATE right): truncate(2) outside is still refused" sh -c '[ "$(cat "$1")" = victim ]' - "$E/victim"
+mkdir -p "$E/nogit"
+[ "$(id -u)" -eq 0 ] && chown vtctest "$E/nogit"
+(cd "$E/nogit" && asuser "$E/bin/vtcode" sandbox -- /bin/sh -c \
+    'git init -q . && git config core.fsmonitor "touch $PWD/pwned" && echo made' >"$tmp/q.out" 2>&1)
+t "a .git created where there was none is moved aside, and the output says so" sh -c '
+	grep -q "^made" "$2" && grep -q "the command created .git, which vtcode could not protect; it was moved to .git.vtcode-quarantine-" "$2" &&
+	! [ -e "$1/nogit/.git" ] && ls -d "$1"/nogit/.git.vtcode-quarantine-* >/dev/null &&
+	cd "$1/nogit" && ! git status >/dev/null 2>&1 && ! [ -e "$1/nogit/pwned" ]' - "$E" "$tmp/q.out"
 mkdir -p "$E/lnk/realgit" && ln -s realgit "$E/lnk/.git"
 t "a .git that is a symlink cannot be pinned: nothing runs" sh -c '
 	cd "$1/lnk" && "$2" sandbox -- /bin/true 2>"$1/e"; [ $? -eq 1 ] && grep -q "is a symbolic link: protected paths cannot be pinned" "$1/e"' - "$E" "$E/bin/vtcode"

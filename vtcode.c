@@ -370,6 +370,7 @@ static int sbxseccomp(int net, int abi, char *why, size_t wsz);
 static int putfile(const char *path, const char *s);
 static int sbxbind(const char *path, int rw);
 static int sbxprotect(char *why, size_t wsz);
+static void sbxquarantine(Buf *out);
 /* runner */
 static const char *runtmp(void);
 static void rmtree(int dfd, const char *name);
@@ -450,6 +451,10 @@ typedef char assert_toolrules[(LEN(toolrules) >= 1) ? 1 : -1];
 typedef char assert_cmdrules[(LEN(cmdrules) >= 1) ? 1 : -1];
 typedef char assert_sizes[(MAXWRITESIZE <= MAXJSONSIZE &&
     MAXCMDLEN <= MAXJSONSIZE) ? 1 : -1];
+
+/* protected directories moved aside when a command creates them */
+static const char *const quarantined[] = { ".git", ".vtcode" };
+static int existed[LEN(quarantined)];
 
 /* variables sized by config.h */
 static Override overrides[MAXOVERRIDES];
@@ -4607,6 +4612,10 @@ sbxprotect(char *why, size_t wsz)
 	 * that is a symlink cannot be pinned: nothing runs.
 	 */
 	snprintf(git, sizeof(git), "%s/.git", wsroot);
+	for (i = 0; i < LEN(quarantined); i++) {
+		snprintf(path, sizeof(path), "%s/%s", wsroot, quarantined[i]);
+		existed[i] = lstat(path, &st) == 0;
+	}
 	if (lstat(git, &st) == 0) {
 		if (S_ISLNK(st.st_mode)) {
 			snprintf(why, wsz, "%.300s is a symbolic link: protected "
@@ -4651,6 +4660,41 @@ fail:
 	snprintf(why, wsz, "protected paths: %s", strerror(errno));
 	prctl(PR_SET_DUMPABLE, 0L, 0L, 0L, 0L);
 	return -1;
+}
+
+/*
+ * A protected directory that was not there when the namespace was made
+ * could not be bound, so a command may create one: `git init` and a
+ * config with core.fsmonitor, say, for the user's next git to run.  So
+ * after every command, one that appeared is moved aside (renamed, never
+ * deleted) to an inert name, and the output says so.
+ */
+static void
+sbxquarantine(Buf *out)
+{
+	char from[PATH_MAX + 32], to[PATH_MAX + 64], hex[17];
+	unsigned char rnd[8];
+	struct stat st;
+	size_t i;
+
+	for (i = 0; i < LEN(quarantined); i++) {
+		snprintf(from, sizeof(from), "%s/%s", wsroot, quarantined[i]);
+		if (existed[i] || lstat(from, &st) != 0)
+			continue;
+		randbytes(rnd, sizeof(rnd));
+		hexenc(rnd, sizeof(rnd), hex);
+		snprintf(to, sizeof(to), "%s/%s.vtcode-quarantine-%s", wsroot,
+		    quarantined[i], hex);
+		if (rename(from, to) == 0)
+			bufaddf(out, "\n[vtcode: the command created %s, which "
+			    "vtcode could not protect; it was moved to %s]\n",
+			    quarantined[i], to + strlen(wsroot) + 1);
+		else
+			bufaddf(out, "\n[vtcode: the command created %s and it "
+			    "could not be moved aside (%s): do not run git "
+			    "there before you look at it]\n", quarantined[i],
+			    strerror(errno));
+	}
 }
 
 /*
@@ -5145,6 +5189,7 @@ runline(CmdLine *cl, const char *workdir, int net, long timeoutms, Buf *out,
 				rc = -1;
 			} else {
 				runoutput(&r, out);
+				sbxquarantine(out);
 				last = r.timedout ? 124 : r.sig ? 128 + r.sig :
 				    r.status;
 				if (r.timedout)
@@ -5250,6 +5295,7 @@ cmdsandbox(int argc, char *argv[])
 	bufinit(&out, 0);
 	bufaddstr(&out, "");
 	runoutput(&r, &out);
+	sbxquarantine(&out);
 	if (isatty(1))
 		putterm(stdout, out.p, out.len);
 	else
