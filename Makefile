@@ -59,13 +59,13 @@ tests/unit: tests/unit.c $(DEPS)
 	$(CC) $(SANFLAGS) -DVERSION=\"$(VERSION)\" $(INCS) -o $@ tests/unit.c \
 		$(TSLIB) $(LIBS)
 
-tests/fuzz/json: tests/fuzz/json.c $(DEPS)
+tests/fuzz/json: tests/fuzz/json.c tests/fuzz/driver.h $(DEPS)
 	$(CC) $(SANFLAGS) -DFUZZ_DRIVER -DVERSION=\"$(VERSION)\" $(INCS) \
 		-o $@ tests/fuzz/json.c $(TSLIB) $(LIBS)
-tests/fuzz/lexer: tests/fuzz/lexer.c $(DEPS)
+tests/fuzz/lexer: tests/fuzz/lexer.c tests/fuzz/driver.h $(DEPS)
 	$(CC) $(SANFLAGS) -DFUZZ_DRIVER -DVERSION=\"$(VERSION)\" $(INCS) \
 		-o $@ tests/fuzz/lexer.c $(TSLIB) $(LIBS)
-tests/fuzz/toml: tests/fuzz/toml.c $(DEPS)
+tests/fuzz/toml: tests/fuzz/toml.c tests/fuzz/driver.h $(DEPS)
 	$(CC) $(SANFLAGS) -DFUZZ_DRIVER -DVERSION=\"$(VERSION)\" $(INCS) \
 		-o $@ tests/fuzz/toml.c $(TSLIB) $(LIBS)
 
@@ -76,13 +76,13 @@ FUZZFLAGS = -g -O1 -fsanitize=fuzzer,address,undefined \
 FUZZERS = tests/fuzz/json-fuzzer tests/fuzz/lexer-fuzzer \
 	tests/fuzz/toml-fuzzer
 fuzz: $(FUZZERS)
-tests/fuzz/json-fuzzer: tests/fuzz/json.c $(DEPS)
+tests/fuzz/json-fuzzer: tests/fuzz/json.c tests/fuzz/driver.h $(DEPS)
 	$(FUZZCC) $(FUZZFLAGS) -DVERSION=\"$(VERSION)\" $(INCS) -o $@ \
 		tests/fuzz/json.c $(TSLIB) $(LIBS)
-tests/fuzz/lexer-fuzzer: tests/fuzz/lexer.c $(DEPS)
+tests/fuzz/lexer-fuzzer: tests/fuzz/lexer.c tests/fuzz/driver.h $(DEPS)
 	$(FUZZCC) $(FUZZFLAGS) -DVERSION=\"$(VERSION)\" $(INCS) -o $@ \
 		tests/fuzz/lexer.c $(TSLIB) $(LIBS)
-tests/fuzz/toml-fuzzer: tests/fuzz/toml.c $(DEPS)
+tests/fuzz/toml-fuzzer: tests/fuzz/toml.c tests/fuzz/driver.h $(DEPS)
 	$(FUZZCC) $(FUZZFLAGS) -DVERSION=\"$(VERSION)\" $(INCS) -o $@ \
 		tests/fuzz/toml.c $(TSLIB) $(LIBS)
 

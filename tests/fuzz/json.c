@@ -39,6 +39,7 @@
  */
 #define VTCODE_NOMAIN
 #include "../../vtcode.c"
+#include "driver.h"
 
 /* a failed check is a bug in vtcode.c (or here): crash so that libFuzzer
  * saves the input and the driver's exit status says so */
@@ -1181,24 +1182,6 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 }
 
 #ifdef FUZZ_DRIVER
-/* ASan and UBSan exit 1 after a report by default, which is this
- * driver's "refused": tests.sh would count an overflow on an n_* file
- * as a pass.  Abort instead, as the failed checks do. */
-const char *__asan_default_options(void);
-const char *__ubsan_default_options(void);
-
-const char *
-__asan_default_options(void)
-{
-	return "abort_on_error=1";
-}
-
-const char *
-__ubsan_default_options(void)
-{
-	return "abort_on_error=1:print_stacktrace=1";
-}
-
 int
 main(int argc, char *argv[])
 {

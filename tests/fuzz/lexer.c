@@ -57,6 +57,7 @@
  */
 #define VTCODE_NOMAIN
 #include "../../vtcode.c"
+#include "driver.h"
 
 #include <fnmatch.h>
 
@@ -836,23 +837,6 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 	return 0;
 }
 #else
-/* a sanitizer report must abort, or its exit status 1 would read as
- * "refused" */
-const char *__asan_default_options(void);
-const char *__ubsan_default_options(void);
-
-const char *
-__asan_default_options(void)
-{
-	return "abort_on_error=1";
-}
-
-const char *
-__ubsan_default_options(void)
-{
-	return "abort_on_error=1:print_stacktrace=1";
-}
-
 int
 main(int argc, char *argv[])
 {

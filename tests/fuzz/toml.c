@@ -19,6 +19,7 @@
  */
 #define VTCODE_NOMAIN
 #include "../../vtcode.c"
+#include "driver.h"
 
 #define CHECK(c)        ((c) ? (void)0 : fzfail(__LINE__, #c))
 
@@ -102,23 +103,6 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 }
 
 #ifdef FUZZ_DRIVER
-/* a sanitizer report must abort, or its exit status 1 would read as
- * "refused" */
-const char *__asan_default_options(void);
-const char *__ubsan_default_options(void);
-
-const char *
-__asan_default_options(void)
-{
-	return "abort_on_error=1";
-}
-
-const char *
-__ubsan_default_options(void)
-{
-	return "abort_on_error=1:print_stacktrace=1";
-}
-
 int
 main(int argc, char *argv[])
 {
