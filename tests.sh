@@ -210,6 +210,9 @@ t "policy check -- ARGV decides an argv without lexing" sh -c '
 t "policy check prints the argv that would run, resolved through SYSPATH" sh -c '
 	cd "$2" && "$1" policy check "ls -l src | wc -l" >"$3/o" &&
 	grep -q "^  argv: /usr/bin/ls -l src\$" "$3/o" && grep -q "^  argv: /usr/bin/wc -l\$" "$3/o"' - "$vt" "$ws" "$tmp"
+t "policy check -- ARGV passes the same trust gate (untrusted: deny; control above: trusted)" sh -c '
+	mkdir -p "$2/untrusted" && cd "$2/untrusted" && "$1" policy check -- ls >"$2/o"; [ $? -eq 2 ] &&
+	grep -q "^deny: run_command: the workspace is not trusted" "$2/o"' - "$vt" "$tmp"
 t "policy check without a command: usage error, exit 2" sh -c '
 	"$1" policy check 2>"$2/e"; [ $? -eq 2 ] && grep -q "usage" "$2/e"' - "$vt" "$tmp"
 t "policy show lists every tool and command row with its origin" sh -c '

@@ -336,8 +336,11 @@ static void operandcheck(const CmdRule *r, char **ops, int nops,
 static void subcheck(const CmdRule *r, const char *sub, Verdict *v);
 static void policyrow(char **argv, int argc, Verdict *v);
 static void policyargv(char **argv, int argc, Verdict *v);
+static int policytool(const ToolRule *t, const char *tool, Verdict *v);
+static void policyone(char **argv, int argc, Verdict *v);
 static Decision policydecide(const char *tool, const char *arg,
     size_t arglen, CmdLine *cl, Verdict *v);
+static Decision policydecideargv(char **argv, int argc, Verdict *v);
 static char *approvalkey(char **argv, int argc, const char *path,
     size_t *len);
 static int approved(const char *tool, char **argv, int argc,
@@ -3633,29 +3636,55 @@ policyargv(char **argv, int argc, Verdict *v)
  * its own, the strictest winning.  On return v holds the decision and
  * the reason, and cl (when given, for run_command) the argv to run.
  */
+/* the first thing decided: a tool the table has, and in an untrusted
+ * workspace a read-only one.  1 when that already refuses */
+static int
+policytool(const ToolRule *t, const char *tool, Verdict *v)
+{
+	if (t == NULL) {
+		verdict(v, Deny, "%s: no such tool", tool);
+		return 1;
+	}
+	if (!cfgtrusted && !t->readonly) {
+		verdict(v, Deny, "%s: the workspace is not trusted (run `vtcode "
+		    "trust` there): read-only tools only", tool);
+		return 1;
+	}
+	return 0;
+}
+
+/* one stage of a run_command line: its row, the runtime config, then a
+ * remembered yes for that exact argv, only where the table said Prompt;
+ * merged into v, where the strictest stage wins */
+static void
+policyone(char **argv, int argc, Verdict *v)
+{
+	Verdict sv;
+
+	memset(&sv, 0, sizeof(sv));
+	policyargv(argv, argc, &sv);
+	if (sv.d == Prompt && approved("run_command", argv, argc, NULL)) {
+		sv.d = Allow;
+		snprintf(sv.why, sizeof(sv.why), "%s: this exact command was "
+		    "approved earlier", argv[0]);
+	}
+	verdict(v, sv.d, "%s", sv.why);
+}
+
 static Decision
 policydecide(const char *tool, const char *arg, size_t arglen, CmdLine *cl,
     Verdict *v)
 {
 	const ToolRule *t = toolrule(tool);
 	CmdLine local;
-	Verdict sv;
 	char err[256], *targv[2] = { NULL, NULL };
 	int i;
 
 	memset(v, 0, sizeof(*v));
 	if (cl != NULL)
 		memset(cl, 0, sizeof(*cl));
-	if (t == NULL) {
-		verdict(v, Deny, "%s: no such tool", tool);
+	if (policytool(t, tool, v))
 		return v->d;
-	}
-	/* an untrusted workspace gets read-only tools and nothing else */
-	if (!cfgtrusted && !t->readonly) {
-		verdict(v, Deny, "%s: the workspace is not trusted (run `vtcode "
-		    "trust` there): read-only tools only", tool);
-		return v->d;
-	}
 	if (strcmp(tool, "run_command") != 0) {
 		verdict(v, t->decision, "%s: %s", tool, t->reason);
 		targv[0] = (char *)tool;
@@ -3672,21 +3701,35 @@ policydecide(const char *tool, const char *arg, size_t arglen, CmdLine *cl,
 		verdict(v, Deny, "%s", err);
 		return v->d;
 	}
-	/* each stage on its own, a remembered yes only for that exact argv
-	 * and only where the table said Prompt; the strictest stage wins */
-	for (i = 0; i < cl->n; i++) {
-		memset(&sv, 0, sizeof(sv));
-		policyargv(cl->st[i].argv, cl->st[i].argc, &sv);
-		if (sv.d == Prompt && approved(tool, cl->st[i].argv,
-		    cl->st[i].argc, NULL)) {
-			sv.d = Allow;
-			snprintf(sv.why, sizeof(sv.why), "%s: this exact command "
-			    "was approved earlier", cl->st[i].argv[0]);
-		}
-		verdict(v, sv.d, "%s", sv.why);
-	}
+	for (i = 0; i < cl->n; i++)
+		policyone(cl->st[i].argv, cl->st[i].argc, v);
 	if (cl == &local)
 		cmdfree(cl);
+	return v->d;
+}
+
+/* the same decision for an argv given whole (vtcode policy check --):
+ * no lexer, but the same bytes and limits refused and the same gate */
+static Decision
+policydecideargv(char **argv, int argc, Verdict *v)
+{
+	char err[256];
+	int i;
+
+	memset(v, 0, sizeof(*v));
+	if (policytool(toolrule("run_command"), "run_command", v))
+		return v->d;
+	if (argc < 1 || argc > MAXCMDARGS) {
+		verdict(v, Deny, "1 to %d words in one command (MAXCMDARGS)",
+		    MAXCMDARGS);
+		return v->d;
+	}
+	for (i = 0; i < argc; i++)
+		if (lexbytes(argv[i], strlen(argv[i]), err, sizeof(err)) != 0) {
+			verdict(v, Deny, "argument %d: %s", i, err);
+			return v->d;
+		}
+	policyone(argv, argc, v);
 	return v->d;
 }
 
@@ -4227,7 +4270,6 @@ cmdpolicy(int argc, char *argv[])
 {
 	CmdLine cl;
 	Verdict v;
-	char err[256];
 	int i;
 
 	if ((argc != 2 || strcmp(argv[1], "show") != 0) && (argc < 3 ||
@@ -4244,17 +4286,7 @@ cmdpolicy(int argc, char *argv[])
 	memset(&v, 0, sizeof(v));
 	memset(&cl, 0, sizeof(cl));
 	if (strcmp(argv[2], "--") == 0) {
-		/* an argv as given: no lexer, but the same bytes refused */
-		for (i = 3; i < argc; i++)
-			if (lexbytes(argv[i], strlen(argv[i]), err,
-			    sizeof(err)) != 0)
-				verdict(&v, Deny, "argument %d: %s", i - 3, err);
-		if (argc - 3 > MAXCMDARGS)
-			verdict(&v, Deny, "more than %d words in one command "
-			    "(MAXCMDARGS)", MAXCMDARGS);
-		if (v.d != Deny)
-			policyargv(argv + 3, argc - 3, &v);
-		if (v.d != Deny)
+		if (policydecideargv(argv + 3, argc - 3, &v) != Deny)
 			policystage(argv + 3, argc - 3);
 	} else {
 		policydecide("run_command", argv[2], strlen(argv[2]), &cl, &v);
@@ -4968,6 +5000,7 @@ runloop(int master, pid_t *pids, int n, long deadline, RunResult *r,
 	char buf[65536];
 	long killat = 0, now, wait;
 	pid_t last = pids[n - 1];
+	size_t drained;
 	ssize_t k;
 	int i, done = 0;
 
@@ -5000,10 +5033,13 @@ runloop(int master, pid_t *pids, int n, long deadline, RunResult *r,
 				pfd[0].fd = -1; /* EIO: every slave fd closed */
 		}
 		if (waitpid(last, status, WNOHANG) == last) {
-			/* drain what is already there, then stop */
+			/* drain what is already there, then stop: bounded, as
+			 * a grandchild may still be writing */
 			pfd[0].fd = master;
-			while (poll(pfd, 1, 0) > 0 && (k = read(master, buf,
-			    sizeof(buf))) > 0)
+			for (drained = 0; drained < RUNMAXOUTPUT &&
+			    nowms() < deadline && poll(pfd, 1, 0) > 0 &&
+			    (k = read(master, buf, sizeof(buf))) > 0;
+			    drained += (size_t)k)
 				runkeep(r, buf, (size_t)k);
 			done = 1;
 		}
