@@ -503,3 +503,98 @@ static const char *const runenv[] = {
 #define RLIMFSIZE         (1ULL << 30) /* bytes in one file written */
 #define RLIMNOFILE        1024
 #define RLIMNPROC         4096        /* processes of the user: fork bombs */
+
+/* ---- net, tls, http, sse ---- */
+
+/* Waits, in milliseconds.  A local model can think for minutes before
+ * its first token, so the silence allowed while reading is long; the
+ * whole request has a ceiling too, so a stream that never ends, ends.
+ * The user's vtcode.toml may lower the request limit (timeout_ms). */
+#define NETCONNECTMS      10000
+#define NETREADMS         300000
+#define NETREQUESTMS      1800000
+
+#define MAXURLCAP         2048        /* bytes in a URL, with its NUL */
+#define MAXKEYLEN         1024        /* bytes in an API key */
+
+/* Response heads: bytes, lines, bytes in one line.  A server sending
+ * headers forever is cut off here, not when memory runs out. */
+#define MAXHTTPHEADERS    (64 << 10)
+#define MAXHTTPHEADERN    128
+#define MAXHTTPLINE       8192
+
+/* Bytes in one response body (a whole streamed answer), and in an error
+ * body kept to explain a failure. */
+#define MAXHTTPBODY       (256 << 20)
+#define MAXERRBODY        (64 << 10)
+
+/* Server-sent events: bytes in one line, and in one event's data. */
+#define MAXSSELINE        (4 << 20)
+#define MAXSSEDATA        (8 << 20)
+
+/* Plain http (no TLS) is allowed to loopback addresses only; 1 allows it
+ * to any host, which sends prompts and keys in the clear. */
+#define PLAINHTTPANY      0
+
+/* CA bundles tried in order when VTCODE_CA_FILE is not set. */
+static const char *const cafiles[] = {
+	"/etc/ssl/certs/ca-certificates.crt",
+	"/etc/pki/tls/certs/ca-bundle.crt",
+	"/etc/ssl/cert.pem",
+};
+#define MAXCAFILE         (8 << 20)   /* bytes in the CA bundle */
+#define MAXANCHORS        4096        /* certificates taken from it */
+
+/* ---- llm ---- */
+
+/* Providers.  An API key is read from keyenv and sent only to that
+ * provider's base URL (from this table, the user's vtcode.toml
+ * [base_urls], VTCODE_BASE_URL or --base-url; never a workspace file).
+ * A model of "" means the first one the server lists (GET /models). */
+static const Provider providers[] = {
+	/* name          kind           base URL                          model                        key variable          context */
+	{ "lmstudio",    KindOpenAI,    "http://127.0.0.1:1234/v1",       "",                          "LMSTUDIO_API_KEY",   32768 },
+	{ "ollama",      KindOpenAI,    "http://127.0.0.1:11434/v1",      "",                          NULL,                 32768 },
+	{ "llamacpp",    KindOpenAI,    "http://127.0.0.1:8080/v1",       "",                          NULL,                 32768 },
+	{ "openai",      KindOpenAI,    "https://api.openai.com/v1",      "gpt-4.1",                   "OPENAI_API_KEY",     1047576 },
+	{ "openrouter",  KindOpenAI,    "https://openrouter.ai/api/v1",   "openai/gpt-4.1",            "OPENROUTER_API_KEY", 1047576 },
+	{ "anthropic",   KindAnthropic, "https://api.anthropic.com/v1",   "claude-sonnet-4-20250514",  "ANTHROPIC_API_KEY",  200000 },
+};
+
+/* Failover: when a provider's retries are spent, the turn goes to the
+ * next provider after it in this list (a provider not in the list never
+ * fails over).  Local servers only: failing over to a cloud provider
+ * would send the workspace off the machine without being asked. */
+static const char *const failover[] = { "lmstudio", "ollama", "llamacpp" };
+
+/* Retries of one provider: connection errors, 408, 409, 429, 5xx and
+ * overloaded streams, only while nothing of the answer was shown.  The
+ * server's retry-after(-ms) is honoured up to RETRYCAPMS; otherwise
+ * RETRYBASEMS doubled each time, plus up to RETRYBASEMS of jitter. */
+#define RETRYMAX          3
+#define RETRYBASEMS       500
+#define RETRYCAPMS        30000
+
+#define MAXOUTTOKENS      8192        /* Anthropic's max_tokens */
+#define MAXANSWER         (8 << 20)   /* bytes of text in one model turn */
+#define MAXTOOLCALLS      64          /* tool calls in one model turn */
+#define MAXREQUEST        (32 << 20)  /* bytes in one request body */
+#define MAXPROMPT         (1 << 20)   /* bytes in a prompt */
+
+/* ---- agent ---- */
+
+#define MAXTURNS          50          /* model turns for one task */
+#define MAXREPEAT         3           /* identical tool calls allowed again */
+#define MAXTOOLOUTPUT     (64 << 10)  /* bytes of one tool result */
+#define MAXREADSIZE       (4 << 20)   /* bytes of a file read_file reads */
+#define READLINES         2000        /* read_file's default limit */
+#define MAXLISTENTRIES    2000        /* names list_files returns */
+#define MAXLISTDEPTH      16          /* levels a recursive listing goes */
+
+static const char systemprompt[] =
+	"You are vtcode, a coding agent working in the user's workspace "
+	"through tools. Paths are relative to the workspace root. Read before "
+	"you change anything; prefer small, exact edits. Commands run in a "
+	"sandbox without network, through a policy that may refuse them or "
+	"ask the user: when a tool is refused, say so and do not try to get "
+	"around it. Answer concisely.";

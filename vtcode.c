@@ -62,6 +62,9 @@
 #include <sys/statvfs.h>
 #include <sys/types.h>
 #include <sys/wait.h>
+#include <arpa/inet.h>
+#include <netdb.h>
+#include <netinet/in.h>
 #include <time.h>
 #include <unistd.h>
 #ifdef __linux__
@@ -89,6 +92,7 @@
 #define MAXSETTING      1024
 #define CONFIGKEYCAP    128
 #define RUNEOFS         64      /* end-of-file marks queued on a pty */
+#define MAXPROVIDERS    32      /* rows in config.h's providers table */
 #define CMDNAMECHARS    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz" \
                         "0123456789._+-"
 
@@ -186,7 +190,19 @@ typedef struct {
 typedef struct {
 	char provider[MAXSETTING], model[MAXSETTING], baseurl[MAXSETTING];
 	int color;
+	long timeoutms;         /* request limit, only ever lowered */
 } Settings;
+
+/* providers come from config.h */
+enum { KindOpenAI, KindAnthropic };
+typedef struct {
+	const char *name;
+	int kind;
+	const char *baseurl;
+	const char *model;      /* "" asks the server's model list */
+	const char *keyenv;     /* NULL: no key */
+	long context;           /* tokens */
+} Provider;
 
 /* options seen while checking one argv, with their values */
 typedef struct {
@@ -216,6 +232,7 @@ static int utf8dec(const unsigned char *s, size_t n, uint32_t *cp);
 static size_t utf8enc(uint32_t cp, unsigned char *out);
 static void randbytes(void *p, size_t n);
 static void hexenc(const unsigned char *p, size_t n, char *out);
+static void base64enc(const unsigned char *p, size_t n, char *out);
 static int cteq(const void *a, const void *b, size_t n);
 static const char *homedir(void);
 static int xdgdir(const char *env, const char *fallback, int create,
@@ -462,6 +479,257 @@ static int existed[LEN(quarantined)];
 /* variables sized by config.h */
 static Override overrides[MAXOVERRIDES];
 static int noverrides;
+
+
+/* a parsed http or https URL */
+typedef struct {
+	int tls;                /* https */
+	char host[256];         /* without IPv6 brackets */
+	char port[8];
+	char path[MAXURLCAP];   /* from the first '/', never empty */
+	char user[256];         /* userinfo, decoded: proxies only */
+	char pass[256];
+} Url;
+
+/* one connection, plain or TLS; err says why the last call failed */
+typedef struct {
+	int fd;
+	int tls;
+	br_ssl_client_context *sc;
+	br_x509_minimal_context *xc;
+	unsigned char *iobuf;
+	br_sslio_context io;
+	long deadline;          /* whole request, ms since the epoch */
+	long idlems;            /* longest silence while reading */
+	int timedout, cancel, eof;
+	char host[256];
+	char err[512];
+} Conn;
+
+/* HTTP/1.1 response push parser: feed it bytes as they come */
+enum { HStatus, HHeader, HBody, HChunkSize, HChunkData, HChunkEnd,
+	HTrailer, HClose, HDone };
+typedef struct {
+	int state;
+	int status;
+	int chunked, hasclen, nobody;
+	uint64_t clen, left, total;
+	size_t hdrbytes;
+	int nhdr;
+	char line[MAXHTTPLINE + 1];
+	size_t linelen;
+	int sawcr;
+	char ctype[128];
+	char retryafter[64], retryafterms[64];
+	char err[256];
+	int (*body)(void *ctx, const char *p, size_t n);
+	void *ctx;
+} HttpResp;
+
+/* server-sent events decoder (WHATWG rules) */
+typedef struct {
+	Buf line;
+	Buf data;
+	char event[64];
+	int sawcr, started, hasdata;
+	int (*cb)(void *ctx, const char *event, const char *data, size_t n);
+	void *ctx;
+	char err[128];
+} Sse;
+
+
+/* one tool call the model asked for */
+typedef struct {
+	char *id, *name;
+	Buf args;
+	int index;              /* the provider's index or block number */
+	int gotargs;            /* an object, or a non-empty fragment, came */
+} ToolCall;
+
+/* normalised stream events */
+enum { EvText, EvReasoning, EvToolStart, EvToolArgs, EvToolEnd, EvUsage,
+	EvFinish, EvError };
+
+/* error kinds the agent acts on */
+enum { ErrNone, ErrNet, ErrRetry, ErrAuth, ErrContext, ErrQuota,
+	ErrModel, ErrBad, ErrCancel, ErrTimeout };
+
+/* one assistant turn as it streams in */
+typedef struct {
+	int kind;
+	Buf text, reasoning;
+	ToolCall calls[MAXTOOLCALLS];
+	int ncalls;
+	int block[MAXTOOLCALLS];/* anthropic: content block of each call */
+	char finish[32];
+	int64_t intok, outtok;
+	int done, any;
+	int errkind;
+	char err[512];
+	void (*emit)(void *ctx, int ev, const char *p, size_t n);
+	void *ctx;
+} Turn;
+
+/* the conversation, in a provider-neutral shape */
+enum { RoleUser, RoleAssistant, RoleTool };
+typedef struct {
+	int role;
+	char *text;             /* user, assistant text, tool result */
+	ToolCall *calls;        /* assistant */
+	int ncalls;
+	char *callid, *tool;    /* tool result */
+	int iserror;
+} Msg;
+typedef struct {
+	Msg *m;
+	int n, cap;
+	size_t bytes;
+} Conv;
+
+/* .gitignore patterns at the root, read once per listing */
+typedef struct {
+	char **pat;
+	int n;
+} Ignore;
+
+/* stream events as they arrive: answer text to stdout, the rest to
+ * stderr; a terminal never gets raw control bytes */
+typedef struct {
+	int outtty, errtty;
+	int lastnl;             /* the last byte on stdout was a newline */
+	int reasoning;          /* inside a reasoning run on stderr */
+} Show;
+
+/* where one provider is reached, with what */
+typedef struct {
+	const Provider *p;
+	char model[MAXSETTING], baseurl[MAXSETTING];
+	const char *key;        /* from the environment, never logged */
+	unsigned char tried[MAXPROVIDERS];
+	int failedover;
+} Endpoint;
+
+/* the SSE callback: one event's data to the provider's decoder */
+typedef struct {
+	Turn *t;
+	const Endpoint *ep;
+} SseCtx;
+
+typedef struct {
+	HttpResp *r;
+	Sse *sse;
+	Buf *errbody;
+	int stream;
+} BodyCtx;
+
+/* a tool the model may call */
+typedef struct {
+	const char *name, *desc, *schema;
+	int (*run)(const JDoc *d, int args, CmdLine *cl, Buf *out);
+} Tool;
+
+typedef char assert_providers[(LEN(providers) >= 1 &&
+    LEN(providers) <= MAXPROVIDERS) ? 1 : -1];
+typedef char assert_net[(MAXHTTPLINE >= 256 && MAXSSELINE >= 1024 &&
+    MAXERRBODY >= 1024 && MAXURLCAP >= 64) ? 1 : -1];
+
+static char provurls[LEN(providers)][MAXSETTING]; /* [base_urls] */
+static const char *flagmodel, *flagprovider, *flagbaseurl;
+
+/* net, tls, http, sse, llm, tools, agent */
+static int urldecode(const char *s, size_t n, char *out, size_t sz);
+static int urlparse(Url *u, const char *s, char *why, size_t wsz);
+static int hostloopback(const char *h);
+static int addrloopback(const struct sockaddr *sa);
+static const char *netproxy(const Url *u);
+static int netwait(Conn *c, int ev);
+static int sockread(void *ctx, unsigned char *buf, size_t len);
+static int sockwrite(void *ctx, const unsigned char *buf, size_t len);
+static int netconnect(Conn *c, const char *host, const char *port,
+    int loopbackonly);
+static void pemappend(void *ctx, const void *p, size_t n);
+static void dnappend(void *ctx, const void *p, size_t n);
+static unsigned char *xmemdup(const void *p, size_t n);
+static int tlsanchor(const unsigned char *der, size_t n,
+    br_x509_trust_anchor *ta);
+static int tlsload(char *why, size_t wsz);
+static void tlserror(Conn *c);
+static int tlsstart(Conn *c, const char *host);
+static void connclose(Conn *c);
+static int connwrite(Conn *c, const void *p, size_t n);
+static int connread(Conn *c, void *p, size_t n);
+static int connopen(Conn *c, const Url *u, long timeoutms);
+static void httpinit(HttpResp *r, int (*body)(void *, const char *, size_t),
+    void *ctx);
+static int httpfail(HttpResp *r, const char *fmt, ...);
+static int httpline(HttpResp *r);
+static int httpfeed(HttpResp *r, const char *p, size_t n, size_t *used);
+static int httpeof(HttpResp *r);
+static void sseinit(Sse *s, int (*cb)(void *, const char *, const char *,
+    size_t), void *ctx);
+static void ssefree(Sse *s);
+static int sseline(Sse *s);
+static int ssefeed(Sse *s, const char *p, size_t n);
+static int sseend(Sse *s);
+static int providerfind(const char *name);
+static int hdrsafe(const char *s);
+static int endpointset(Endpoint *e, int pi, int chosen, char *why, size_t wsz);
+static int tooloffered(const Tool *t);
+static void jwschema(JWriter *w, const char *schema);
+static void llmbody(const Endpoint *e, const Conv *cv, Buf *b);
+static void turninit(Turn *t, int kind, void (*emit)(void *, int,
+    const char *, size_t), void *ctx);
+static void turnfree(Turn *t);
+static void turnemit(Turn *t, int ev, const char *p, size_t n);
+static int turnerr(Turn *t, int kind, const char *fmt, ...);
+static int errclassify(int status, const char *code, const char *msg);
+static int turnerror(Turn *t, const JDoc *d, int e, int status,
+    const Endpoint *ep);
+static ToolCall *turncall(Turn *t, int index, const char *id);
+static int callargs(Turn *t, ToolCall *c, const JDoc *d, int a);
+static char *jsonid(const JDoc *d, int t);
+static void emitstr(Turn *t, int ev, const JDoc *d, int s);
+static int oaichunk(Turn *t, const JDoc *d, const Endpoint *ep);
+static int antevent(Turn *t, const JDoc *d, const Endpoint *ep);
+static int llmsse(void *ctx, const char *event, const char *data, size_t n);
+static int turnfinish(Turn *t, int eof);
+static int llmbodycb(void *ctx, const char *p, size_t n);
+static int httpexchange(const Endpoint *e, const char *method,
+    const char *path, const Buf *body, Turn *t, Buf *out, long *ra);
+static void httperror(Turn *t, const Endpoint *e, int status, const Buf *body);
+static long nettotalms(void);
+static int napms(long ms);
+static int llmmodel(Endpoint *e, Turn *t);
+static int llmonce(Endpoint *e, const Conv *cv, Turn *t, long *ra);
+static int llmturn(Endpoint *ep, const Conv *cv, Turn *t, void (*emit)(void *,
+    int, const char *, size_t), void *ctx);
+static void ignoreload(Ignore *ig);
+static void ignorefree(Ignore *ig);
+static int ignored(const Ignore *ig, const char *rel, const char *name);
+static int strpcmp(const void *a, const void *b);
+static void listdir(int dfd, const char *rel, const Ignore *ig, int depth,
+    int *count, Buf *out);
+static int toollist(const JDoc *d, int args, CmdLine *cl, Buf *out);
+static int toolread(const JDoc *d, int args, CmdLine *cl, Buf *out);
+static int toolwrite3(const JDoc *d, int args, CmdLine *cl, Buf *out);
+static int tooledit3(const JDoc *d, int args, CmdLine *cl, Buf *out);
+static const Tool *toolfind(const char *name);
+static void toolsjson(JWriter *w, int anth);
+static int tooldispatch(const char *name, const char *args, size_t alen,
+    Buf *out);
+static void convfree(Conv *cv, int from);
+static Msg *convadd(Conv *cv, int role, const char *text, size_t n);
+static void agentemit(void *ctx, int ev, const char *p, size_t n);
+static int agentrepeat(Buf *seen, const ToolCall *c);
+static int agentrun(Endpoint *ep, Conv *cv, Show *show);
+static void onsigint(int sig);
+static int agentinit(Endpoint *ep);
+static void agentstart(void);
+static char *readprompt(void);
+static int cmdexec(int argc, char *argv[]);
+static int cmdinteractive(void);
+static void puturl(FILE *fp, const char *s);
+static int cmdcheck(int argc, char *argv[]);
 
 /* grammars linked in from $(GRAMMARDIR), pinned by grammars.lock */
 const TSLanguage *tree_sitter_bash(void);
@@ -749,6 +1017,33 @@ hexenc(const unsigned char *p, size_t n, char *out)
 		out[2 * i + 1] = hex[p[i] & 15];
 	}
 	out[2 * n] = '\0';
+}
+
+/* standard base64 of n bytes into out (4 * ((n + 2) / 3) + 1 bytes) */
+static void
+base64enc(const unsigned char *p, size_t n, char *out)
+{
+	static const char al[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnop"
+	    "qrstuvwxyz0123456789+/";
+	size_t i, o = 0;
+	uint32_t v;
+
+	for (i = 0; i + 2 < n; i += 3) {
+		v = (uint32_t)p[i] << 16 | (uint32_t)p[i + 1] << 8 | p[i + 2];
+		out[o++] = al[v >> 18];
+		out[o++] = al[v >> 12 & 63];
+		out[o++] = al[v >> 6 & 63];
+		out[o++] = al[v & 63];
+	}
+	if (i < n) {
+		v = (uint32_t)p[i] << 16 | (i + 1 < n ? (uint32_t)p[i + 1] << 8 :
+		    0);
+		out[o++] = al[v >> 18];
+		out[o++] = al[v >> 12 & 63];
+		out[o++] = i + 1 < n ? al[v >> 6 & 63] : '=';
+		out[o++] = '=';
+	}
+	out[o] = '\0';
 }
 
 /* constant time: a MAC compare must not say how much matched */
@@ -2131,18 +2426,28 @@ configapply(const Toml *t, int origin)
 				if (e->type != TStr)
 					die("%s:%d: %s: expected a string", file,
 					    e->line, e->key);
-				if (strcmp(e->key, "base_url") == 0 &&
+				if (strcmp(e->key, "model") != 0 &&
 				    origin == OriginWorkspace)
 					/* an API key must never follow a URL a
-					 * repository chose */
-					warnx("%s:%d: base_url in a workspace "
-					    "config is ignored", file, e->line);
+					 * repository chose, nor the code go to
+					 * a provider it chose */
+					warnx("%s:%d: %s in a workspace config "
+					    "is ignored", file, e->line, e->key);
 				else
 					snprintf(strcmp(e->key, "model") == 0 ?
 					    settings.model : strcmp(e->key,
 					    "provider") == 0 ? settings.provider :
 					    settings.baseurl, MAXSETTING, "%s",
 					    e->str);
+			} else if (strcmp(e->key, "timeout_ms") == 0) {
+				if (e->type != TInt || e->num < 1)
+					die("%s:%d: timeout_ms: expected a number "
+					    "of milliseconds", file, e->line);
+				/* lowered only: the request limit of config.h
+				 * stays the ceiling */
+				if (e->num < NETREQUESTMS && (settings.timeoutms
+				    == 0 || e->num < settings.timeoutms))
+					settings.timeoutms = (long)e->num;
 			} else if (strcmp(e->key, "color") == 0) {
 				if (e->type != TBool)
 					die("%s:%d: color: expected true or "
@@ -2152,6 +2457,23 @@ configapply(const Toml *t, int origin)
 				warnx("%s:%d: unknown key %s, ignored", file,
 				    e->line, e->key);
 			}
+			continue;
+		}
+		if (strcmp(e->table, "base_urls") == 0) {
+			if (e->type != TStr)
+				die("%s:%d: base_urls.%s: expected a string", file,
+				    e->line, e->key);
+			if (origin == OriginWorkspace) {
+				warnx("%s:%d: base_urls in a workspace config is "
+				    "ignored", file, e->line);
+				continue;
+			}
+			if ((j = providerfind(e->key)) < 0) {
+				warnx("%s:%d: no provider %s, ignored", file,
+				    e->line, e->key);
+				continue;
+			}
+			snprintf(provurls[j], sizeof(provurls[j]), "%s", e->str);
 			continue;
 		}
 		if (strcmp(e->table, "tools") == 0 ||
@@ -2414,6 +2736,2256 @@ harden(void)
 	sigemptyset(&sa.sa_mask);
 	if (sigaction(SIGPIPE, &sa, NULL) != 0)
 		die("sigaction SIGPIPE:");
+}
+
+/*
+ * net, tls, http, sse: the way to a model and back.  One request per
+ * connection (Connection: close), every wait bounded by a deadline,
+ * every size by config.h.  TLS is BearSSL's, always verified: chain and
+ * host name; there is no switch to turn either off.
+ */
+
+static volatile sig_atomic_t cancelled; /* SIGINT during a turn */
+
+/* percent-decode s[0..n) into out; -1 when malformed or too long */
+static int
+urldecode(const char *s, size_t n, char *out, size_t sz)
+{
+	size_t i, o = 0;
+	unsigned v;
+
+	for (i = 0; i < n; i++) {
+		if (o + 1 >= sz)
+			return -1;
+		if (s[i] == '%') {
+			if (i + 2 >= n || !isxdigit((unsigned char)s[i + 1]) ||
+			    !isxdigit((unsigned char)s[i + 2]) ||
+			    sscanf(s + i + 1, "%2x", &v) != 1 || v == 0)
+				return -1;
+			out[o++] = (char)v;
+			i += 2;
+		} else {
+			out[o++] = s[i];
+		}
+	}
+	out[o] = '\0';
+	return 0;
+}
+
+/*
+ * Parse an http or https URL: scheme://[user[:pass]@]host[:port][/path].
+ * Hosts are names or IP literals ([v6] in brackets); nothing in a URL
+ * may be a control byte or a space.  0, or -1 with the reason in why.
+ */
+static int
+urlparse(Url *u, const char *s, char *why, size_t wsz)
+{
+	const char *p, *h, *e, *at, *c;
+	size_t n;
+	long port;
+	char *end;
+
+	memset(u, 0, sizeof(*u));
+	if (strlen(s) >= MAXURLCAP) {
+		snprintf(why, wsz, "URL longer than %d bytes", MAXURLCAP - 1);
+		return -1;
+	}
+	for (p = s; *p; p++)
+		if ((unsigned char)*p <= ' ' || *p == 0x7f) {
+			snprintf(why, wsz, "URL contains a space or a control "
+			    "character");
+			return -1;
+		}
+	if (strncasecmp(s, "https://", 8) == 0) {
+		u->tls = 1;
+		p = s + 8;
+	} else if (strncasecmp(s, "http://", 7) == 0) {
+		p = s + 7;
+	} else {
+		snprintf(why, wsz, "%s: only http:// and https:// URLs", s);
+		return -1;
+	}
+	e = p + strcspn(p, "/?#");
+	at = NULL;
+	for (c = p; c < e; c++)
+		if (*c == '@')
+			at = c;
+	if (at != NULL) {
+		c = memchr(p, ':', (size_t)(at - p));
+		if (urldecode(p, (size_t)((c ? c : at) - p), u->user,
+		    sizeof(u->user)) != 0 || (c && urldecode(c + 1,
+		    (size_t)(at - c - 1), u->pass, sizeof(u->pass)) != 0)) {
+			snprintf(why, wsz, "malformed user name or password "
+			    "in the URL");
+			return -1;
+		}
+		p = at + 1;
+	}
+	if (*p == '[') {
+		h = p + 1;
+		if ((c = memchr(h, ']', (size_t)(e - h))) == NULL) {
+			snprintf(why, wsz, "%s: unclosed [ in the host", s);
+			return -1;
+		}
+		n = (size_t)(c - h);
+		c++;
+		if (n == 0 || strspn(h, "0123456789abcdefABCDEF:.") < n) {
+			snprintf(why, wsz, "%s: bad IPv6 address", s);
+			return -1;
+		}
+	} else {
+		h = p;
+		c = memchr(h, ':', (size_t)(e - h));
+		if (c == NULL)
+			c = e;
+		n = (size_t)(c - h);
+		if (n == 0 || strspn(h, "abcdefghijklmnopqrstuvwxyz"
+		    "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-_") < n) {
+			snprintf(why, wsz, "%s: bad host name", s);
+			return -1;
+		}
+	}
+	if (n >= sizeof(u->host)) {
+		snprintf(why, wsz, "%s: host name too long", s);
+		return -1;
+	}
+	memcpy(u->host, h, n);
+	u->host[n] = '\0';
+	if (c < e && *c == ':') {
+		errno = 0;
+		port = strtol(c + 1, &end, 10);
+		if (end != e || c + 1 == e || port < 1 || port > 65535 ||
+		    !isdigit((unsigned char)c[1])) {
+			snprintf(why, wsz, "%s: bad port", s);
+			return -1;
+		}
+		snprintf(u->port, sizeof(u->port), "%ld", port);
+	} else if (c != e) {
+		snprintf(why, wsz, "%s: junk after the host", s);
+		return -1;
+	} else {
+		snprintf(u->port, sizeof(u->port), "%s", u->tls ? "443" : "80");
+	}
+	if (*e == '\0' || *e != '/')
+		snprintf(u->path, sizeof(u->path), "/%s", *e == '\0' ? "" :
+		    e);
+	else
+		snprintf(u->path, sizeof(u->path), "%s", e);
+	u->path[strcspn(u->path, "#")] = '\0';
+	return 0;
+}
+
+/* a host name that only ever means this machine */
+static int
+hostloopback(const char *h)
+{
+	struct in6_addr a6;
+	struct in_addr a4;
+
+	if (strcasecmp(h, "localhost") == 0 ||
+	    (strlen(h) > 10 && strcasecmp(h + strlen(h) - 10, ".localhost")
+	    == 0))
+		return 1;
+	if (inet_pton(AF_INET, h, &a4) == 1)
+		return (ntohl(a4.s_addr) >> 24) == 127;
+	if (inet_pton(AF_INET6, h, &a6) == 1)
+		return IN6_IS_ADDR_LOOPBACK(&a6) || (IN6_IS_ADDR_V4MAPPED(&a6)
+		    && a6.s6_addr[12] == 127);
+	return 0;
+}
+
+/* a resolved address on this machine */
+static int
+addrloopback(const struct sockaddr *sa)
+{
+	const struct sockaddr_in6 *s6;
+
+	if (sa->sa_family == AF_INET)
+		return (ntohl(((const struct sockaddr_in *)(const void *)sa)->
+		    sin_addr.s_addr) >> 24) == 127;
+	if (sa->sa_family == AF_INET6) {
+		s6 = (const struct sockaddr_in6 *)(const void *)sa;
+		return IN6_IS_ADDR_LOOPBACK(&s6->sin6_addr) ||
+		    (IN6_IS_ADDR_V4MAPPED(&s6->sin6_addr) &&
+		    s6->sin6_addr.s6_addr[12] == 127);
+	}
+	return 0;
+}
+
+/*
+ * The proxy for a URL, the way curl reads the environment: https_proxy
+ * or HTTPS_PROXY for https, http_proxy for http (never HTTP_PROXY, which
+ * CGI lets a client set); no_proxy/NO_PROXY lists hosts to reach
+ * directly ("*", names, ".suffix" or "suffix" matching subdomains).
+ * Loopback is never proxied.  NULL for a direct connection.
+ */
+static const char *
+netproxy(const Url *u)
+{
+	const char *p, *np, *c;
+	size_t n, hl = strlen(u->host);
+
+	if (hostloopback(u->host))
+		return NULL;
+	p = u->tls ? getenv("https_proxy") : getenv("http_proxy");
+	if ((p == NULL || *p == '\0') && u->tls)
+		p = getenv("HTTPS_PROXY");
+	if (p == NULL || *p == '\0')
+		return NULL;
+	if ((np = getenv("no_proxy")) == NULL || *np == '\0')
+		np = getenv("NO_PROXY");
+	for (c = np; c != NULL && *c != '\0'; c += n + (c[n] == ',')) {
+		while (*c == ' ' || *c == ',')
+			c++;
+		n = strcspn(c, ", ");
+		if (n == 1 && *c == '*')
+			return NULL;
+		if (n > 0 && *c == '.') {
+			c++;
+			n--;
+		}
+		if (n == 0 || n > hl)
+			continue;
+		if (strncasecmp(u->host + hl - n, c, n) == 0 &&
+		    (n == hl || u->host[hl - n - 1] == '.'))
+			return NULL;
+	}
+	return p;
+}
+
+/*
+ * Wait until fd is ready for ev, in short slices so that a Ctrl-C ends
+ * the wait; 0 when ready, -1 with c->err set on timeout or cancel.
+ */
+static int
+netwait(Conn *c, int ev)
+{
+	struct pollfd pfd;
+	long now, until, left;
+	int r;
+
+	until = nowms() + c->idlems;
+	for (;;) {
+		if (cancelled) {
+			c->cancel = 1;
+			snprintf(c->err, sizeof(c->err), "cancelled");
+			return -1;
+		}
+		now = nowms();
+		left = MIN(until, c->deadline) - now;
+		if (left <= 0) {
+			c->timedout = 1;
+			snprintf(c->err, sizeof(c->err), "%s: no answer for %ld "
+			    "ms (%s)", c->host, now - (until - c->idlems),
+			    until <= c->deadline ? "read timeout" :
+			    "request time limit");
+			return -1;
+		}
+		pfd.fd = c->fd;
+		pfd.events = (short)ev;
+		pfd.revents = 0;
+		r = poll(&pfd, 1, (int)MIN(left, 200));
+		if (r > 0)
+			return 0;
+		if (r < 0 && errno != EINTR) {
+			snprintf(c->err, sizeof(c->err), "poll: %s",
+			    strerror(errno));
+			return -1;
+		}
+	}
+}
+
+/* the socket under TLS or the plain connection: -1 on error or EOF */
+static int
+sockread(void *ctx, unsigned char *buf, size_t len)
+{
+	Conn *c = ctx;
+	ssize_t r;
+
+	for (;;) {
+		if (netwait(c, POLLIN) != 0)
+			return -1;
+		r = read(c->fd, buf, len);
+		if (r > 0)
+			return (int)r;
+		if (r == 0) {
+			c->eof = 1;
+			return -1;
+		}
+		if (errno != EINTR && errno != EAGAIN) {
+			snprintf(c->err, sizeof(c->err), "%s: read: %s",
+			    c->host, strerror(errno));
+			return -1;
+		}
+	}
+}
+
+static int
+sockwrite(void *ctx, const unsigned char *buf, size_t len)
+{
+	Conn *c = ctx;
+	ssize_t r;
+
+	for (;;) {
+		if (netwait(c, POLLOUT) != 0)
+			return -1;
+		r = send(c->fd, buf, len, MSG_NOSIGNAL);
+		if (r > 0)
+			return (int)r;
+		if (r < 0 && errno != EINTR && errno != EAGAIN) {
+			snprintf(c->err, sizeof(c->err), "%s: write: %s",
+			    c->host, strerror(errno));
+			return -1;
+		}
+	}
+}
+
+/*
+ * Connect to host:port, trying every address in turn within the connect
+ * timeout.  With loopbackonly, an address that is not this machine's is
+ * refused before any packet is sent.  0, or -1 with c->err set.
+ */
+static int
+netconnect(Conn *c, const char *host, const char *port, int loopbackonly)
+{
+	struct addrinfo hints, *res, *ai;
+	struct pollfd pfd;
+	long until;
+	socklen_t sl;
+	int fd, r, soerr = 0, left;
+
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_family = AF_UNSPEC;
+	hints.ai_socktype = SOCK_STREAM;
+	hints.ai_flags = AI_NUMERICSERV;
+	if ((r = getaddrinfo(host, port, &hints, &res)) != 0) {
+		snprintf(c->err, sizeof(c->err), "%s: %s", host,
+		    gai_strerror(r));
+		return -1;
+	}
+	snprintf(c->err, sizeof(c->err), "%s: no address to connect to",
+	    host);
+	for (ai = res; ai != NULL; ai = ai->ai_next) {
+		if (loopbackonly && !addrloopback(ai->ai_addr)) {
+			snprintf(c->err, sizeof(c->err), "%s: plain http only to "
+			    "this machine (loopback): use https", host);
+			continue;
+		}
+		fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC |
+		    SOCK_NONBLOCK, ai->ai_protocol);
+		if (fd < 0)
+			continue;
+		r = connect(fd, ai->ai_addr, ai->ai_addrlen);
+		if (r != 0 && errno == EINPROGRESS) {
+			until = nowms() + NETCONNECTMS;
+			do {
+				if (cancelled)
+					break;
+				left = (int)MIN(200, until - nowms());
+				pfd.fd = fd;
+				pfd.events = POLLOUT;
+				r = left > 0 ? poll(&pfd, 1, left) : 0;
+			} while ((r == 0 && nowms() < until) ||
+			    (r < 0 && errno == EINTR));
+			sl = sizeof(soerr);
+			if (r > 0 && getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr,
+			    &sl) == 0 && soerr == 0)
+				r = 0;
+			else
+				errno = r > 0 ? soerr : ETIMEDOUT;
+			if (r != 0)
+				r = -1;
+		}
+		if (r == 0) {
+			c->fd = fd;
+			freeaddrinfo(res);
+			return 0;
+		}
+		snprintf(c->err, sizeof(c->err), "%s port %s: connect: %s",
+		    host, port, cancelled ? "cancelled" : strerror(errno));
+		close(fd);
+		if (cancelled) {
+			c->cancel = 1;
+			break;
+		}
+	}
+	freeaddrinfo(res);
+	return -1;
+}
+
+/* trust anchors from the system's PEM bundle, decoded once */
+static br_x509_trust_anchor *tas;
+static size_t ntas;
+static char cafile[PATH_MAX];
+
+static void
+pemappend(void *ctx, const void *p, size_t n)
+{
+	bufadd(ctx, p, n);
+}
+
+static void
+dnappend(void *ctx, const void *p, size_t n)
+{
+	bufadd(ctx, p, n);
+}
+
+static unsigned char *
+xmemdup(const void *p, size_t n)
+{
+	unsigned char *d = xmalloc(n ? n : 1);
+
+	memcpy(d, p, n);
+	return d;
+}
+
+/* one DER certificate to a trust anchor; -1 when it cannot be one */
+static int
+tlsanchor(const unsigned char *der, size_t n, br_x509_trust_anchor *ta)
+{
+	br_x509_decoder_context dc;
+	br_x509_pkey *pk;
+	Buf dn;
+
+	bufinit(&dn, 65536);
+	br_x509_decoder_init(&dc, dnappend, &dn);
+	br_x509_decoder_push(&dc, der, n);
+	if ((pk = br_x509_decoder_get_pkey(&dc)) == NULL || dn.err) {
+		buffree(&dn);
+		return -1;
+	}
+	memset(ta, 0, sizeof(*ta));
+	ta->dn.data = xmemdup(dn.p, dn.len);
+	ta->dn.len = dn.len;
+	ta->flags = br_x509_decoder_isCA(&dc) ? BR_X509_TA_CA : 0;
+	ta->pkey.key_type = pk->key_type;
+	if (pk->key_type == BR_KEYTYPE_RSA) {
+		ta->pkey.key.rsa.n = xmemdup(pk->key.rsa.n, pk->key.rsa.nlen);
+		ta->pkey.key.rsa.nlen = pk->key.rsa.nlen;
+		ta->pkey.key.rsa.e = xmemdup(pk->key.rsa.e, pk->key.rsa.elen);
+		ta->pkey.key.rsa.elen = pk->key.rsa.elen;
+	} else if (pk->key_type == BR_KEYTYPE_EC) {
+		ta->pkey.key.ec.curve = pk->key.ec.curve;
+		ta->pkey.key.ec.q = xmemdup(pk->key.ec.q, pk->key.ec.qlen);
+		ta->pkey.key.ec.qlen = pk->key.ec.qlen;
+	} else {
+		free(ta->dn.data);
+		buffree(&dn);
+		return -1;
+	}
+	buffree(&dn);
+	return 0;
+}
+
+/*
+ * Load the CA bundle: VTCODE_CA_FILE, else the first of config.h's
+ * cafiles that exists.  Certificates that cannot be anchors are
+ * skipped; a bundle with none is an error.  0, or -1 with why.
+ */
+static int
+tlsload(char *why, size_t wsz)
+{
+	br_pem_decoder_context pc;
+	const char *env = getenv("VTCODE_CA_FILE"), *name;
+	unsigned char *buf = NULL;
+	size_t len = 0, off, k, i, cap = 0;
+	struct stat st;
+	int keep = 0, fd;
+	Buf der;
+
+	if (ntas > 0)
+		return 0;
+	if (env != NULL && *env != '\0') {
+		snprintf(cafile, sizeof(cafile), "%s", env);
+	} else {
+		cafile[0] = '\0';
+		for (i = 0; i < LEN(cafiles); i++)
+			if (access(cafiles[i], R_OK) == 0) {
+				snprintf(cafile, sizeof(cafile), "%s",
+				    cafiles[i]);
+				break;
+			}
+		if (cafile[0] == '\0') {
+			snprintf(why, wsz, "no CA bundle found (looked in %s "
+			    "and the others config.h lists); set "
+			    "VTCODE_CA_FILE", cafiles[0]);
+			return -1;
+		}
+	}
+	if ((fd = open(cafile, O_RDONLY | O_CLOEXEC)) < 0 ||
+	    fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) ||
+	    st.st_size > MAXCAFILE) {
+		snprintf(why, wsz, "CA bundle %s: %s", cafile, fd < 0 ?
+		    strerror(errno) : "not a regular file of at most "
+		    "MAXCAFILE bytes");
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	buf = xmalloc((size_t)st.st_size + 2);
+	while (len < (size_t)st.st_size) {
+		ssize_t r = read(fd, buf + len, (size_t)st.st_size - len);
+		if (r <= 0)
+			break;
+		len += (size_t)r;
+	}
+	close(fd);
+	buf[len++] = '\n';      /* the decoder wants the last line ended */
+	bufinit(&der, MAXCAFILE);
+	br_pem_decoder_init(&pc);
+	for (off = 0; off < len; ) {
+		k = br_pem_decoder_push(&pc, buf + off, len - off);
+		off += k;
+		switch (br_pem_decoder_event(&pc)) {
+		case BR_PEM_BEGIN_OBJ:
+			name = br_pem_decoder_name(&pc);
+			keep = strcmp(name, "CERTIFICATE") == 0 ||
+			    strcmp(name, "X509 CERTIFICATE") == 0;
+			der.len = 0;
+			br_pem_decoder_setdest(&pc, pemappend, &der);
+			break;
+		case BR_PEM_END_OBJ:
+			if (!keep || der.err || ntas >= MAXANCHORS)
+				break;
+			if (ntas == cap) {
+				cap = cap ? cap * 2 : 64;
+				tas = xrealloc(tas, cap * sizeof(*tas));
+			}
+			if (tlsanchor((unsigned char *)der.p, der.len,
+			    &tas[ntas]) == 0)
+				ntas++;
+			break;
+		case BR_PEM_ERROR:
+			off = len;
+			break;
+		}
+		if (k == 0 && off < len)
+			break;
+	}
+	buffree(&der);
+	free(buf);
+	if (ntas == 0) {
+		snprintf(why, wsz, "CA bundle %s: no usable certificate",
+		    cafile);
+		return -1;
+	}
+	return 0;
+}
+
+/* set c->err; vsnprintf truncates quietly where snprintf would warn */
+static void
+connerr(Conn *c, const char *fmt, ...)
+{
+	char m[sizeof(c->err)];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(m, sizeof(m), fmt, ap);
+	va_end(ap);
+	memcpy(c->err, m, sizeof(m));
+}
+
+/* BearSSL's error in words a user can act on */
+static void
+tlserror(Conn *c)
+{
+	int e = br_ssl_engine_last_error(&c->sc->eng);
+	char m[sizeof(c->err)];
+
+	if (c->timedout || c->cancel || (e == BR_ERR_IO && !c->eof &&
+	    c->err[0] != '\0'))
+		return;         /* the socket layer said why */
+	if (e == BR_ERR_X509_NOT_TRUSTED)
+		connerr(c, "%s: TLS: certificate not signed by a trusted CA "
+		    "(CA bundle %s)", c->host, cafile);
+	if (e == BR_ERR_X509_NOT_TRUSTED)
+		return;
+	if (e == BR_ERR_X509_EXPIRED)
+		snprintf(m, sizeof(m), "%s: TLS: certificate expired or not "
+		    "yet valid", c->host);
+	else if (e == BR_ERR_X509_BAD_SERVER_NAME)
+		snprintf(m, sizeof(m), "%s: TLS: certificate does not match "
+		    "the host name", c->host);
+	else if (e == BR_ERR_RECV_FATAL_ALERT + 70)
+		snprintf(m, sizeof(m), "%s: TLS: server requires TLS 1.3; "
+		    "vtcode speaks TLS 1.2 (BearSSL)", c->host);
+	else if (e == BR_ERR_RECV_FATAL_ALERT + 40)
+		snprintf(m, sizeof(m), "%s: TLS: handshake failure: no cipher "
+		    "suite in common (vtcode offers ECDHE with AES-GCM or "
+		    "ChaCha20-Poly1305)", c->host);
+	else if (e > BR_ERR_RECV_FATAL_ALERT)
+		snprintf(m, sizeof(m), "%s: TLS: the server sent fatal alert "
+		    "%d", c->host, e - BR_ERR_RECV_FATAL_ALERT);
+	else if (e >= BR_ERR_X509_OK && e < 64)
+		snprintf(m, sizeof(m), "%s: TLS: certificate rejected (X.509 "
+		    "error %d)", c->host, e);
+	else if (e == BR_ERR_IO || e == 0)
+		snprintf(m, sizeof(m), "%s: connection closed by the server",
+		    c->host);
+	else
+		snprintf(m, sizeof(m), "%s: TLS error %d", c->host, e);
+	memcpy(c->err, m, sizeof(m));
+}
+
+/* start TLS on a connected c for server name host */
+static int
+tlsstart(Conn *c, const char *host)
+{
+	static const uint16_t suites[] = {
+		BR_TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256,
+		BR_TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256,
+		BR_TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384,
+		BR_TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384,
+		BR_TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256,
+		BR_TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256,
+	};
+	unsigned char seed[32];
+	char why[PATH_MAX + 128];
+
+	if (tlsload(why, sizeof(why)) != 0) {
+		connerr(c, "%s", why);
+		return -1;
+	}
+	if (hostloopback(host) && strcasecmp(host, "localhost") != 0 &&
+	    strspn(host, "0123456789.:") == strlen(host)) {
+		/* BearSSL matches names, not addresses */
+		snprintf(c->err, sizeof(c->err), "%s: https needs a host name, "
+		    "not an IP address", host);
+		return -1;
+	}
+	if (strspn(host, "0123456789.:abcdefABCDEF") == strlen(host) &&
+	    strchr(host, ':') != NULL) {
+		snprintf(c->err, sizeof(c->err), "%s: https needs a host name, "
+		    "not an IP address", host);
+		return -1;
+	}
+	c->sc = xmalloc(sizeof(*c->sc));
+	c->xc = xmalloc(sizeof(*c->xc));
+	c->iobuf = xmalloc(BR_SSL_BUFSIZE_BIDI);
+	br_ssl_client_init_full(c->sc, c->xc, tas, ntas);
+	br_ssl_engine_set_versions(&c->sc->eng, BR_TLS12, BR_TLS12);
+	br_ssl_engine_set_suites(&c->sc->eng, suites, LEN(suites));
+	br_ssl_engine_set_buffer(&c->sc->eng, c->iobuf, BR_SSL_BUFSIZE_BIDI, 1);
+	randbytes(seed, sizeof(seed));
+	br_ssl_engine_inject_entropy(&c->sc->eng, seed, sizeof(seed));
+	/* a name is always given: SNI and host-name verification */
+	if (!br_ssl_client_reset(c->sc, host, 0)) {
+		tlserror(c);
+		return -1;
+	}
+	br_sslio_init(&c->io, &c->sc->eng, sockread, c, sockwrite, c);
+	c->tls = 1;
+	if (br_sslio_flush(&c->io) != 0) {
+		tlserror(c);
+		return -1;
+	}
+	return 0;
+}
+
+static void
+connclose(Conn *c)
+{
+	if (c->fd >= 0)
+		close(c->fd);
+	c->fd = -1;
+	free(c->sc);
+	free(c->xc);
+	free(c->iobuf);
+	c->sc = NULL;
+	c->xc = NULL;
+	c->iobuf = NULL;
+	c->tls = 0;
+}
+
+static int
+connwrite(Conn *c, const void *p, size_t n)
+{
+	const unsigned char *b = p;
+	int r;
+
+	if (c->tls) {
+		if (br_sslio_write_all(&c->io, p, n) != 0 ||
+		    br_sslio_flush(&c->io) != 0) {
+			tlserror(c);
+			return -1;
+		}
+		return 0;
+	}
+	while (n > 0) {
+		if ((r = sockwrite(c, b, n)) < 0) {
+			if (c->eof)
+				snprintf(c->err, sizeof(c->err), "%s: connection "
+				    "closed by the server", c->host);
+			return -1;
+		}
+		b += r;
+		n -= (size_t)r;
+	}
+	return 0;
+}
+
+/* >0 bytes, 0 at the end of the stream, -1 with c->err set */
+static int
+connread(Conn *c, void *p, size_t n)
+{
+	int r, e;
+
+	c->err[0] = '\0';
+	if (c->tls) {
+		if ((r = br_sslio_read(&c->io, p, n)) > 0)
+			return r;
+		e = br_ssl_engine_last_error(&c->sc->eng);
+		if (e == 0 && !c->timedout && !c->cancel)
+			return 0;       /* close_notify */
+		if (e == BR_ERR_IO && c->eof) {
+			/* closed without close_notify: the caller decides
+			 * whether the framing makes that a truncation */
+			return 0;
+		}
+		tlserror(c);
+		return -1;
+	}
+	r = sockread(c, p, n);
+	if (r < 0 && c->eof)
+		return 0;
+	return r;
+}
+
+/*
+ * Open a connection for URL u: directly, or through the proxy the
+ * environment names (HTTP CONNECT, Basic auth from the proxy URL's
+ * userinfo), then TLS with the target's name.  0, or -1 with c->err.
+ */
+static int
+connopen(Conn *c, const Url *u, long timeoutms)
+{
+	char req[1024], why[256], cred[600], *b64 = NULL;
+	const char *proxy = netproxy(u);
+	HttpResp r;
+	Url pu;
+	int n, done = 0;
+	char buf[2048];
+	size_t k, clen;
+
+	memset(c, 0, sizeof(*c));
+	c->fd = -1;
+	c->idlems = NETREADMS;
+	c->deadline = nowms() + timeoutms;
+	snprintf(c->host, sizeof(c->host), "%s", u->host);
+	if (proxy == NULL)
+		return netconnect(c, u->host, u->port, !u->tls &&
+		    !PLAINHTTPANY) != 0 ? -1 : u->tls ? tlsstart(c, u->host) :
+		    0;
+	if (!u->tls && !PLAINHTTPANY) {
+		snprintf(c->err, sizeof(c->err), "%s: plain http only to this "
+		    "machine (loopback): use https", u->host);
+		return -1;
+	}
+	if (urlparse(&pu, proxy, why, sizeof(why)) != 0 || pu.tls) {
+		snprintf(c->err, sizeof(c->err), "proxy %s", pu.tls ?
+		    "https:// proxies are not supported: use http://" : why);
+		return -1;
+	}
+	if (netconnect(c, pu.host, pu.port, 0) != 0) {
+		memcpy(why, c->err, sizeof(why) - 1);
+		why[sizeof(why) - 1] = '\0';
+		connerr(c, "proxy %s", why);
+		return -1;
+	}
+	cred[0] = '\0';
+	if (pu.user[0] != '\0') {
+		char up[520];
+		k = (size_t)snprintf(up, sizeof(up), "%s:%s", pu.user, pu.pass);
+		b64 = xmalloc(((k + 2) / 3) * 4 + 1);
+		base64enc((unsigned char *)up, MIN(k, sizeof(up) - 1), b64);
+		snprintf(cred, sizeof(cred), "Proxy-Authorization: Basic "
+		    "%s\r\n", b64);
+		explicit_bzero(up, sizeof(up));
+		explicit_bzero(b64, strlen(b64));
+		free(b64);
+	}
+	n = snprintf(req, sizeof(req), "CONNECT %s%s%s:%s HTTP/1.1\r\n"
+	    "Host: %s%s%s:%s\r\n%sUser-Agent: vtcode/%s\r\n\r\n",
+	    strchr(u->host, ':') ? "[" : "", u->host, strchr(u->host, ':') ?
+	    "]" : "", u->port, strchr(u->host, ':') ? "[" : "", u->host,
+	    strchr(u->host, ':') ? "]" : "", u->port, cred, VERSION);
+	explicit_bzero(cred, sizeof(cred));
+	if (connwrite(c, req, (size_t)n) != 0) {
+		explicit_bzero(req, sizeof(req));
+		return -1;
+	}
+	explicit_bzero(req, sizeof(req));
+	httpinit(&r, NULL, NULL);
+	r.nobody = 1;
+	/* read byte by byte: what follows the proxy's answer is TLS */
+	while (!done) {
+		if ((n = connread(c, buf, 1)) <= 0) {
+			memcpy(why, c->err, sizeof(why) - 1);
+			why[sizeof(why) - 1] = '\0';
+			connerr(c, "proxy: %s", n == 0 ? "the proxy closed the "
+			    "connection" : why);
+			return -1;
+		}
+		if ((done = httpfeed(&r, buf, 1, &clen)) < 0) {
+			snprintf(c->err, sizeof(c->err), "proxy: %s", r.err);
+			return -1;
+		}
+	}
+	if (r.status < 200 || r.status > 299) {
+		connerr(c, "proxy %s:%s refused CONNECT "
+		    "to %s:%s: HTTP %d%s", pu.host, pu.port, u->host, u->port,
+		    r.status, r.status == 407 ? " (proxy authentication "
+		    "required: put user:password in the proxy URL)" : "");
+		return -1;
+	}
+	return u->tls ? tlsstart(c, u->host) : 0;
+}
+
+/* ---- http: a response parser fed any number of bytes at a time ---- */
+
+static void
+httpinit(HttpResp *r, int (*body)(void *, const char *, size_t),
+    void *ctx)
+{
+	memset(r, 0, sizeof(*r));
+	r->state = HStatus;
+	r->body = body;
+	r->ctx = ctx;
+}
+
+static int
+httpfail(HttpResp *r, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(r->err, sizeof(r->err), fmt, ap);
+	va_end(ap);
+	r->state = HDone;
+	return -1;
+}
+
+/* one complete line of the head, trailers or chunk framing */
+static int
+httpline(HttpResp *r)
+{
+	char *l = r->line, *v, *e;
+	size_t n = r->linelen, i;
+	uint64_t x;
+	int d;
+
+	l[n] = '\0';
+	switch (r->state) {
+	case HStatus:
+		if (n < 12 || strncmp(l, "HTTP/1.", 7) != 0 ||
+		    (l[7] != '0' && l[7] != '1') || l[8] != ' ' ||
+		    !isdigit((unsigned char)l[9]) ||
+		    !isdigit((unsigned char)l[10]) ||
+		    !isdigit((unsigned char)l[11]) ||
+		    (l[12] != ' ' && l[12] != '\0'))
+			return httpfail(r, "not an HTTP/1.x status line");
+		r->status = (l[9] - '0') * 100 + (l[10] - '0') * 10 +
+		    (l[11] - '0');
+		if (r->status < 100)
+			return httpfail(r, "bad status %d", r->status);
+		r->state = HHeader;
+		return 0;
+	case HHeader:
+	case HTrailer:
+		if (n == 0)
+			break;
+		if (++r->nhdr > MAXHTTPHEADERN)
+			return httpfail(r, "more than %d header lines",
+			    MAXHTTPHEADERN);
+		if (l[0] == ' ' || l[0] == '\t')
+			return httpfail(r, "folded header line");
+		if ((v = strchr(l, ':')) == NULL || v == l)
+			return httpfail(r, "malformed header line");
+		for (i = 0; l + i < v; i++)
+			if (!isalnum((unsigned char)l[i]) &&
+			    strchr("!#$%&'*+-.^_`|~", l[i]) == NULL)
+				return httpfail(r, "malformed header name");
+		*v++ = '\0';
+		while (*v == ' ' || *v == '\t')
+			v++;
+		e = v + strlen(v);
+		while (e > v && (e[-1] == ' ' || e[-1] == '\t'))
+			*--e = '\0';
+		for (e = v; *e; e++)
+			if (((unsigned char)*e < ' ' && *e != '\t') || *e == 0x7f)
+				return httpfail(r, "control byte in header %s",
+				    l);
+		if (r->state == HTrailer)
+			return 0;
+		if (strcasecmp(l, "content-length") == 0) {
+			if (*v == '\0' || strspn(v, "0123456789") != strlen(v) ||
+			    strlen(v) > 18)
+				return httpfail(r, "bad Content-Length");
+			x = strtoull(v, NULL, 10);
+			if (r->hasclen && x != r->clen)
+				return httpfail(r, "conflicting Content-Length "
+				    "headers");
+			r->hasclen = 1;
+			r->clen = x;
+		} else if (strcasecmp(l, "transfer-encoding") == 0) {
+			if (strcasecmp(v, "chunked") != 0)
+				return httpfail(r, "unsupported Transfer-Encoding "
+				    "'%.40s'", v);
+			r->chunked = 1;
+		} else if (strcasecmp(l, "content-type") == 0) {
+			snprintf(r->ctype, sizeof(r->ctype), "%s", v);
+		} else if (strcasecmp(l, "retry-after") == 0) {
+			snprintf(r->retryafter, sizeof(r->retryafter), "%s", v);
+		} else if (strcasecmp(l, "retry-after-ms") == 0) {
+			snprintf(r->retryafterms, sizeof(r->retryafterms), "%s",
+			    v);
+		}
+		return 0;
+	case HChunkSize:
+		x = 0;
+		for (i = 0; i < n && isxdigit((unsigned char)l[i]); i++) {
+			d = isdigit((unsigned char)l[i]) ? l[i] - '0' :
+			    tolower((unsigned char)l[i]) - 'a' + 10;
+			if (x > (UINT64_MAX >> 4))
+				return httpfail(r, "chunk size overflows");
+			x = x << 4 | (uint64_t)d;
+		}
+		if (i == 0 || (i < n && l[i] != ';' && l[i] != ' ' &&
+		    l[i] != '\t'))
+			return httpfail(r, "bad chunk size line");
+		if (x > MAXHTTPBODY || r->total + x > MAXHTTPBODY)
+			return httpfail(r, "chunk of %llu bytes: the response "
+			    "would exceed MAXHTTPBODY (%d bytes)",
+			    (unsigned long long)x, MAXHTTPBODY);
+		r->left = x;
+		r->state = x == 0 ? HTrailer : HChunkData;
+		r->nhdr = 0;
+		return 0;
+	case HChunkEnd:
+		if (n != 0)
+			return httpfail(r, "no line end after chunk data");
+		r->state = HChunkSize;
+		return 0;
+	default:
+		return httpfail(r, "internal state");
+	}
+	/* the empty line that ends the head or the trailers */
+	if (r->state == HTrailer) {
+		r->state = HDone;
+		return 1;
+	}
+	if (r->status >= 100 && r->status < 200 && r->status != 101) {
+		r->state = HStatus;     /* an interim response: the real one
+					 * follows */
+		r->nhdr = 0;
+		r->hasclen = r->chunked = 0;
+		return 0;
+	}
+	if (r->chunked && r->hasclen)
+		return httpfail(r, "both Content-Length and Transfer-Encoding: "
+		    "ambiguous framing");
+	if (r->nobody || r->status == 204 || r->status == 304) {
+		r->state = HDone;
+		return 1;
+	}
+	if (r->hasclen && r->clen > MAXHTTPBODY)
+		return httpfail(r, "Content-Length %llu exceeds MAXHTTPBODY (%d "
+		    "bytes)", (unsigned long long)r->clen, MAXHTTPBODY);
+	r->state = r->chunked ? HChunkSize : r->hasclen ? HBody : HClose;
+	r->left = r->clen;
+	r->nhdr = 0;
+	if (r->state == HBody && r->left == 0) {
+		r->state = HDone;
+		return 1;
+	}
+	return 0;
+}
+
+/*
+ * Feed n bytes.  Returns 0 for more, 1 when the response is complete
+ * (*used says how many bytes it took), -1 with r->err set.  Body bytes go
+ * to r->body, which may return -1 to stop.
+ */
+static int
+httpfeed(HttpResp *r, const char *p, size_t n, size_t *used)
+{
+	size_t i = 0, k;
+	int rc;
+	char ch;
+
+	while (i < n) {
+		switch (r->state) {
+		case HDone:
+			*used = i;
+			return 1;
+		case HBody:
+		case HChunkData:
+		case HClose:
+			k = n - i;
+			if (r->state != HClose && k > r->left)
+				k = (size_t)r->left;
+			if (r->state == HClose && r->total + k > MAXHTTPBODY)
+				return httpfail(r, "response body exceeds "
+				    "MAXHTTPBODY (%d bytes)", MAXHTTPBODY);
+			if (r->body && r->body(r->ctx, p + i, k) != 0)
+				return httpfail(r, "%s", "stopped by the reader");
+			r->total += k;
+			i += k;
+			if (r->state == HClose)
+				break;
+			r->left -= k;
+			if (r->left == 0) {
+				if (r->state == HBody) {
+					r->state = HDone;
+					*used = i;
+					return 1;
+				}
+				r->state = HChunkEnd;
+			}
+			break;
+		default:
+			ch = p[i++];
+			if (r->state == HStatus || r->state == HHeader ||
+			    r->state == HTrailer) {
+				if (++r->hdrbytes > MAXHTTPHEADERS)
+					return httpfail(r, "response head larger "
+					    "than MAXHTTPHEADERS (%d bytes)",
+					    MAXHTTPHEADERS);
+			}
+			if (ch == '\n') {
+				if (r->linelen > 0 && r->line[r->linelen - 1] ==
+				    '\r')
+					r->linelen--;
+				rc = httpline(r);
+				r->linelen = 0;
+				if (rc < 0)
+					return -1;
+				if (rc == 1) {
+					*used = i;
+					return 1;
+				}
+				break;
+			}
+			if (ch == '\0')
+				return httpfail(r, "NUL byte in the response "
+				    "head");
+			if (r->linelen >= MAXHTTPLINE)
+				return httpfail(r, "line longer than MAXHTTPLINE "
+				    "(%d bytes)", MAXHTTPLINE);
+			r->line[r->linelen++] = ch;
+		}
+	}
+	*used = i;
+	return r->state == HDone;
+}
+
+/* the end of the connection: fine only where it ends the framing */
+static int
+httpeof(HttpResp *r)
+{
+	if (r->state == HClose || r->state == HDone) {
+		r->state = HDone;
+		return 1;
+	}
+	return httpfail(r, "%s", r->state == HStatus && r->linelen == 0 &&
+	    r->hdrbytes == 0 ? "the server closed the connection without "
+	    "answering" : "the server closed the connection in the middle "
+	    "of the response");
+}
+
+/* ---- sse: server-sent events, fed any number of bytes at a time ---- */
+
+static void
+sseinit(Sse *s, int (*cb)(void *, const char *, const char *, size_t),
+    void *ctx)
+{
+	memset(s, 0, sizeof(*s));
+	bufinit(&s->line, MAXSSELINE);
+	bufinit(&s->data, MAXSSEDATA);
+	s->cb = cb;
+	s->ctx = ctx;
+}
+
+static void
+ssefree(Sse *s)
+{
+	buffree(&s->line);
+	buffree(&s->data);
+}
+
+/* one line: a field, a comment, or the blank line that dispatches */
+static int
+sseline(Sse *s)
+{
+	const char *l = s->line.p ? s->line.p : "", *v;
+	size_t n = s->line.len, fl, vl;
+	int rc = 0;
+
+	if (!s->started) {
+		s->started = 1;
+		if (n >= 3 && memcmp(l, "\xef\xbb\xbf", 3) == 0) {
+			l += 3;
+			n -= 3;
+		}
+	}
+	if (n == 0) {
+		if (s->hasdata) {
+			/* drop the last newline the data lines added */
+			s->data.len--;
+			bufaddc(&s->data, '\0');
+			s->data.len--;
+			rc = s->cb(s->ctx, s->event[0] ? s->event : "message",
+			    s->data.p, s->data.len);
+		}
+		s->data.len = 0;
+		s->hasdata = 0;
+		s->event[0] = '\0';
+		return rc;
+	}
+	if (l[0] == ':')
+		return 0;       /* a comment: keep-alive pings */
+	v = memchr(l, ':', n);
+	fl = v ? (size_t)(v - l) : n;
+	if (v) {
+		v++;
+		if (v < l + n && *v == ' ')
+			v++;
+		vl = (size_t)(l + n - v);
+	} else {
+		v = l + n;
+		vl = 0;
+	}
+	if (fl == 4 && memcmp(l, "data", 4) == 0) {
+		bufadd(&s->data, v, vl);
+		bufaddc(&s->data, '\n');
+		if (s->data.err) {
+			snprintf(s->err, sizeof(s->err), "event data larger "
+			    "than MAXSSEDATA (%d bytes)", MAXSSEDATA);
+			return -1;
+		}
+		s->hasdata = 1;
+	} else if (fl == 5 && memcmp(l, "event", 5) == 0) {
+		if (vl >= sizeof(s->event)) {
+			snprintf(s->err, sizeof(s->err), "event name too long");
+			return -1;
+		}
+		memcpy(s->event, v, vl);
+		s->event[vl] = '\0';
+	}
+	/* id, retry and unknown fields are ignored, as the rules say */
+	return 0;
+}
+
+/* feed n bytes; 0, or -1 (s->err set, or the callback's refusal) */
+static int
+ssefeed(Sse *s, const char *p, size_t n)
+{
+	size_t i, k;
+
+	for (i = 0; i < n; i = k) {
+		if (s->sawcr) {
+			s->sawcr = 0;
+			if (p[i] == '\n') {
+				k = i + 1;
+				continue;
+			}
+		}
+		for (k = i; k < n && p[k] != '\n' && p[k] != '\r'; k++)
+			;
+		bufadd(&s->line, p + i, k - i);
+		if (s->line.err) {
+			snprintf(s->err, sizeof(s->err), "line longer than "
+			    "MAXSSELINE (%d bytes)", MAXSSELINE);
+			return -1;
+		}
+		if (k == n)
+			break;
+		s->sawcr = p[k] == '\r';
+		k++;
+		if (sseline(s) != 0)
+			return -1;
+		s->line.len = 0;
+	}
+	return 0;
+}
+
+/* the end of the stream: an event without its blank line is dropped */
+static int
+sseend(Sse *s)
+{
+	if (s->line.len > 0) {
+		if (sseline(s) != 0)
+			return -1;
+		s->line.len = 0;
+	}
+	return 0;
+}
+
+/*
+ * llm: providers, request bodies, the normalised stream, errors a user
+ * can act on, retries and failover.  An API key goes only to its own
+ * provider's base URL, which comes from config.h, the user's config or
+ * environment, or a flag: never from a workspace file, never to another
+ * provider.
+ */
+
+static int
+providerfind(const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < LEN(providers); i++)
+		if (strcmp(providers[i].name, name) == 0)
+			return (int)i;
+	return -1;
+}
+
+/* header values must not be able to add headers */
+static int
+hdrsafe(const char *s)
+{
+	for (; *s; s++)
+		if ((unsigned char)*s < ' ' || *s == 0x7f)
+			return 0;
+	return 1;
+}
+
+/*
+ * Fill e for provider index pi.  chosen says whether the flags and the
+ * VTCODE_* variables apply (they choose one provider; failover targets
+ * keep their own settings).  0, or -1 with the reason in why.
+ */
+static int
+endpointset(Endpoint *e, int pi, int chosen, char *why, size_t wsz)
+{
+	const Provider *p = &providers[pi];
+	const char *url = p->baseurl, *model = p->model, *v;
+	Url u;
+
+	memset(e, 0, sizeof(*e));
+	e->p = p;
+	if (provurls[pi][0] != '\0')
+		url = provurls[pi];
+	if (chosen) {
+		if (settings.model[0] != '\0')
+			model = settings.model;
+		if (settings.baseurl[0] != '\0')
+			url = settings.baseurl;
+		if ((v = getenv("VTCODE_MODEL")) != NULL && *v != '\0')
+			model = v;
+		if ((v = getenv("VTCODE_BASE_URL")) != NULL && *v != '\0')
+			url = v;
+		if (flagmodel != NULL)
+			model = flagmodel;
+		if (flagbaseurl != NULL)
+			url = flagbaseurl;
+	}
+	if (strlen(url) >= sizeof(e->baseurl) ||
+	    strlen(model) >= sizeof(e->model)) {
+		snprintf(why, wsz, "%s: base URL or model name too long",
+		    p->name);
+		return -1;
+	}
+	snprintf(e->baseurl, sizeof(e->baseurl), "%s", url);
+	snprintf(e->model, sizeof(e->model), "%s", model);
+	while (e->baseurl[0] && e->baseurl[strlen(e->baseurl) - 1] == '/')
+		e->baseurl[strlen(e->baseurl) - 1] = '\0';
+	if (urlparse(&u, e->baseurl, why, wsz) != 0)
+		return -1;
+	if (!hdrsafe(e->model)) {
+		snprintf(why, wsz, "%s: model name has control characters",
+		    p->name);
+		return -1;
+	}
+	if (p->keyenv != NULL && (v = getenv(p->keyenv)) != NULL &&
+	    *v != '\0') {
+		if (!hdrsafe(v) || strlen(v) > MAXKEYLEN) {
+			snprintf(why, wsz, "%s: the key in %s has control "
+			    "characters or is too long", p->name, p->keyenv);
+			return -1;
+		}
+		e->key = v;
+	}
+	return 0;
+}
+
+/* the tools offered to the model: all of them in a trusted workspace,
+ * the read-only ones otherwise */
+static int
+tooloffered(const Tool *t)
+{
+	const ToolRule *r = toolrule(t->name);
+
+	return r != NULL && r->decision != Deny && (cfgtrusted ||
+	    r->readonly);
+}
+
+/* a tool's JSON schema, copied through the parser so it is valid JSON */
+static void
+jwschema(JWriter *w, const char *schema)
+{
+	JTok tok[256];
+	JDoc d;
+
+	if (jsonparse(&d, schema, strlen(schema), tok, (int)LEN(tok)) < 0)
+		die("tool schema in vtcode.c: %s", d.err);
+	jwtok(w, &d, 0);
+}
+
+/* the whole request body for one turn */
+static void
+llmbody(const Endpoint *e, const Conv *cv, Buf *b)
+{
+	JWriter w;
+	const Msg *m;
+	int k, j, anth = e->p->kind == KindAnthropic;
+	JTok *tok = NULL;
+	JDoc d;
+
+	jwinit(&w, b);
+	jwobj(&w);
+	jwkey(&w, "model");
+	jwstr(&w, e->model);
+	if (anth) {
+		jwkey(&w, "max_tokens");
+		jwint(&w, MAXOUTTOKENS);
+		jwkey(&w, "system");
+		jwstr(&w, systemprompt);
+	}
+	jwkey(&w, "stream");
+	jwbool(&w, 1);
+	if (!anth) {
+		jwkey(&w, "stream_options");
+		jwobj(&w);
+		jwkey(&w, "include_usage");
+		jwbool(&w, 1);
+		jwend(&w);
+	}
+	jwkey(&w, "messages");
+	jwarr(&w);
+	if (!anth) {
+		jwobj(&w);
+		jwkey(&w, "role");
+		jwstr(&w, "system");
+		jwkey(&w, "content");
+		jwstr(&w, systemprompt);
+		jwend(&w);
+	}
+	for (k = 0; k < cv->n; k++) {
+		m = &cv->m[k];
+		jwobj(&w);
+		if (m->role == RoleUser) {
+			jwkey(&w, "role");
+			jwstr(&w, "user");
+			jwkey(&w, "content");
+			jwstr(&w, m->text);
+		} else if (m->role == RoleAssistant) {
+			jwkey(&w, "role");
+			jwstr(&w, "assistant");
+			jwkey(&w, "content");
+			if (anth) {
+				jwarr(&w);
+				if (m->text[0] != '\0') {
+					jwobj(&w);
+					jwkey(&w, "type");
+					jwstr(&w, "text");
+					jwkey(&w, "text");
+					jwstr(&w, m->text);
+					jwend(&w);
+				}
+			} else if (m->text[0] != '\0' || m->ncalls == 0) {
+				jwstr(&w, m->text);
+			} else {
+				jwnull(&w);
+			}
+			if (!anth && m->ncalls > 0) {
+				jwkey(&w, "tool_calls");
+				jwarr(&w);
+			}
+			for (j = 0; j < m->ncalls; j++) {
+				const ToolCall *c = &m->calls[j];
+				jwobj(&w);
+				jwkey(&w, "id");
+				jwstr(&w, c->id);
+				jwkey(&w, "type");
+				jwstr(&w, anth ? "tool_use" : "function");
+				if (anth) {
+					jwkey(&w, "name");
+					jwstr(&w, c->name);
+					jwkey(&w, "input");
+					/* arguments the model sent that are not
+					 * an object go back as an empty one: the
+					 * tool already told it they were wrong */
+					free(tok);
+					tok = xmalloc(sizeof(*tok) * (c->args.len
+					    / 2 + 8));
+					if (jsonparse(&d, c->args.p, c->args.len,
+					    tok, (int)(c->args.len / 2 + 8)) >= 0
+					    && jsontype(&d, 0) == JObject)
+						jwtok(&w, &d, 0);
+					else {
+						jwobj(&w);
+						jwend(&w);
+					}
+				} else {
+					jwkey(&w, "function");
+					jwobj(&w);
+					jwkey(&w, "name");
+					jwstr(&w, c->name);
+					jwkey(&w, "arguments");
+					jwstrn(&w, c->args.p, c->args.len);
+					jwend(&w);
+				}
+				jwend(&w);
+			}
+			if (anth || m->ncalls > 0)
+				jwend(&w);
+		} else {
+			/* tool results: Anthropic wants every result of one
+			 * assistant turn in one user message */
+			if (anth) {
+				jwkey(&w, "role");
+				jwstr(&w, "user");
+				jwkey(&w, "content");
+				jwarr(&w);
+				for (; k < cv->n && cv->m[k].role == RoleTool;
+				    k++) {
+					m = &cv->m[k];
+					jwobj(&w);
+					jwkey(&w, "type");
+					jwstr(&w, "tool_result");
+					jwkey(&w, "tool_use_id");
+					jwstr(&w, m->callid);
+					jwkey(&w, "content");
+					jwstr(&w, m->text);
+					if (m->iserror) {
+						jwkey(&w, "is_error");
+						jwbool(&w, 1);
+					}
+					jwend(&w);
+				}
+				k--;
+				jwend(&w);
+			} else {
+				jwkey(&w, "role");
+				jwstr(&w, "tool");
+				jwkey(&w, "tool_call_id");
+				jwstr(&w, m->callid);
+				jwkey(&w, "content");
+				jwstr(&w, m->text);
+			}
+		}
+		jwend(&w);
+	}
+	free(tok);
+	jwend(&w);
+	jwkey(&w, "tools");
+	toolsjson(&w, anth);
+	jwend(&w);
+}
+
+/* ---- the normalised stream ---- */
+
+static void
+turninit(Turn *t, int kind, void (*emit)(void *, int, const char *,
+    size_t), void *ctx)
+{
+	memset(t, 0, sizeof(*t));
+	t->kind = kind;
+	bufinit(&t->text, MAXANSWER);
+	bufinit(&t->reasoning, MAXANSWER);
+	t->emit = emit;
+	t->ctx = ctx;
+}
+
+static void
+turnfree(Turn *t)
+{
+	int i;
+
+	buffree(&t->text);
+	buffree(&t->reasoning);
+	for (i = 0; i < t->ncalls; i++) {
+		free(t->calls[i].id);
+		free(t->calls[i].name);
+		buffree(&t->calls[i].args);
+	}
+	t->ncalls = 0;
+}
+
+static void
+turnemit(Turn *t, int ev, const char *p, size_t n)
+{
+	if (ev == EvText || ev == EvReasoning || ev == EvToolStart)
+		t->any = 1;
+	if (t->emit)
+		t->emit(t->ctx, ev, p, n);
+}
+
+static int
+turnerr(Turn *t, int kind, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (t->errkind != ErrNone)
+		return -1;      /* the first error is the one to report */
+	va_start(ap, fmt);
+	vsnprintf(t->err, sizeof(t->err), fmt, ap);
+	va_end(ap);
+	t->errkind = kind;
+	turnemit(t, EvError, t->err, strlen(t->err));
+	return -1;
+}
+
+/* what kind of failure a server's message describes */
+static int
+errclassify(int status, const char *code, const char *msg)
+{
+	static const char *ctx[] = { "context length", "context_length",
+		"maximum context", "prompt is too long", "too many tokens",
+		"context window", "exceeds the context", "n_ctx" };
+	size_t i;
+
+	if (strstr(code, "insufficient_quota") || strstr(msg, "quota"))
+		return ErrQuota;
+	for (i = 0; i < LEN(ctx); i++)
+		if (strcasestr(code, ctx[i]) || strcasestr(msg, ctx[i]))
+			return ErrContext;
+	if (status == 401 || status == 403 || strstr(code, "authentication")
+	    || strstr(code, "permission"))
+		return ErrAuth;
+	if (strcasestr(msg, "no models loaded") || strstr(code,
+	    "model_not_found") || (status == 404 && strcasestr(msg, "model")))
+		return ErrModel;
+	if (status == 408 || status == 409 || status == 429 || status >= 500
+	    || strstr(code, "overloaded") || strstr(code, "rate_limit") ||
+	    strcmp(code, "api_error") == 0)
+		return ErrRetry;
+	return ErrBad;
+}
+
+/* an "error" member, a string or an object with message/type/code */
+static int
+turnerror(Turn *t, const JDoc *d, int e, int status, const Endpoint *ep)
+{
+	char msg[300] = "", code[64] = "", hint[200] = "";
+	int k;
+
+	if (jsontype(d, e) == JString)
+		jsonstr(d, e, msg, sizeof(msg), NULL);
+	else if (jsontype(d, e) == JObject) {
+		jsonstr(d, jsonget(d, e, "message"), msg, sizeof(msg), NULL);
+		if (jsonstr(d, jsonget(d, e, "code"), code, sizeof(code),
+		    NULL) != 0 || code[0] == '\0')
+			jsonstr(d, jsonget(d, e, "type"), code, sizeof(code),
+			    NULL);
+	}
+	if (msg[0] == '\0')
+		snprintf(msg, sizeof(msg), "an error without a message");
+	k = errclassify(status, code, msg);
+	if (k == ErrAuth)
+		snprintf(hint, sizeof(hint), ep && ep->p->keyenv ? " (check "
+		    "the key in %s%s)" : " (this provider takes no key)",
+		    ep ? ep->p->keyenv : "", ep && !ep->key ? ", which is not "
+		    "set" : "");
+	else if (k == ErrModel)
+		snprintf(hint, sizeof(hint), " (load a model in the server, or "
+		    "pass -m with one that `vtcode check` lists)");
+	else if (k == ErrContext)
+		snprintf(hint, sizeof(hint), " (the conversation is longer "
+		    "than the model's context window)");
+	else if (k == ErrQuota)
+		snprintf(hint, sizeof(hint), " (quota exhausted: not retried)");
+	return turnerr(t, k, "%s%s%s%s", status ? "" : "error in the stream: ",
+	    msg, code[0] ? "" : "", hint);
+}
+
+/* the call with this index, or a new one */
+static ToolCall *
+turncall(Turn *t, int index, const char *id)
+{
+	ToolCall *c;
+	int i;
+
+	for (i = t->ncalls - 1; i >= 0; i--) {
+		c = &t->calls[i];
+		if (c->index != index)
+			continue;
+		if (id != NULL && c->id != NULL && strcmp(c->id, id) != 0)
+			break;  /* a second whole call at the same index */
+		return c;
+	}
+	if (t->ncalls == MAXTOOLCALLS) {
+		turnerr(t, ErrBad, "more than MAXTOOLCALLS (%d) tool calls in "
+		    "one turn", MAXTOOLCALLS);
+		return NULL;
+	}
+	c = &t->calls[t->ncalls++];
+	memset(c, 0, sizeof(*c));
+	c->index = index;
+	bufinit(&c->args, MAXJSONSIZE);
+	return c;
+}
+
+/* arguments as a string fragment or as a whole JSON value */
+static int
+callargs(Turn *t, ToolCall *c, const JDoc *d, int a)
+{
+	char *s;
+	size_t n;
+	Buf tmp;
+	JWriter w;
+
+	if (a < 0 || jsontype(d, a) == JNull)
+		return 0;
+	if (jsontype(d, a) == JString) {
+		n = jsontok(d, a)->end - jsontok(d, a)->start + 1;
+		s = xmalloc(n);
+		if (jsonstr(d, a, s, n, &n) != 0) {
+			free(s);
+			return turnerr(t, ErrBad, "tool arguments: bad string");
+		}
+		bufadd(&c->args, s, n);
+		free(s);
+	} else {
+		bufinit(&tmp, MAXJSONSIZE);
+		jwinit(&w, &tmp);
+		jwtok(&w, d, a);
+		c->args.len = 0;
+		bufadd(&c->args, tmp.p, tmp.len);
+		buffree(&tmp);
+	}
+	if (c->args.err)
+		return turnerr(t, ErrBad, "tool arguments larger than "
+		    "MAXJSONSIZE");
+	if (c->args.len > 0)
+		c->gotargs = 1;
+	turnemit(t, EvToolArgs, c->args.p, c->args.len);
+	return 0;
+}
+
+/* a string or number member as text (ids come in both shapes) */
+static char *
+jsonid(const JDoc *d, int t)
+{
+	const JTok *k = jsontok(d, t);
+
+	if (k == NULL)
+		return NULL;
+	if (k->type == JNumber)
+		return xstrndup(d->buf + k->start, k->end - k->start);
+	return jsonstrdup(d, t);
+}
+
+static void
+emitstr(Turn *t, int ev, const JDoc *d, int s)
+{
+	char *v;
+	Buf *b = ev == EvText ? &t->text : &t->reasoning;
+
+	if (jsontype(d, s) != JString || (v = jsonstrdup(d, s)) == NULL)
+		return;
+	if (*v != '\0') {
+		bufaddstr(b, v);
+		if (b->err)
+			turnerr(t, ErrBad, "answer longer than MAXANSWER");
+		else
+			turnemit(t, ev, v, strlen(v));
+	}
+	free(v);
+}
+
+/* one OpenAI-compatible chunk */
+static int
+oaichunk(Turn *t, const JDoc *d, const Endpoint *ep)
+{
+	int ch, c0, delta, tcs, tc, f, i, a;
+	int64_t idx, v;
+	char *id, *name;
+	ToolCall *c;
+
+	if ((f = jsonget(d, 0, "error")) >= 0)
+		return turnerror(t, d, f, 0, ep);
+	if ((f = jsonget(d, 0, "usage")) >= 0 && jsontype(d, f) == JObject) {
+		if (jsonint(d, jsonget(d, f, "prompt_tokens"), 0, INT64_MAX,
+		    &v) == 0)
+			t->intok = v;
+		if (jsonint(d, jsonget(d, f, "completion_tokens"), 0,
+		    INT64_MAX, &v) == 0)
+			t->outtok = v;
+		turnemit(t, EvUsage, NULL, 0);
+	}
+	if ((ch = jsonget(d, 0, "choices")) < 0 || (c0 = jsonat(d, ch, 0))
+	    < 0)
+		return 0;
+	if ((delta = jsonget(d, c0, "delta")) < 0)
+		delta = jsonget(d, c0, "message");
+	if (delta >= 0 && jsontype(d, delta) == JObject) {
+		emitstr(t, EvReasoning, d, jsonget(d, delta,
+		    "reasoning_content"));
+		emitstr(t, EvReasoning, d, jsonget(d, delta, "reasoning"));
+		emitstr(t, EvText, d, jsonget(d, delta, "content"));
+		tcs = jsonget(d, delta, "tool_calls");
+		for (i = 0; (tc = jsonat(d, tcs, i)) >= 0; i++) {
+			if (jsonint(d, jsonget(d, tc, "index"), 0, 1 << 20,
+			    &idx) != 0)
+				idx = i;
+			id = jsonid(d, jsonget(d, tc, "id"));
+			if (id != NULL && *id == '\0') {
+				free(id);
+				id = NULL;
+			}
+			if ((c = turncall(t, (int)idx, id)) == NULL) {
+				free(id);
+				return -1;
+			}
+			if (c->id == NULL && id != NULL)
+				c->id = id;
+			else
+				free(id);
+			f = jsonget(d, tc, "function");
+			name = jsonstrdup(d, jsonget(d, f, "name"));
+			if (name != NULL && *name != '\0' && c->name == NULL) {
+				c->name = name;
+				turnemit(t, EvToolStart, name, strlen(name));
+			} else {
+				free(name);
+			}
+			a = jsonget(d, f, "arguments");
+			if (callargs(t, c, d, a) != 0)
+				return -1;
+		}
+	}
+	if ((f = jsonget(d, c0, "finish_reason")) >= 0 && jsontype(d, f) ==
+	    JString) {
+		jsonstr(d, f, t->finish, sizeof(t->finish), NULL);
+		turnemit(t, EvFinish, t->finish, strlen(t->finish));
+	}
+	return 0;
+}
+
+/* one Anthropic Messages event */
+static int
+antevent(Turn *t, const JDoc *d, const Endpoint *ep)
+{
+	char type[40] = "", bt[40] = "", *id, *name;
+	int f, cb, dl, i;
+	int64_t idx = -1, v;
+	ToolCall *c = NULL;
+
+	jsonstr(d, jsonget(d, 0, "type"), type, sizeof(type), NULL);
+	if (strcmp(type, "error") == 0 || jsonget(d, 0, "error") >= 0)
+		return turnerror(t, d, jsonget(d, 0, "error"), 0, ep);
+	jsonint(d, jsonget(d, 0, "index"), 0, 1 << 20, &idx);
+	for (i = 0; i < t->ncalls; i++)
+		if (t->calls[i].index == (int)idx)
+			c = &t->calls[i];
+	if (strcmp(type, "message_start") == 0) {
+		f = jsonget(d, jsonget(d, jsonget(d, 0, "message"), "usage"),
+		    "input_tokens");
+		if (jsonint(d, f, 0, INT64_MAX, &v) == 0)
+			t->intok = v;
+	} else if (strcmp(type, "content_block_start") == 0) {
+		cb = jsonget(d, 0, "content_block");
+		jsonstr(d, jsonget(d, cb, "type"), bt, sizeof(bt), NULL);
+		if (strcmp(bt, "text") == 0)
+			emitstr(t, EvText, d, jsonget(d, cb, "text"));
+		else if (strcmp(bt, "thinking") == 0)
+			emitstr(t, EvReasoning, d, jsonget(d, cb, "thinking"));
+		else if (strcmp(bt, "tool_use") == 0) {
+			if (idx < 0 || c != NULL)
+				return turnerr(t, ErrBad, "tool_use block "
+				    "without a fresh index");
+			id = jsonid(d, jsonget(d, cb, "id"));
+			name = jsonstrdup(d, jsonget(d, cb, "name"));
+			if ((c = turncall(t, (int)idx, NULL)) == NULL) {
+				free(id);
+				free(name);
+				return -1;
+			}
+			c->id = id;
+			c->name = name;
+			if (name != NULL)
+				turnemit(t, EvToolStart, name, strlen(name));
+			f = jsonget(d, cb, "input");
+			if (jsontype(d, f) == JObject && jsontok(d, f)->size > 0)
+				return callargs(t, c, d, f);
+		}
+	} else if (strcmp(type, "content_block_delta") == 0) {
+		dl = jsonget(d, 0, "delta");
+		jsonstr(d, jsonget(d, dl, "type"), bt, sizeof(bt), NULL);
+		if (strcmp(bt, "text_delta") == 0)
+			emitstr(t, EvText, d, jsonget(d, dl, "text"));
+		else if (strcmp(bt, "thinking_delta") == 0)
+			emitstr(t, EvReasoning, d, jsonget(d, dl, "thinking"));
+		else if (strcmp(bt, "input_json_delta") == 0) {
+			if (c == NULL)
+				return turnerr(t, ErrBad, "input_json_delta for "
+				    "no tool_use block");
+			return callargs(t, c, d, jsonget(d, dl,
+			    "partial_json"));
+		}
+	} else if (strcmp(type, "content_block_stop") == 0) {
+		if (c != NULL)
+			turnemit(t, EvToolEnd, c->name, c->name ?
+			    strlen(c->name) : 0);
+	} else if (strcmp(type, "message_delta") == 0) {
+		f = jsonget(d, jsonget(d, 0, "delta"), "stop_reason");
+		if (jsontype(d, f) == JString) {
+			jsonstr(d, f, t->finish, sizeof(t->finish), NULL);
+			turnemit(t, EvFinish, t->finish, strlen(t->finish));
+		}
+		f = jsonget(d, jsonget(d, 0, "usage"), "output_tokens");
+		if (jsonint(d, f, 0, INT64_MAX, &v) == 0) {
+			t->outtok = v;
+			turnemit(t, EvUsage, NULL, 0);
+		}
+	} else if (strcmp(type, "message_stop") == 0) {
+		t->done = 1;
+	}
+	return 0;
+}
+
+static int
+llmsse(void *ctx, const char *event, const char *data, size_t n)
+{
+	SseCtx *x = ctx;
+	Turn *t = x->t;
+	JTok *tok;
+	JDoc d;
+	int rc, ntok;
+
+	(void)event;
+	if (t->errkind != ErrNone)
+		return -1;
+	if (n == 6 && memcmp(data, "[DONE]", 6) == 0) {
+		t->done = 1;
+		return 0;
+	}
+	if (t->done)
+		return 0;       /* nothing counts after the end */
+	ntok = (int)MIN((size_t)MAXJSONTOKENS, n / 2 + 8);
+	tok = xmalloc(sizeof(*tok) * (size_t)ntok);
+	if (jsonparse(&d, data, n, tok, ntok) < 0) {
+		rc = turnerr(t, ErrBad, "invalid JSON in the stream at byte "
+		    "%zu: %s", d.erroff, d.err);
+	} else if (jsontype(&d, 0) != JObject) {
+		rc = turnerr(t, ErrBad, "stream data is not a JSON object");
+	} else {
+		rc = t->kind == KindAnthropic ? antevent(t, &d, x->ep) :
+		    oaichunk(t, &d, x->ep);
+	}
+	free(tok);
+	return rc;
+}
+
+/*
+ * After the stream: every call gets an id, a name and arguments ("" is
+ * {}: Anthropic's empty partial_json, a call with no parameters); a
+ * stream that ended without its end marker or said nothing is an error.
+ */
+static int
+turnfinish(Turn *t, int eof)
+{
+	unsigned char r[6];
+	char hex[13];
+	int i;
+
+	if (t->errkind != ErrNone)
+		return -1;
+	for (i = 0; i < t->ncalls; i++) {
+		ToolCall *c = &t->calls[i];
+		if (c->name == NULL || *c->name == '\0')
+			return turnerr(t, ErrBad, "a tool call without a "
+			    "name");
+		if (c->id == NULL) {
+			randbytes(r, sizeof(r));
+			hexenc(r, sizeof(r), hex);
+			c->id = xmalloc(32);
+			snprintf(c->id, 32, "call_%s", hex);
+		}
+		if (c->args.len == 0)
+			bufaddstr(&c->args, "{}");
+		if (t->kind != KindAnthropic)
+			turnemit(t, EvToolEnd, c->name, strlen(c->name));
+	}
+	if (!t->done && t->finish[0] == '\0' && eof)
+		return turnerr(t, ErrNet, "the stream ended before the answer "
+		    "was complete");
+	if (t->text.len == 0 && t->ncalls == 0 && t->reasoning.len == 0)
+		return turnerr(t, ErrBad, "the server ended the stream without "
+		    "any output%s", strcmp(t->finish, "length") == 0 ?
+		    " (finish_reason: length)" : "");
+	return 0;
+}
+
+/* ---- one HTTP exchange ---- */
+
+static int
+llmbodycb(void *ctx, const char *p, size_t n)
+{
+	BodyCtx *b = ctx;
+
+	if (b->stream)
+		return ssefeed(b->sse, p, n);
+	bufadd(b->errbody, p, MIN(n, MAXERRBODY - MIN(MAXERRBODY,
+	    b->errbody->len)));
+	return 0;
+}
+
+/*
+ * Send method path (body may be NULL) to base URL e->baseurl and read
+ * the answer: a 200 event stream goes through the SSE decoder into t,
+ * anything else is collected (bounded) into out.  Returns the HTTP
+ * status, or -1 with the reason in t (kind ErrNet, ErrTimeout,
+ * ErrCancel).  ra gets the server's retry-after in ms, or -1.
+ */
+static int
+httpexchange(const Endpoint *e, const char *method, const char *path,
+    const Buf *body, Turn *t, Buf *out, long *ra)
+{
+	char head[4096], why[256], buf[16384];
+	HttpResp r;
+	BodyCtx bc;
+	SseCtx sc;
+	Sse sse;
+	Conn c;
+	Url u;
+	size_t used = 0;
+	int n, rc, hl;
+	double sec;
+
+	*ra = -1;
+	if (urlparse(&u, e->baseurl, why, sizeof(why)) != 0)
+		return turnerr(t, ErrBad, "%s", why);
+	if (connopen(&c, &u, nettotalms()) != 0) {
+		rc = turnerr(t, c.cancel ? ErrCancel : c.timedout ? ErrTimeout
+		    : ErrNet, "%s", c.err);
+		connclose(&c);
+		return rc;
+	}
+	hl = snprintf(head, sizeof(head), "%s %s%s HTTP/1.1\r\n"
+	    "Host: %s%s%s%s%s\r\nUser-Agent: vtcode/%s\r\n"
+	    "Accept: %s\r\nConnection: close\r\n", method,
+	    strcmp(u.path, "/") == 0 ? "" : u.path, path,
+	    strchr(u.host, ':') ? "[" : "", u.host,
+	    strchr(u.host, ':') ? "]" : "",
+	    strcmp(u.port, u.tls ? "443" : "80") ? ":" : "",
+	    strcmp(u.port, u.tls ? "443" : "80") ? u.port : "", VERSION,
+	    body ? "text/event-stream" : "application/json");
+	if (body != NULL)
+		hl += snprintf(head + hl, sizeof(head) - (size_t)hl,
+		    "Content-Type: application/json\r\nContent-Length: %zu\r\n",
+		    body->len);
+	if (e->p->kind == KindAnthropic)
+		hl += snprintf(head + hl, sizeof(head) - (size_t)hl,
+		    "anthropic-version: 2023-06-01\r\n");
+	if (e->key != NULL)
+		hl += snprintf(head + hl, sizeof(head) - (size_t)hl,
+		    e->p->kind == KindAnthropic ? "x-api-key: %s\r\n" :
+		    "Authorization: Bearer %s\r\n", e->key);
+	hl += snprintf(head + hl, sizeof(head) - (size_t)hl, "\r\n");
+	if ((size_t)hl >= sizeof(head)) {
+		explicit_bzero(head, sizeof(head));
+		connclose(&c);
+		return turnerr(t, ErrBad, "request head too long");
+	}
+	rc = connwrite(&c, head, (size_t)hl);
+	explicit_bzero(head, sizeof(head));
+	if (rc == 0 && body != NULL)
+		rc = connwrite(&c, body->p, body->len);
+	if (rc != 0) {
+		rc = turnerr(t, c.cancel ? ErrCancel : c.timedout ? ErrTimeout
+		    : ErrNet, "%s", c.err);
+		connclose(&c);
+		return rc;
+	}
+	sc.t = t;
+	sc.ep = e;
+	sseinit(&sse, llmsse, &sc);
+	bc.r = &r;
+	bc.sse = &sse;
+	bc.errbody = out;
+	bc.stream = 0;
+	httpinit(&r, llmbodycb, &bc);
+	for (;;) {
+		if (r.state > HHeader && r.status == 200 && body != NULL &&
+		    !bc.stream) {
+			bc.stream = strncasecmp(r.ctype, "text/event-stream",
+			    17) == 0;
+		}
+		if ((n = connread(&c, buf, sizeof(buf))) < 0) {
+			rc = turnerr(t, c.cancel ? ErrCancel : c.timedout ?
+			    ErrTimeout : ErrNet, "%s", c.err);
+			break;
+		}
+		if (n == 0) {
+			rc = httpeof(&r) < 0 ? turnerr(t, ErrNet, "%s: %s",
+			    u.host, r.err) : 0;
+			break;
+		}
+		/* the head may end mid-buffer: feed up to it first so the
+		 * stream flag is set before the body arrives */
+		rc = 0;
+		{
+			size_t off = 0;
+			while (off < (size_t)n && rc == 0) {
+				int pre = r.state <= HHeader;
+				rc = httpfeed(&r, buf + off, pre ? 1 : (size_t)n -
+				    off, &used);
+				off += used;
+				if (pre && r.state > HHeader && r.status == 200
+				    && body != NULL)
+					bc.stream = strncasecmp(r.ctype,
+					    "text/event-stream", 17) == 0;
+				if (used == 0 && rc == 0)
+					break;
+			}
+		}
+		if (rc < 0) {
+			if (t->errkind == ErrNone)
+				turnerr(t, ErrNet, "%s: %s", u.host,
+				    sse.err[0] ? sse.err : r.err);
+			rc = -1;
+			break;
+		}
+		if (rc == 1) {
+			rc = 0;
+			break;
+		}
+	}
+	connclose(&c);
+	if (rc == 0 && bc.stream && sseend(&sse) != 0)
+		rc = turnerr(t, ErrBad, "%s", sse.err);
+	ssefree(&sse);
+	if (rc != 0)
+		return -1;
+	if (r.retryafterms[0] != '\0' && strspn(r.retryafterms, "0123456789")
+	    == strlen(r.retryafterms) && strlen(r.retryafterms) < 10)
+		*ra = atol(r.retryafterms);
+	else if (r.retryafter[0] != '\0' && sscanf(r.retryafter, "%lf", &sec)
+	    == 1 && sec >= 0 && sec < 1e6)
+		*ra = (long)(sec * 1000);
+	if (r.status == 200 && body != NULL && !bc.stream) {
+		/* a 200 that is not a stream: an error, or a server that
+		 * ignored "stream": true */
+		JTok *tok = xmalloc(sizeof(*tok) * 4096);
+		JDoc d;
+		if (jsonparse(&d, out->p ? out->p : "", out->len, tok, 4096)
+		    >= 0 && jsonget(&d, 0, "error") >= 0)
+			turnerror(t, &d, jsonget(&d, 0, "error"), 200, e);
+		else
+			turnerr(t, ErrBad, "the server answered with %s, not "
+			    "an event stream", r.ctype[0] ? r.ctype :
+			    "no Content-Type");
+		free(tok);
+		return -1;
+	}
+	return r.status;
+}
+
+/* the reason in a non-200 body, classified */
+static void
+httperror(Turn *t, const Endpoint *e, int status, const Buf *body)
+{
+	JTok *tok = xmalloc(sizeof(*tok) * 4096);
+	char snip[200];
+	size_t i, k;
+	JDoc d;
+
+	if (jsonparse(&d, body->p ? body->p : "", body->len, tok, 4096) >= 0 &&
+	    jsonget(&d, 0, "error") >= 0) {
+		char pre[64];
+		snprintf(pre, sizeof(pre), "HTTP %d: ", status);
+		turnerror(t, &d, jsonget(&d, 0, "error"), status, e);
+		/* say which status it was */
+		if (strncmp(t->err, "HTTP", 4) != 0 && strlen(t->err) +
+		    strlen(pre) < sizeof(t->err)) {
+			memmove(t->err + strlen(pre), t->err, strlen(t->err) +
+			    1);
+			memcpy(t->err, pre, strlen(pre));
+		}
+	} else {
+		for (i = k = 0; i < body->len && k + 1 < sizeof(snip); i++)
+			snip[k++] = (unsigned char)body->p[i] < ' ' ||
+			    (unsigned char)body->p[i] > '~' ? ' ' : body->p[i];
+		snip[k] = '\0';
+		turnerr(t, errclassify(status, "", snip), "HTTP %d%s%s",
+		    status, k ? ": " : "", snip);
+	}
+	free(tok);
+}
+
+/* the whole request time limit, which the user's config may lower */
+static long
+nettotalms(void)
+{
+	return settings.timeoutms > 0 ? settings.timeoutms : NETREQUESTMS;
+}
+
+/* sleep ms, waking for Ctrl-C; -1 when cancelled */
+static int
+napms(long ms)
+{
+	struct timespec ts;
+	long until = nowms() + ms, left;
+
+	while ((left = until - nowms()) > 0) {
+		if (cancelled)
+			return -1;
+		ts.tv_sec = MIN(left, 200) / 1000;
+		ts.tv_nsec = (MIN(left, 200) % 1000) * 1000000;
+		nanosleep(&ts, NULL);
+	}
+	return cancelled ? -1 : 0;
+}
+
+/* the model for e: e->model, or the first the server lists */
+static int
+llmmodel(Endpoint *e, Turn *t)
+{
+	JTok *tok;
+	JDoc d;
+	Buf out;
+	long ra;
+	int st, data, m;
+
+	if (e->model[0] != '\0')
+		return 0;
+	bufinit(&out, MAXERRBODY);
+	st = httpexchange(e, "GET", "/models", NULL, t, &out, &ra);
+	if (st < 0) {
+		buffree(&out);
+		return -1;
+	}
+	if (st != 200) {
+		httperror(t, e, st, &out);
+		buffree(&out);
+		return -1;
+	}
+	tok = xmalloc(sizeof(*tok) * 16384);
+	if (jsonparse(&d, out.p ? out.p : "", out.len, tok, 16384) < 0 ||
+	    (data = jsonget(&d, 0, "data")) < 0 || (m = jsonat(&d, data, 0))
+	    < 0 || jsonstr(&d, jsonget(&d, m, "id"), e->model,
+	    sizeof(e->model), NULL) != 0 || e->model[0] == '\0' ||
+	    !hdrsafe(e->model)) {
+		free(tok);
+		buffree(&out);
+		return turnerr(t, ErrModel, "the server lists no models: load "
+		    "one (LM Studio: lms load MODEL) or pass -m");
+	}
+	free(tok);
+	buffree(&out);
+	return 0;
+}
+
+/* one attempt: 0, or -1 with the reason in t; *ra as httpexchange */
+static int
+llmonce(Endpoint *e, const Conv *cv, Turn *t, long *ra)
+{
+	Buf body, out;
+	int st;
+
+	*ra = -1;
+	if (llmmodel(e, t) != 0)
+		return -1;
+	bufinit(&body, MAXREQUEST);
+	llmbody(e, cv, &body);
+	if (body.err) {
+		buffree(&body);
+		return turnerr(t, ErrContext, "the request is larger than "
+		    "MAXREQUEST (%d bytes)", MAXREQUEST);
+	}
+	bufinit(&out, MAXERRBODY);
+	st = httpexchange(e, "POST", e->p->kind == KindAnthropic ?
+	    "/messages" : "/chat/completions", &body, t, &out, ra);
+	buffree(&body);
+	if (st >= 0 && st != 200)
+		httperror(t, e, st, &out);
+	buffree(&out);
+	if (st != 200)
+		return -1;
+	return turnfinish(t, 1);
+}
+
+/*
+ * One model turn with retries and failover: connection errors, 408,
+ * 409, 429, 5xx and overloaded streams are retried (retry-after honoured
+ * up to RETRYCAPMS, else exponential backoff with jitter) as long as
+ * nothing of the answer has been shown; then the next provider in
+ * config.h's failover order gets the turn.  *ep is updated to the
+ * provider that answered.  0, or -1 with the reason in t.
+ */
+static int
+llmturn(Endpoint *ep, const Conv *cv, Turn *t, void (*emit)(void *, int,
+    const char *, size_t), void *ctx)
+{
+	unsigned char jr[2];
+	char why[256];
+	long ra, wait;
+	int attempt, pi, next, k, kind;
+	size_t i;
+
+	for (;;) {
+		for (attempt = 0; ; attempt++) {
+			turninit(t, ep->p->kind, emit, ctx);
+			if (llmonce(ep, cv, t, &ra) == 0)
+				return 0;
+			kind = t->errkind;
+			if (t->any || attempt >= RETRYMAX || (kind != ErrNet &&
+			    kind != ErrRetry && kind != ErrTimeout))
+				break;
+			if (ra >= 0) {
+				wait = MIN(ra, RETRYCAPMS);
+			} else {
+				randbytes(jr, sizeof(jr));
+				wait = MIN((long)RETRYBASEMS << attempt,
+				    RETRYCAPMS);
+				wait += (long)((jr[0] << 8 | jr[1]) %
+				    (RETRYBASEMS + 1));
+			}
+			warnx("%s: %s; retry %d of %d in %ld ms", ep->p->name,
+			    t->err, attempt + 1, RETRYMAX, wait);
+			turnfree(t);
+			if (napms(wait) != 0) {
+				turninit(t, ep->p->kind, emit, ctx);
+				return turnerr(t, ErrCancel, "cancelled");
+			}
+		}
+		if (t->any || (kind != ErrNet && kind != ErrRetry &&
+		    kind != ErrTimeout))
+			return -1;
+		/* the next provider after this one in the failover order */
+		pi = (int)(ep->p - providers);
+		next = -1;
+		for (i = 0; i < LEN(failover); i++)
+			if (providerfind(failover[i]) == pi) {
+				for (k = (int)i + 1; k < (int)LEN(failover) &&
+				    next < 0; k++)
+					if (!ep->tried[providerfind(
+					    failover[k])])
+						next = providerfind(
+						    failover[k]);
+				break;
+			}
+		if (next < 0)
+			return -1;
+		warnx("%s: %s; failing over to %s", ep->p->name, t->err,
+		    providers[next].name);
+		{
+			unsigned char tried[LEN(providers)];
+			memcpy(tried, ep->tried, sizeof(tried));
+			if (endpointset(ep, next, 0, why, sizeof(why)) != 0) {
+				turnfree(t);
+				turninit(t, ep->p->kind, emit, ctx);
+				return turnerr(t, ErrBad, "%s", why);
+			}
+			memcpy(ep->tried, tried, sizeof(tried));
+			ep->tried[next] = 1;
+			ep->failedover = 1;
+		}
+		turnfree(t);
+	}
 }
 
 /*
@@ -5807,6 +8379,409 @@ toolrun(const JDoc *d, int args, CmdLine *cl, Buf *out)
 	return 0;
 }
 
+static void
+ignoreload(Ignore *ig)
+{
+	char *buf, *l, *e;
+	struct stat st;
+	size_t len;
+	int fd;
+
+	memset(ig, 0, sizeof(*ig));
+	if ((fd = open(wsroot, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
+		return;
+	buf = readsmall(fd, ".gitignore", MAXCONFIGSIZE, &len, &st);
+	close(fd);
+	if (buf == NULL)
+		return;
+	ig->pat = xmalloc(sizeof(char *) * (len / 2 + 2));
+	for (l = buf; l < buf + len; l = e + 1) {
+		e = l + strcspn(l, "\n");
+		*e = '\0';
+		if (e > l && e[-1] == '\r')
+			e[-1] = '\0';
+		while (strlen(l) > 1 && l[strlen(l) - 1] == '/')
+			l[strlen(l) - 1] = '\0';
+		/* negations are not followed: listing less is the safe
+		 * mistake */
+		if (*l == '\0' || *l == '#' || *l == '!')
+			continue;
+		ig->pat[ig->n++] = xstrndup(l, strlen(l));
+	}
+	free(buf);
+}
+
+static void
+ignorefree(Ignore *ig)
+{
+	while (ig->n > 0)
+		free(ig->pat[--ig->n]);
+	free(ig->pat);
+}
+
+/* is rel (name is its last component) ignored? .git always is */
+static int
+ignored(const Ignore *ig, const char *rel, const char *name)
+{
+	const char *p;
+	int i;
+
+	if (strcmp(name, ".git") == 0)
+		return 1;
+	for (i = 0; i < ig->n; i++) {
+		p = ig->pat[i];
+		if (strchr(p, '/') == NULL) {
+			if (fnmatch(p, name, 0) == 0)
+				return 1;
+		} else if (fnmatch(p + (*p == '/'), rel, FNM_PATHNAME) == 0) {
+			return 1;
+		}
+	}
+	return 0;
+}
+
+static int
+strpcmp(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* list dfd (rel is its path) into out, depth-first, sorted */
+static void
+listdir(int dfd, const char *rel, const Ignore *ig, int depth,
+    int *count, Buf *out)
+{
+	char **names = NULL, sub[PATH_MAX];
+	struct dirent *de;
+	struct stat st;
+	size_t n = 0, cap = 0, i;
+	int fd, cfd;
+	DIR *d;
+
+	if ((fd = dup(dfd)) < 0 || (d = fdopendir(fd)) == NULL) {
+		if (fd >= 0)
+			close(fd);
+		return;
+	}
+	while ((de = readdir(d)) != NULL && n < MAXLISTENTRIES) {
+		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..")
+		    == 0)
+			continue;
+		if (n == cap) {
+			cap = cap ? cap * 2 : 64;
+			names = xrealloc(names, cap * sizeof(*names));
+		}
+		names[n++] = xstrndup(de->d_name, strlen(de->d_name));
+	}
+	closedir(d);
+	qsort(names, n, sizeof(*names), strpcmp);
+	for (i = 0; i < n; i++) {
+		snprintf(sub, sizeof(sub), "%s%s%s", rel, *rel ? "/" : "",
+		    names[i]);
+		if (ignored(ig, sub, names[i]) || *count >= MAXLISTENTRIES ||
+		    fstatat(dfd, names[i], &st, AT_SYMLINK_NOFOLLOW) != 0) {
+			if (*count == MAXLISTENTRIES) {
+				bufaddf(out, "[more entries not listed: the limit "
+				    "is %d]\n", MAXLISTENTRIES);
+				(*count)++;
+			}
+			free(names[i]);
+			continue;
+		}
+		(*count)++;
+		{
+			size_t k;
+			/* names with control bytes are shown escaped */
+			for (k = 0; sub[k]; k++)
+				if ((unsigned char)sub[k] < ' ' || sub[k] == 0x7f)
+					bufaddf(out, "\\x%02x", (unsigned char)
+					    sub[k]);
+				else
+					bufaddc(out, sub[k]);
+		}
+		bufaddstr(out, S_ISDIR(st.st_mode) ? "/\n" : S_ISLNK(st.st_mode)
+		    ? "@\n" : "\n");
+		if (S_ISDIR(st.st_mode) && depth > 0 && (cfd = openat(dfd,
+		    names[i], O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
+		    O_CLOEXEC)) >= 0) {
+			listdir(cfd, sub, ig, depth - 1, count, out);
+			close(cfd);
+		}
+		free(names[i]);
+	}
+	free(names);
+}
+
+/*
+ * list_files {path?, recursive?}: the entries beneath a directory of
+ * the workspace (directories end in '/', symbolic links in '@' and are
+ * never followed), .git and .gitignore'd names left out.
+ */
+static int
+toollist(const JDoc *d, int args, CmdLine *cl, Buf *out)
+{
+	char rel[MAXTOOLPATH + 1], why[PATH_MAX + 128], *p = NULL;
+	int t, rec = 0, fd, count = 0;
+	Ignore ig;
+
+	(void)cl;
+	rel[0] = '\0';
+	if ((t = jsonget(d, args, "path")) >= 0) {
+		if ((p = jsonstrdup(d, t)) == NULL)
+			return toolerr(out, "path: a string is required");
+		if (strcmp(p, ".") != 0 && strcmp(p, "") != 0 &&
+		    toolpath(p, rel, sizeof(rel), why, sizeof(why)) != 0) {
+			free(p);
+			return toolerr(out, "%s", why);
+		}
+		free(p);
+	}
+	if ((t = jsonget(d, args, "recursive")) >= 0 && jsonbool(d, t, &rec)
+	    != 0)
+		return toolerr(out, "recursive: true or false");
+	if ((fd = wsopendir(rel, 0, why, sizeof(why))) < 0)
+		return toolerr(out, "%s", why);
+	ignoreload(&ig);
+	listdir(fd, rel, &ig, rec ? MAXLISTDEPTH : 0, &count, out);
+	ignorefree(&ig);
+	close(fd);
+	if (count == 0)
+		bufaddstr(out, "(empty)\n");
+	return out->err ? toolerr(out, "listing too long") : 0;
+}
+
+/*
+ * read_file {path, offset?, limit?}: lines offset.. (1-based) of a
+ * regular file beneath the root, at most limit lines and MAXTOOLOUTPUT
+ * bytes; a binary file is described, not shown.
+ */
+static int
+toolread(const JDoc *d, int args, CmdLine *cl, Buf *out)
+{
+	char rel[MAXTOOLPATH + 1], why[PATH_MAX + 128], dir[PATH_MAX], *p;
+	const char *name, *s, *e;
+	int64_t off = 1, lim = READLINES, line;
+	struct stat st;
+	size_t len, i;
+	uint32_t cp;
+	int t, fd, k;
+	char *buf;
+
+	(void)cl;
+	if ((p = jsonstrdup(d, jsonget(d, args, "path"))) == NULL)
+		return toolerr(out, "path: a string is required");
+	k = toolpath(p, rel, sizeof(rel), why, sizeof(why));
+	free(p);
+	if (k != 0)
+		return toolerr(out, "%s", why);
+	if ((t = jsonget(d, args, "offset")) >= 0 && jsonint(d, t, 1,
+	    INT32_MAX, &off) != 0)
+		return toolerr(out, "offset: a line number, 1 or more");
+	if ((t = jsonget(d, args, "limit")) >= 0 && jsonint(d, t, 1,
+	    INT32_MAX, &lim) != 0)
+		return toolerr(out, "limit: a number of lines, 1 or more");
+	name = relsplit(rel, dir, sizeof(dir));
+	if ((fd = wsopendir(dir, 0, why, sizeof(why))) < 0)
+		return toolerr(out, "%s", why);
+	buf = readsmall(fd, name, MAXREADSIZE, &len, &st);
+	k = errno;
+	close(fd);
+	if (buf == NULL)
+		return toolerr(out, "%s: %s", rel, k == ELOOP ? "a symbolic "
+		    "link: refused" : k == EFBIG ? "larger than MAXREADSIZE: "
+		    "read it with run_command (head, sed -n)" : k == EINVAL ?
+		    "not a regular file" : strerror(k));
+	for (i = 0; i < len; i += (size_t)k) {
+		if (buf[i] == '\0' || (k = utf8dec((unsigned char *)buf + i,
+		    len - i, &cp)) <= 0) {
+			free(buf);
+			return toolerr(out, "%s: a binary file of %zu bytes: not "
+			    "shown", rel, len);
+		}
+	}
+	for (s = buf, line = 1; line < off && s < buf + len; line++)
+		s = (e = memchr(s, '\n', (size_t)(buf + len - s))) ? e + 1 :
+		    buf + len;
+	if (s >= buf + len && len > 0 && off > 1) {
+		i = countlines(buf, len);
+		free(buf);
+		return toolerr(out, "%s: offset %lld is past the end (%zu lines)",
+		    rel, (long long)off, i);
+	}
+	for (e = s; e < buf + len && line < off + lim; line++) {
+		const char *nl = memchr(e, '\n', (size_t)(buf + len - e));
+		if ((size_t)((nl ? nl + 1 : buf + len) - s) > MAXTOOLOUTPUT)
+			break;
+		e = nl ? nl + 1 : buf + len;
+	}
+	bufadd(out, s, (size_t)(e - s));
+	if (s != buf || e != buf + len)
+		bufaddf(out, "%s[lines %lld-%lld of %zu; use offset and limit for "
+		    "more]\n", e > s && e[-1] != '\n' ? "\n" : "", (long long)off,
+		    (long long)line - 1, countlines(buf, len));
+	free(buf);
+	return 0;
+}
+
+static int
+toolwrite3(const JDoc *d, int args, CmdLine *cl, Buf *out)
+{
+	(void)cl;
+	return toolwrite(d, args, out);
+}
+
+static int
+tooledit3(const JDoc *d, int args, CmdLine *cl, Buf *out)
+{
+	(void)cl;
+	return tooledit(d, args, out);
+}
+
+/* the tool registry: what the model is told, and who does the work;
+ * the policy for each is config.h's toolrules */
+static const Tool tools[] = {
+	{ "list_files", "List the files and directories beneath a directory "
+	  "of the workspace (default: the root). Directories end in '/', "
+	  "symbolic links in '@'. .git and .gitignore'd names are left out.",
+	  "{\"type\":\"object\",\"properties\":{\"path\":{\"type\":\"string\","
+	  "\"description\":\"directory relative to the workspace root\"},"
+	  "\"recursive\":{\"type\":\"boolean\"}}}", toollist },
+	{ "read_file", "Read a text file of the workspace. Returns the lines "
+	  "from offset (1-based) for at most limit lines.",
+	  "{\"type\":\"object\",\"properties\":{\"path\":{\"type\":\"string\","
+	  "\"description\":\"file relative to the workspace root\"},"
+	  "\"offset\":{\"type\":\"integer\",\"minimum\":1},\"limit\":{\"type\""
+	  ":\"integer\",\"minimum\":1}},\"required\":[\"path\"]}", toolread },
+	{ "write_file", "Create or replace a file of the workspace with the "
+	  "given content (the user may be asked first).",
+	  "{\"type\":\"object\",\"properties\":{\"path\":{\"type\":\"string\"},"
+	  "\"content\":{\"type\":\"string\"}},\"required\":[\"path\","
+	  "\"content\"]}", toolwrite3 },
+	{ "edit_file", "Replace old_string, which must occur exactly once "
+	  "unless replace_all is true, with new_string in a file of the "
+	  "workspace (the user may be asked first).",
+	  "{\"type\":\"object\",\"properties\":{\"path\":{\"type\":\"string\"},"
+	  "\"old_string\":{\"type\":\"string\"},\"new_string\":{\"type\":"
+	  "\"string\"},\"replace_all\":{\"type\":\"boolean\"}},\"required\":"
+	  "[\"path\",\"old_string\",\"new_string\"]}", tooledit3 },
+	{ "run_command", "Run a command line in the workspace, in a sandbox "
+	  "without network. Pipelines (|) and && || ; work; there is no "
+	  "shell: no variables, redirections or substitutions.",
+	  "{\"type\":\"object\",\"properties\":{\"command\":{\"type\":"
+	  "\"string\"},\"timeout_ms\":{\"type\":\"integer\",\"minimum\":1},"
+	  "\"workdir\":{\"type\":\"string\",\"description\":\"directory "
+	  "relative to the workspace root\"}},\"required\":[\"command\"]}",
+	  toolrun },
+};
+
+static const Tool *
+toolfind(const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < LEN(tools); i++)
+		if (strcmp(tools[i].name, name) == 0)
+			return &tools[i];
+	return NULL;
+}
+
+/* the offered tools in the provider's shape */
+static void
+toolsjson(JWriter *w, int anth)
+{
+	size_t i;
+
+	jwarr(w);
+	for (i = 0; i < LEN(tools); i++) {
+		if (!tooloffered(&tools[i]))
+			continue;
+		jwobj(w);
+		if (!anth) {
+			jwkey(w, "type");
+			jwstr(w, "function");
+			jwkey(w, "function");
+			jwobj(w);
+		}
+		jwkey(w, "name");
+		jwstr(w, tools[i].name);
+		jwkey(w, "description");
+		jwstr(w, tools[i].desc);
+		jwkey(w, anth ? "input_schema" : "parameters");
+		jwschema(w, tools[i].schema);
+		if (!anth)
+			jwend(w);
+		jwend(w);
+	}
+	jwend(w);
+}
+
+/*
+ * One tool call from the model: arguments checked, the policy gate
+ * (approval on the terminal for a Prompt), then the handler.  The
+ * result text for the model is in out; 0, or -1 when it is an error.
+ */
+static int
+tooldispatch(const char *name, const char *args, size_t alen, Buf *out)
+{
+	char summary[256], *arg = NULL;
+	const Tool *t;
+	JTok *tok;
+	CmdLine cl;
+	Verdict v;
+	JDoc d;
+	int ntok, rc, a;
+
+	if ((t = toolfind(name)) == NULL || !tooloffered(t))
+		return toolerr(out, "no tool named %s%s", name, t ? " is "
+		    "offered in this workspace" : "");
+	ntok = (int)MIN((size_t)MAXJSONTOKENS, alen / 2 + 8);
+	tok = xmalloc(sizeof(*tok) * (size_t)ntok);
+	if (jsonparse(&d, args, alen, tok, ntok) < 0 || jsontype(&d, 0) !=
+	    JObject) {
+		rc = toolerr(out, "arguments must be a JSON object%s%s",
+		    d.err ? ": " : "", d.err ? d.err : "");
+		free(tok);
+		return rc;
+	}
+	memset(&cl, 0, sizeof(cl));
+	summary[0] = '\0';
+	a = jsonget(&d, 0, strcmp(name, "run_command") == 0 ? "command" :
+	    "path");
+	if (a >= 0 && (arg = jsonstrdup(&d, a)) == NULL) {
+		free(tok);
+		return toolerr(out, "%s: a string is required", strcmp(name,
+		    "run_command") == 0 ? "command" : "path");
+	}
+	if (arg == NULL && strcmp(name, "list_files") == 0)
+		arg = xstrndup(".", 1);
+	if (arg == NULL) {
+		free(tok);
+		return toolerr(out, "%s is required", strcmp(name,
+		    "run_command") == 0 ? "command" : "path");
+	}
+	if (strcmp(name, "write_file") == 0 || strcmp(name, "edit_file") == 0)
+		toolsummary(name, &d, 0, summary, sizeof(summary));
+	if (policygate(name, arg, strlen(arg), summary[0] ? summary : NULL,
+	    &cl, &v) != Allow) {
+		warnx("%s %s: %s: %s", name, arg, decname(v.d), v.why);
+		rc = toolerr(out, "refused by policy (%s): %s", decname(v.d),
+		    v.why);
+	} else {
+		fprintf(stderr, "vtcode: %s ", name);
+		putsafe(stderr, arg);
+		fputc('\n', stderr);
+		rc = t->run(&d, 0, &cl, out);
+		if (out->err) {
+			out->err = 0;
+			bufaddstr(out, "\n[output truncated]");
+		}
+	}
+	cmdfree(&cl);
+	free(arg);
+	free(tok);
+	return rc;
+}
+
 /*
  * index: code intelligence over tree-sitter.  The grammars are compiled
  * in from the tarballs pinned in grammars.lock; each must speak a
@@ -5832,6 +8807,466 @@ grammarsprint(FILE *fp)
 }
 
 /*
+ * agent: the loop.  Prompt -> model turn -> tool calls through the
+ * policy gate -> results back -> next turn, until the model answers
+ * without calling a tool, or a limit from config.h stops it.  The
+ * answer goes to stdout; everything else to stderr.
+ */
+
+static void
+convfree(Conv *cv, int from)
+{
+	int i, j;
+
+	for (i = from; i < cv->n; i++) {
+		Msg *m = &cv->m[i];
+		free(m->text);
+		for (j = 0; j < m->ncalls; j++) {
+			free(m->calls[j].id);
+			free(m->calls[j].name);
+			buffree(&m->calls[j].args);
+		}
+		free(m->calls);
+		free(m->callid);
+		free(m->tool);
+	}
+	cv->n = from < cv->n ? from : cv->n;
+	if (from == 0) {
+		free(cv->m);
+		memset(cv, 0, sizeof(*cv));
+	}
+}
+
+static Msg *
+convadd(Conv *cv, int role, const char *text, size_t n)
+{
+	Msg *m;
+
+	if (cv->n == cv->cap) {
+		cv->cap = cv->cap ? cv->cap * 2 : 16;
+		cv->m = xrealloc(cv->m, (size_t)cv->cap * sizeof(*cv->m));
+	}
+	m = &cv->m[cv->n++];
+	memset(m, 0, sizeof(*m));
+	m->role = role;
+	m->text = xstrndup(text ? text : "", text ? n : 0);
+	cv->bytes += n;
+	return m;
+}
+
+static void
+agentemit(void *ctx, int ev, const char *p, size_t n)
+{
+	Show *s = ctx;
+
+	if (ev == EvText) {
+		if (s->reasoning) {
+			fputc('\n', stderr);
+			s->reasoning = 0;
+		}
+		if (s->outtty)
+			putterm(stdout, p, n);
+		else
+			fwrite(p, 1, n, stdout);
+		fflush(stdout);
+		if (n > 0)
+			s->lastnl = p[n - 1] == '\n';
+	} else if (ev == EvReasoning) {
+		if (!s->reasoning)
+			fputs("vtcode: reasoning: ", stderr);
+		s->reasoning = 1;
+		putterm(stderr, p, n);
+	}
+}
+
+/* the same call as one before, too many times over: a runaway loop */
+static int
+agentrepeat(Buf *seen, const ToolCall *c)
+{
+	unsigned char h[32];
+	br_sha256_context sc;
+	size_t i;
+	int k = 0;
+
+	br_sha256_init(&sc);
+	br_sha256_update(&sc, c->name, strlen(c->name) + 1);
+	br_sha256_update(&sc, c->args.p, c->args.len);
+	br_sha256_out(&sc, h);
+	for (i = 0; i + 32 <= seen->len; i += 32)
+		k += memcmp(seen->p + i, h, 32) == 0;
+	bufadd(seen, h, 32);
+	return k >= MAXREPEAT;
+}
+
+/*
+ * Run one task on conversation cv, which already ends with the user's
+ * message.  0 when the model finished, else -1 after saying why on
+ * stderr (the conversation is left as the model last saw it).
+ */
+static int
+agentrun(Endpoint *ep, Conv *cv, Show *show)
+{
+	Buf out, seen;
+	Turn t;
+	Msg *m;
+	int turn, i, rc;
+
+	bufinit(&seen, 0);
+	for (turn = 0; turn < MAXTURNS; turn++) {
+		show->lastnl = 1;
+		if (llmturn(ep, cv, &t, agentemit, show) != 0) {
+			if (show->reasoning)
+				fputc('\n', stderr);
+			show->reasoning = 0;
+			if (!show->lastnl)
+				fputc('\n', stdout);
+			fflush(stdout);
+			warnx("%s: %s", ep->p->name, t.err);
+			rc = t.errkind == ErrCancel ? -2 : -1;
+			turnfree(&t);
+			buffree(&seen);
+			return rc;
+		}
+		if (show->reasoning)
+			fputc('\n', stderr);
+		show->reasoning = 0;
+		m = convadd(cv, RoleAssistant, t.text.p, t.text.len);
+		if (t.ncalls > 0) {
+			m->calls = xmalloc(sizeof(ToolCall) * (size_t)t.ncalls);
+			memcpy(m->calls, t.calls, sizeof(ToolCall) *
+			    (size_t)t.ncalls);
+			m->ncalls = t.ncalls;
+			t.ncalls = 0;   /* the message owns them now */
+		}
+		if (strcmp(t.finish, "length") == 0 && m->ncalls == 0)
+			warnx("%s: the answer was cut off at the model's output "
+			    "limit", ep->p->name);
+		turnfree(&t);
+		if (m->ncalls == 0) {
+			if (!show->lastnl)
+				fputc('\n', stdout);
+			fflush(stdout);
+			buffree(&seen);
+			return 0;
+		}
+		if (!show->lastnl) {
+			fputc('\n', stdout);
+			fflush(stdout);
+		}
+		for (i = 0; i < m->ncalls; i++) {
+			ToolCall *c = &m->calls[i];
+			if (agentrepeat(&seen, c)) {
+				warnx("the model made the same %s call %d times: "
+				    "stopped (MAXREPEAT)", c->name, MAXREPEAT +
+				    1);
+				buffree(&seen);
+				return -1;
+			}
+			bufinit(&out, MAXTOOLOUTPUT);
+			rc = tooldispatch(c->name, c->args.p, c->args.len, &out);
+			if (cancelled) {
+				buffree(&out);
+				buffree(&seen);
+				return -2;
+			}
+			m = convadd(cv, RoleTool, out.p ? out.p : "", out.len);
+			m->callid = xstrndup(c->id, strlen(c->id));
+			m->tool = xstrndup(c->name, strlen(c->name));
+			m->iserror = rc != 0;
+			buffree(&out);
+			/* convadd may have moved the array */
+			m = &cv->m[cv->n - 2 - i];
+		}
+	}
+	buffree(&seen);
+	warnx("stopped after MAXTURNS (%d) model turns", MAXTURNS);
+	return -1;
+}
+
+static void
+onsigint(int sig)
+{
+	(void)sig;
+	cancelled = 1;
+}
+
+/* the provider chosen by -P, VTCODE_PROVIDER, the user's config, or the
+ * first in config.h */
+static int
+agentinit(Endpoint *ep)
+{
+	const char *name = providers[0].name, *v;
+	char why[512];
+	int pi;
+
+	if (settings.provider[0] != '\0')
+		name = settings.provider;
+	if ((v = getenv("VTCODE_PROVIDER")) != NULL && *v != '\0')
+		name = v;
+	if (flagprovider != NULL)
+		name = flagprovider;
+	if ((pi = providerfind(name)) < 0) {
+		warnx("%s: no such provider (config.h has: %s ...)", name,
+		    providers[0].name);
+		return -1;
+	}
+	if (endpointset(ep, pi, 1, why, sizeof(why)) != 0) {
+		warnx("%s", why);
+		return -1;
+	}
+	ep->tried[pi] = 1;
+	return 0;
+}
+
+static void
+agentstart(void)
+{
+	struct sigaction sa;
+
+	wsinit();
+	configload();
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = onsigint;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);   /* no SA_RESTART: waits wake up */
+}
+
+/* read all of stdin as the prompt, bounded */
+static char *
+readprompt(void)
+{
+	Buf b;
+	char buf[8192];
+	ssize_t r;
+
+	bufinit(&b, MAXPROMPT);
+	while ((r = read(0, buf, sizeof(buf))) != 0) {
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0)
+			die("stdin:");
+		bufadd(&b, buf, (size_t)r);
+		if (b.err)
+			die("prompt: longer than MAXPROMPT (%d bytes)",
+			    MAXPROMPT);
+	}
+	bufaddc(&b, '\0');
+	return b.p;
+}
+
+/* vtcode exec [--json] [--events FILE] PROMPT */
+static int
+cmdexec(int argc, char *argv[])
+{
+	const char *prompt = NULL;
+	char *owned = NULL;
+	Endpoint ep;
+	Show show;
+	Conv cv;
+	int i, rc;
+
+	for (i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--") == 0) {
+			i++;
+			break;
+		}
+		if (argv[i][0] != '-' || strcmp(argv[i], "-") == 0)
+			break;
+		if (strcmp(argv[i], "--json") == 0 ||
+		    strncmp(argv[i], "--events", 8) == 0)
+			return usageerr("exec: %s: events are not in this "
+			    "build yet", argv[i]);
+		return usageerr("exec: unknown option %s", argv[i]);
+	}
+	if (i != argc - 1)
+		return usageerr("exec: one PROMPT, or - to read it from stdin");
+	prompt = argv[i];
+	if (strcmp(prompt, "-") == 0)
+		prompt = owned = readprompt();
+	if (*prompt == '\0' || strlen(prompt) > MAXPROMPT) {
+		free(owned);
+		return usageerr("exec: the prompt is empty or longer than "
+		    "MAXPROMPT (%d bytes)", MAXPROMPT);
+	}
+	agentstart();
+	if (agentinit(&ep) != 0) {
+		free(owned);
+		return ExitFail;
+	}
+	memset(&cv, 0, sizeof(cv));
+	convadd(&cv, RoleUser, prompt, strlen(prompt));
+	free(owned);
+	memset(&show, 0, sizeof(show));
+	show.outtty = isatty(1);
+	show.errtty = isatty(2);
+	rc = agentrun(&ep, &cv, &show);
+	convfree(&cv, 0);
+	if (fflush(stdout) != 0)
+		return ExitFail;
+	return rc == 0 ? ExitOK : rc == -2 ? ExitCancel : ExitFail;
+}
+
+/* vtcode: the interactive session on the terminal */
+static int
+cmdinteractive(void)
+{
+	char line[8192];
+	Endpoint ep;
+	Show show;
+	Conv cv;
+	int mark, rc;
+
+	agentstart();
+	if (agentinit(&ep) != 0)
+		return ExitFail;
+	memset(&cv, 0, sizeof(cv));
+	memset(&show, 0, sizeof(show));
+	show.outtty = isatty(1);
+	show.errtty = isatty(2);
+	fprintf(stderr, "vtcode %s: %s, model %s, workspace %s%s\n"
+	    "Ctrl-C cancels a turn, Ctrl-D ends the session.\n", VERSION,
+	    ep.p->name, ep.model[0] ? ep.model : "(the server's first)",
+	    wsroot, cfgtrusted ? "" : " (not trusted: read-only tools)");
+	for (;;) {
+		cancelled = 0;
+		fputs("> ", stderr);
+		fflush(stderr);
+		if (fgets(line, sizeof(line), stdin) == NULL) {
+			if (ferror(stdin) && errno == EINTR && cancelled) {
+				clearerr(stdin);
+				fputc('\n', stderr);
+				continue;
+			}
+			fputc('\n', stderr);
+			break;
+		}
+		if (strchr(line, '\n') == NULL && !feof(stdin)) {
+			warnx("line longer than %zu bytes: ignored",
+			    sizeof(line) - 2);
+			while (fgets(line, sizeof(line), stdin) != NULL &&
+			    strchr(line, '\n') == NULL)
+				;
+			continue;
+		}
+		line[strcspn(line, "\n")] = '\0';
+		if (line[strspn(line, " \t")] == '\0')
+			continue;
+		mark = cv.n;
+		convadd(&cv, RoleUser, line, strlen(line));
+		rc = agentrun(&ep, &cv, &show);
+		if (rc == -2) {
+			/* cancelled: the turn is dropped as if not asked */
+			convfree(&cv, mark);
+			fputs("[cancelled]\n", stderr);
+		}
+	}
+	convfree(&cv, 0);
+	return ExitOK;
+}
+
+/* print u with any password hidden */
+static void
+puturl(FILE *fp, const char *s)
+{
+	const char *at = strchr(s, '@'), *sl = strstr(s, "://");
+
+	if (at == NULL || sl == NULL || at < sl) {
+		putsafe(fp, s);
+		return;
+	}
+	fprintf(fp, "%.*s", (int)(sl - s + 3), s);
+	fputs("***@", fp);
+	putsafe(fp, at + 1);
+}
+
+/* vtcode check: what is in force, and does the provider answer? */
+static int
+cmdcheck(int argc, char *argv[])
+{
+	char why[PATH_MAX + 256];
+	const char *proxy;
+	Endpoint ep;
+	Turn t;
+	Buf out;
+	long ra;
+	int st, ok = 1, abi, n, data, i;
+	JTok *tok;
+	JDoc d;
+	Url u;
+
+	if (argc != 1)
+		return usageerr("check: %s: takes no arguments", argv[1]);
+	agentstart();
+	printf("workspace: %s (%s)\n", wsroot, cfgtrusted ? "trusted" :
+	    "not trusted: read-only tools");
+	printf("config:");
+	for (i = 1; i < 3; i++)
+		if (cfgloaded[i])
+			printf(" %s", cfgfile[i]);
+	printf("%s\n", cfgloaded[1] || cfgloaded[2] ? "" : " config.h only");
+	abi = sbxabi();
+	printf("sandbox: Landlock ABI %d%s, seccomp %s\n", abi,
+	    abi >= SBXLANDLOCKMIN ? "" : " (missing: commands are refused)",
+	    SBXSECCOMP ? "required" : "optional");
+	if (tlsload(why, sizeof(why)) == 0)
+		printf("TLS: CA bundle %s, %zu trust anchors\n", cafile, ntas);
+	else {
+		printf("TLS: %s\n", why);
+		ok = 0;
+	}
+	if (agentinit(&ep) != 0)
+		return ExitFail;
+	printf("provider: %s (%s), base URL ", ep.p->name, ep.p->kind ==
+	    KindAnthropic ? "anthropic" : "openai-compatible");
+	puturl(stdout, ep.baseurl);
+	printf(", model %s, key %s%s\n", ep.model[0] ? ep.model :
+	    "(the server's first)", ep.p->keyenv ? ep.p->keyenv : "none",
+	    ep.p->keyenv == NULL ? "" : ep.key ? " (set)" : " (not set)");
+	urlparse(&u, ep.baseurl, why, sizeof(why));
+	proxy = netproxy(&u);
+	printf("proxy: ");
+	if (proxy != NULL)
+		puturl(stdout, proxy);
+	else
+		printf("none (direct%s)", hostloopback(u.host) ? ": loopback is "
+		    "never proxied" : "");
+	putchar('\n');
+	fflush(stdout);
+	turninit(&t, ep.p->kind, NULL, NULL);
+	bufinit(&out, MAXERRBODY);
+	st = httpexchange(&ep, "GET", "/models", NULL, &t, &out, &ra);
+	if (st == 200) {
+		tok = xmalloc(sizeof(*tok) * 16384);
+		n = 0;
+		if (jsonparse(&d, out.p ? out.p : "", out.len, tok, 16384) >=
+		    0 && (data = jsonget(&d, 0, "data")) >= 0)
+			n = jsontok(&d, data)->size;
+		printf("models: the server answers, %d model%s listed", n,
+		    n == 1 ? "" : "s");
+		if (n > 0) {
+			char id[256];
+			if (jsonstr(&d, jsonget(&d, jsonat(&d, data, 0), "id"),
+			    id, sizeof(id), NULL) == 0) {
+				printf(", first: ");
+				putsafe(stdout, id);
+			}
+		}
+		putchar('\n');
+		free(tok);
+	} else {
+		if (st > 0)
+			httperror(&t, &ep, st, &out);
+		printf("models: %s\n", t.err);
+		ok = 0;
+	}
+	buffree(&out);
+	turnfree(&t);
+	if (abi < SBXLANDLOCKMIN)
+		ok = 0;
+	return fflush(stdout) == 0 && ok ? ExitOK : ExitFail;
+}
+
+/*
  * ui: the command line.  The usage text is the man page's SYNOPSIS line
  * for line; tests.sh compares them.
  */
@@ -5853,9 +9288,9 @@ static const char usagetext[] =
 
 /* subcommands; a NULL run is honest about not being built yet */
 static const Command commands[] = {
-	{ "exec",     NULL },
+	{ "exec",     cmdexec },
 	{ "trust",    cmdtrust },
-	{ "check",    NULL },
+	{ "check",    cmdcheck },
 	{ "policy",   cmdpolicy },
 	{ "sandbox",  cmdsandbox },
 	{ "outline",  NULL },
@@ -5966,17 +9401,13 @@ main(int argc, char *argv[])
 		if ((*dst = optarg1(argc, argv, &i, opt)) == NULL)
 			return ExitUsage;
 	}
-	/* -m, -P and --base-url are read and checked now; the sessions that
-	 * use them are not in this build */
-	(void)model;
-	(void)provider;
-	(void)baseurl;
+	flagmodel = model;
+	flagprovider = provider;
+	flagbaseurl = baseurl;
 	if (dir != NULL && chdir(dir) != 0)
 		die("-C %s:", dir);
-	if (i == argc) {
-		warnx("interactive session: not available in this build");
-		return ExitUsage;
-	}
+	if (i == argc)
+		return cmdinteractive();
 	for (k = 0; k < LEN(commands); k++) {
 		if (strcmp(argv[i], commands[k].name) != 0)
 			continue;

@@ -18,7 +18,8 @@
 enum {
 	ExitOK = 0,      /* success */
 	ExitFail = 1,    /* the work could not be done (I/O, refused input) */
-	ExitUsage = 2    /* bad command line, or a command this build lacks */
+	ExitUsage = 2,   /* bad command line, or a command this build lacks */
+	ExitCancel = 130 /* the task was cancelled (Ctrl-C) */
 };
 
 /* ---- util ---- */
