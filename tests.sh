@@ -161,10 +161,19 @@ t "option value over MAXARGLEN: exit 2" exits 2 "$vt" -P "$long"
 t "-C to a missing directory: exit 1 with the reason" sh -c '
 	"$1" -C /nonexistent/x exec p 2>"$2/e"; [ $? -eq 1 ] &&
 	grep -q "^vtcode: -C /nonexistent/x: No such file or directory" "$2/e"' - "$vt" "$tmp"
-t "no command: interactive session not available, exit 2" sh -c '
-	"$1" </dev/null 2>"$2/e"; [ $? -eq 2 ] &&
-	grep -q "^vtcode: interactive session: not available in this build$" "$2/e"' - "$vt" "$tmp"
-for c in exec check outline find sessions resume audit; do
+t "no command: the interactive session; end of input ends it, exit 0" sh -c '
+	cd "$2" && "$1" </dev/null 2>"$2/e"; [ $? -eq 0 ] &&
+	grep -q "^vtcode $3: lmstudio, model (the server.s first), workspace " "$2/e"' - "$vt" "$tmp" "${VERSION:-0.1.0}"
+t "exec: no prompt is a usage error" exits 2 "$vt" exec
+t "exec: an empty prompt from stdin is a usage error" sh -c 'printf "" | "$1" exec -; [ $? -eq 2 ]' - "$vt"
+t "-P with an unknown provider: exit 1 with the reason" sh -c '
+	cd "$2" && "$1" -P nosuch exec hi 2>"$2/e"; [ $? -eq 1 ] && grep -q "^vtcode: nosuch: no such provider" "$2/e"' - "$vt" "$tmp"
+t "--base-url that is not a URL: exit 1 with the reason" sh -c '
+	cd "$2" && "$1" --base-url ftp://x/v1 exec hi 2>"$2/e"; [ $? -eq 1 ] && grep -q "only http:// and https:// URLs" "$2/e"' - "$vt" "$tmp"
+t "plain http to a host that is not loopback is refused before connecting" sh -c '
+	cd "$2" && "$1" --base-url http://192.0.2.1:1234/v1 -m x exec hi 2>"$2/e"; [ $? -eq 1 ] &&
+	grep -q "plain http only to this machine (loopback): use https" "$2/e"' - "$vt" "$tmp"
+for c in outline find sessions resume audit; do
 	t "$c: not available in this build, exit 2, listed in README" sh -c '
 	"$1" -m m -P p --base-url http://127.0.0.1:1/v1 -C / "$3" x 2>"$2/e"
 	[ $? -eq 2 ] && grep -q "^vtcode: $3: not available in this build$" "$2/e" &&
@@ -526,6 +535,252 @@ rcmd 'make'
 t "a Prompt without a terminal is a refusal, and the model is told" sh -c 'grep -q "^deny: make: .*no terminal to ask on" "$1"' - "$tmp/rc.out"
 rcmd 'cat /etc/passwd'
 t "a path outside the workspace is refused before anything runs" grep -q '^deny: cat: /etc/passwd is outside the workspace' "$tmp/rc.out"
+
+echo "== models: the stream decoder on real captured streams, whole and split at every byte"
+for f in "$testdata"/llm/openai/*.sse "$testdata"/llm/anthropic/*.sse; do
+	k=$(basename "$(dirname "$f")")
+	n=$(basename "$f" .sse)
+	t "decode $k/$n.sse: text and tool calls as upstream expects, at every split" sh -c '
+		tests/unit decode "$1" "$2" >"$3/dec" && cmp "$3/dec" "tests/llm/$1-$4.expect"' - "$k" "$f" "$tmp" "$n"
+done
+
+echo "== models: vtcode exec against the scripted mock server"
+lw=$tmp/llm
+mkdir -p "$lw/ws/src" "$lw/xdg"
+printf 'hello\n' >"$lw/ws/a.txt"
+printf 'int main(void) { return 0; }\n' >"$lw/ws/src/m.c"
+# mock SCRIPT [PREFIX]: start a mock server; its port in $PREFIX.port,
+# its request log in $PREFIX.log (PREFIX defaults to $lw/m)
+mock() {
+	mp=${2:-$lw/m}
+	rm -f "$mp.port" "$mp.log"
+	python3 tests/mockllm.py --script "$1" --port-file "$mp.port" \
+	    --log "$mp.log" 2>"$mp.err" &
+	echo $! >"$mp.pid"
+	i=0
+	while ! [ -s "$mp.port" ] && [ $i -lt 100 ]; do sleep 0.05; i=$((i + 1)); done
+	touch "$mp.log"
+	[ -s "$mp.port" ]
+}
+mockstop() {
+	mp=${1:-$lw/m}
+	kill "$(cat "$mp.pid")" 2>/dev/null
+	wait "$(cat "$mp.pid")" 2>/dev/null
+}
+# vx ARGS...: vtcode ARGS in the workspace; stdout in $lw/out, stderr in
+# $lw/err, the exit status in $lw/rc
+vx() {
+	(cd "$lw/ws" && XDG_CONFIG_HOME="$lw/xdg" timeout 120 "$vt" "$@" \
+	    >"$lw/out" 2>"$lw/err")
+	echo $? >"$lw/rc"
+}
+# llm NAME SCRIPT CHECK [ARGS...]: the mock answers with SCRIPT, vtcode
+# runs `exec ARGS` (default: a prompt) against it with model "test";
+# CHECK is shell code run in $lw with $rc, out, err and m.log at hand
+llm() {
+	name=$1 script=$2 check=$3
+	shift 3
+	[ $# -gt 0 ] || set -- "do the task"
+	printf '%s\n' "$script" >"$lw/script.json"
+	if ! mock "$lw/script.json"; then
+		bad "$name (the mock did not start)"
+		cat "$lw/m.err"
+		return
+	fi
+	# shellcheck disable=SC2086
+	vx --base-url "http://127.0.0.1:$(cat "$lw/m.port")/v1" -m test $llmpre exec "$@"
+	mockstop
+	t "$name" sh -c 'cd "$1" && rc=$(cat rc) && eval "$2" || { echo "exit $rc"; echo "stdout:"; cat out; echo "stderr:"; cat err; exit 1; }' - "$lw" "$check"
+}
+q="python3 $top/tests/llmcheck.py"
+export q
+llmpre=
+# frames: data lines as the mock's "sse" list wants them
+tc='{"choices":[{"index":0,"delta":{"tool_calls":[{"index":0,"id":"7","type":"function","function":{"name":"read_file","arguments":"{\"path\":\"a.txt\"}"}}]}}]}'
+fin='{"choices":[{"index":0,"delta":{},"finish_reason":"tool_calls"}]}'
+txt() { printf '{"choices":[{"index":0,"delta":{"content":"%s"}}]}' "$1"; }
+stop='{"choices":[{"index":0,"delta":{},"finish_reason":"stop"}]}'
+
+llm "streamed text: exactly the answer on stdout, exit 0" \
+    "{\"steps\":[{\"sse_file\":\"$testdata/llm/openai/text.sse\",\"split\":7}]}" \
+    '[ $rc -eq 0 ] && printf "%s\n" "$(sed -n "s/^text [0-9]* //p" '"$top"'/tests/llm/openai-text.expect)" | cmp - out &&
+     [ "$($q get m.log 0 path)" = /v1/chat/completions ] && [ "$($q get m.log 0 model)" = test ] &&
+     [ "$($q get m.log 0 stream)" = true ] && [ "$($q get m.log 0 stream_options.include_usage)" = true ] &&
+     [ "$($q get m.log 0 messages.1.content)" = "do the task" ]'
+llm "streamed text sent one byte per write: the same answer" \
+    "{\"steps\":[{\"sse_file\":\"$testdata/llm/openai/long_text.sse\",\"split_every_byte\":true}]}" \
+    '[ $rc -eq 0 ] && grep -q "\"condition\": \"Cloudy\"" out && [ $(wc -l <out) -eq 31 ]'
+llm "a single tool call (LM Studio's digit id): read_file's result goes back with that id" \
+    "{\"steps\":[{\"sse\":[$tc,$fin,\"[DONE]\"]},{\"sse\":[$(txt 'It says hello.'),$stop,\"[DONE]\"]}]}" \
+    '[ $rc -eq 0 ] && [ "$(cat out)" = "It says hello." ] && [ "$($q count m.log)" = 2 ] &&
+     [ "$($q get m.log 1 messages.2.tool_calls.0.id)" = 7 ] &&
+     [ "$($q get m.log 1 messages.2.tool_calls.0.function.arguments)" = "{\"path\":\"a.txt\"}" ] &&
+     [ "$($q get m.log 1 messages.3.role)" = tool ] && [ "$($q get m.log 1 messages.3.tool_call_id)" = 7 ] &&
+     [ "$($q get m.log 1 messages.3.content)" = hello ] && grep -q "^vtcode: read_file a.txt$" err'
+llm "parallel tool calls: two results, in order, with their ids" \
+    "{\"steps\":[{\"sse_file\":\"$testdata/llm/openai/parallel_tool_calls.sse\"},{\"sse\":[$(txt done),$stop,\"[DONE]\"]}]}" \
+    '[ $rc -eq 0 ] && [ "$($q get m.log 1 messages.3.tool_call_id)" = call_JMW1whyEaYG438VE1OIflxA2 ] &&
+     [ "$($q get m.log 1 messages.4.tool_call_id)" = call_DNYTawLBoN8fj3KN6qU9N1Ou ] &&
+     $q get m.log 1 messages.3.content | grep -q "no tool named GetWeatherArgs" &&
+     $q get m.log 1 messages.4.content | grep -q "no tool named get_stock_price"'
+two='{"choices":[{"index":0,"delta":{"tool_calls":[{"index":0,"id":"c1","function":{"name":"list_files","arguments":"{}"}},{"index":1,"id":"c2","function":{"name":"read_file","arguments":"{\"path\":\"src/m.c\"}"}}]}}]}'
+llm "a tool round trip: list_files and read_file in one turn, their results in the next request" \
+    "{\"steps\":[{\"sse\":[$two,$fin]},{\"sse\":[$(txt ok),$stop]}]}" \
+    '[ $rc -eq 0 ] && $q get m.log 1 messages.3.content | grep -qx "src/" &&
+     $q get m.log 1 messages.3.content | grep -qx a.txt && $q get m.log 1 messages.4.content | grep -q "int main"'
+llm "Ollama: a whole tool call in one chunk, arguments as an object, no index" \
+    "{\"steps\":[{\"sse\":[{\"choices\":[{\"delta\":{\"tool_calls\":[{\"id\":\"call_x\",\"function\":{\"name\":\"read_file\",\"arguments\":{\"path\":\"a.txt\"}}}]},\"finish_reason\":\"tool_calls\"}]}]},{\"sse\":[$(txt fine),$stop]}]}" \
+    '[ $rc -eq 0 ] && [ "$($q get m.log 1 messages.2.tool_calls.0.function.arguments)" = "{\"path\":\"a.txt\"}" ] &&
+     [ "$($q get m.log 1 messages.3.content)" = hello ]'
+llm "a tool call without an id gets a generated one, the same in the call and the result" \
+    "{\"steps\":[{\"sse\":[{\"choices\":[{\"delta\":{\"tool_calls\":[{\"index\":0,\"function\":{\"name\":\"read_file\",\"arguments\":\"{\\\"path\\\":\\\"a.txt\\\"}\"}}]}}]},$fin]},{\"sse\":[$(txt fine),$stop]}]}" \
+    'id=$($q get m.log 1 messages.2.tool_calls.0.id) && echo "$id" | grep -qE "^call_[0-9a-f]{12}$" &&
+     [ "$($q get m.log 1 messages.3.tool_call_id)" = "$id" ]'
+llm "reasoning_content and reasoning go to stderr, the answer alone to stdout" \
+    "{\"steps\":[{\"sse\":[{\"choices\":[{\"delta\":{\"reasoning_content\":\"thinking A\"}}]},{\"choices\":[{\"delta\":{\"reasoning\":\" thinking B\"}}]},$(txt answer),$stop]}]}" \
+    '[ $rc -eq 0 ] && [ "$(cat out)" = answer ] && grep -q "reasoning: thinking A thinking B" err'
+llm "llama.cpp's bare ':' keep-alive frames and CRLF line ends are absorbed" \
+    "{\"steps\":[{\"headers\":{\"Content-Type\":\"text/event-stream\"},\"chunked\":true,\"split\":5,\"body\":\":\\r\\n\\r\\n: ping\\r\\ndata: $(txt kept | sed 's/"/\\"/g')\\r\\n\\r\\n:\\n\\ndata: $(echo "$stop" | sed 's/"/\\"/g')\\r\\rdata: [DONE]\\r\\r\"}]}" \
+    '[ $rc -eq 0 ] && [ "$(cat out)" = kept ]'
+llm "error as a string in a 200 stream: exit 1, the message on one line" \
+    '{"steps":[{"sse":[{"error":"the model crashed"}]}]}' \
+    '[ $rc -eq 1 ] && grep -q "^vtcode: lmstudio: error in the stream: the model crashed" err && [ $(wc -l <err) -eq 1 ] && ! [ -s out ]'
+llm "error as an object in a 200 stream" \
+    '{"steps":[{"sse":[{"error":{"message":"invalid tool schema","type":"invalid_request_error"}}]}]}' \
+    '[ $rc -eq 1 ] && grep -q "invalid tool schema" err && [ "$($q count m.log)" = 1 ]'
+llm "a 200 stream that ends with no output: a clear error" \
+    '{"steps":[{"sse":["[DONE]"]}]}' \
+    '[ $rc -eq 1 ] && grep -q "ended the stream without any output" err'
+llm "a stream cut off before its end: an error, not a silent half answer" \
+    "{\"steps\":[{\"sse\":[$(txt half)]},{\"sse\":[$(txt half)]},{\"sse\":[$(txt half)]},{\"sse\":[$(txt half)]}]}" \
+    '[ $rc -eq 1 ] && grep -q "stream ended before the answer was complete" err'
+llm "invalid JSON in data: one line, not retried" \
+    '{"steps":[{"sse":["{not json"]}]}' \
+    '[ $rc -eq 1 ] && grep -q "invalid JSON in the stream" err && [ $(wc -l <err) -eq 1 ] && [ "$($q count m.log)" = 1 ]'
+llm "invalid tool arguments and unknown tools become tool errors the model sees" \
+    "{\"steps\":[{\"sse\":[{\"choices\":[{\"delta\":{\"tool_calls\":[{\"index\":0,\"id\":\"a\",\"function\":{\"name\":\"read_file\",\"arguments\":\"{oops\"}},{\"index\":1,\"id\":\"b\",\"function\":{\"name\":\"format_disk\",\"arguments\":\"{}\"}},{\"index\":2,\"id\":\"c\",\"function\":{\"name\":\"read_file\",\"arguments\":\"{\\\"path\\\":\\\"../../etc/passwd\\\"}\"}}]}}]},$fin]},{\"sse\":[$(txt sorry),$stop]}]}" \
+    '[ $rc -eq 0 ] && $q get m.log 1 messages.3.content | grep -q "arguments must be a JSON object" &&
+     $q get m.log 1 messages.4.content | grep -q "no tool named format_disk" &&
+     $q get m.log 1 messages.5.content | grep -q "is not allowed: paths stay beneath the workspace root"'
+ln -s /etc/passwd "$lw/ws/link"
+llm "read_file through a symlink that leaves the workspace: a tool error; a plain file still reads (positive control)" \
+    "{\"steps\":[{\"sse\":[{\"choices\":[{\"delta\":{\"tool_calls\":[{\"index\":0,\"id\":\"a\",\"function\":{\"name\":\"read_file\",\"arguments\":\"{\\\"path\\\":\\\"link\\\"}\"}},{\"index\":1,\"id\":\"b\",\"function\":{\"name\":\"read_file\",\"arguments\":\"{\\\"path\\\":\\\"a.txt\\\"}\"}}]}}]},$fin]},{\"sse\":[$(txt ok),$stop]}]}" \
+    '$q get m.log 1 messages.3.content | grep -q "symbolic link: refused" && ! $q get m.log 1 messages.3.content | grep -q root: &&
+     [ "$($q get m.log 1 messages.4.content)" = hello ]'
+rm "$lw/ws/link"
+llm "the same tool call again and again: stopped at MAXREPEAT" \
+    "{\"repeat_last\":true,\"steps\":[{\"sse\":[$tc,$fin]}]}" \
+    '[ $rc -eq 1 ] && grep -q "same read_file call 4 times: stopped" err && [ "$($q count m.log)" = 4 ]'
+llm "LM Studio's 'No models loaded': said so with a hint, not retried" \
+    '{"steps":[{"status":400,"json":{"error":"No models loaded. Please load a model in the developer page or use the `lms load` command."}}]}' \
+    '[ $rc -eq 1 ] && grep -q "HTTP 400: No models loaded.*load a model in the server" err && [ "$($q count m.log)" = 1 ]'
+llm "an unknown model: said so" \
+    '{"steps":[{"status":404,"json":{"error":{"message":"The model `test` does not exist","type":"invalid_request_error","code":"model_not_found"}}}]}' \
+    '[ $rc -eq 1 ] && grep -q "HTTP 404: The model .test. does not exist (load a model" err'
+llm "context length exceeded: its own error" \
+    '{"steps":[{"status":400,"json":{"error":{"message":"This model'"'"'s maximum context length is 4096 tokens.","code":"context_length_exceeded"}}}]}' \
+    '[ $rc -eq 1 ] && grep -q "longer than the model.s context window" err'
+llm "quota exhausted (429 insufficient_quota): not retried" \
+    '{"steps":[{"status":429,"json":{"error":{"message":"You exceeded your current quota","type":"insufficient_quota","code":"insufficient_quota"}}}]}' \
+    '[ $rc -eq 1 ] && grep -q "quota exhausted: not retried" err && [ "$($q count m.log)" = 1 ]'
+export LMSTUDIO_API_KEY=sk-vtcode-test-secret-1
+llm "401: names the variable; the key went as a Bearer token and is never printed" \
+    '{"steps":[{"status":401,"json":{"error":{"message":"Incorrect API key provided","type":"invalid_request_error","code":"invalid_api_key"}}}]}' \
+    '[ $rc -eq 1 ] && grep -q "check the key in LMSTUDIO_API_KEY" err &&
+     [ "$($q get m.log 0 headers.authorization)" = "Bearer sk-vtcode-test-secret-1" ] && ! grep -q sk-vtcode err out'
+unset LMSTUDIO_API_KEY
+llm "503 twice with retry-after-ms, then an answer: retried after the server's delay" \
+    "{\"steps\":[{\"status\":503,\"headers\":{\"retry-after-ms\":\"30\"},\"json\":{\"error\":\"busy\"}},{\"status\":503,\"headers\":{\"retry-after\":\"0.05\"},\"json\":{\"error\":\"busy\"}},{\"sse\":[$(txt third),$stop]}]}" \
+    '[ $rc -eq 0 ] && [ "$(cat out)" = third ] && [ "$($q count m.log)" = 3 ] &&
+     grep -q "retry 1 of 3 in 30 ms" err && grep -q "retry 2 of 3 in 50 ms" err'
+llm "a 400 validation error is not retried" \
+    '{"steps":[{"status":400,"json":{"error":{"message":"messages: field required","type":"invalid_request_error"}}}]}' \
+    '[ $rc -eq 1 ] && [ "$($q count m.log)" = 1 ] && grep -q "HTTP 400: messages: field required" err'
+
+echo "== models: Anthropic"
+export ANTHROPIC_API_KEY=sk-ant-vtcode-test-2
+llmpre="-P anthropic"
+llm "Anthropic: text then a tool_use block; the result goes back as a tool_result" \
+    "{\"steps\":[{\"sse_file\":\"$testdata/llm/anthropic/tool_use_response.sse\",\"split\":3},{\"sse_file\":\"$testdata/llm/anthropic/basic_response.sse\"}]}" \
+    '[ $rc -eq 0 ] && printf "I'"'"'ll check the current weather in Paris for you.\nHello there!\n" | cmp - out &&
+     [ "$($q get m.log 0 path)" = /v1/messages ] && [ "$($q get m.log 0 headers.x-api-key)" = sk-ant-vtcode-test-2 ] &&
+     [ "$($q get m.log 0 headers.anthropic-version)" = 2023-06-01 ] && [ "$($q get m.log 0 max_tokens)" -gt 0 ] &&
+     ! $q get m.log 0 headers.authorization >/dev/null &&
+     [ "$($q get m.log 1 messages.1.content.1.id)" = toolu_01NRLabsLyVHZPKxbKvkfSMn ] &&
+     [ "$($q get m.log 1 messages.1.content.1.input)" = "{\"location\": \"Paris\"}" ] &&
+     [ "$($q get m.log 1 messages.2.content.0.type)" = tool_result ] &&
+     [ "$($q get m.log 1 messages.2.content.0.tool_use_id)" = toolu_01NRLabsLyVHZPKxbKvkfSMn ] &&
+     [ "$($q get m.log 1 messages.2.content.0.is_error)" = true ] && ! grep -q sk-ant err out'
+llm "Anthropic: an empty partial_json means {}; a refusal is an error" \
+    '{"steps":[{"events":[["message_start",{"type":"message_start","message":{"usage":{"input_tokens":5}}}],["content_block_start",{"type":"content_block_start","index":0,"content_block":{"type":"tool_use","id":"toolu_1","name":"list_files","input":{}}}],["content_block_delta",{"type":"content_block_delta","index":0,"delta":{"type":"input_json_delta","partial_json":""}}],["content_block_stop",{"type":"content_block_stop","index":0}],["message_delta",{"type":"message_delta","delta":{"stop_reason":"tool_use"},"usage":{"output_tokens":3}}],["message_stop",{"type":"message_stop"}]]},{"sse_file":"'"$testdata"'/llm/anthropic/refusal_response.sse"}]}' \
+    '[ $rc -eq 1 ] && [ "$($q get m.log 1 messages.1.content.0.input)" = "{}" ] &&
+     $q get m.log 1 messages.2.content.0.content | grep -qx a.txt && grep -q "refused to answer" err'
+llm "Anthropic: overloaded_error inside the stream is retried" \
+    "{\"steps\":[{\"events\":[[\"error\",{\"type\":\"error\",\"error\":{\"type\":\"overloaded_error\",\"message\":\"Overloaded\"}}]]},{\"sse_file\":\"$testdata/llm/anthropic/basic_response.sse\"}]}" \
+    '[ $rc -eq 0 ] && [ "$(cat out)" = "Hello there!" ] && grep -q "Overloaded; retry 1 of 3" err'
+unset ANTHROPIC_API_KEY
+llmpre=
+
+echo "== models: servers that misbehave (one-line errors, bounded memory)"
+printf 'timeout_ms = 1500\n' >"$lw/xdg/vtcode.toml"
+mkdir -p "$lw/xdg/vtcode" && mv "$lw/xdg/vtcode.toml" "$lw/xdg/vtcode/vtcode.toml"
+# bs NAME SCRIPT ERROR: exit 1, exactly one line on stderr containing
+# ERROR, peak RSS under 32 MB
+bs() {
+	llm "$1" "$2" '[ $rc -eq 1 ] && grep -q "'"$3"'" err && [ $(grep -vc "^peak RSS" err) -eq 1 ] &&
+	    [ "$(sed -n "s/^peak RSS \([0-9]*\) KB/\1/p" err)" -lt 32768 ]'
+}
+# the RSS wrapper goes in front of vtcode for these
+vxsaved=$vt
+vt="$lw/rssvt"
+printf '#!/bin/sh\nexec python3 %s/tests/llmcheck.py rss 32768 %s "$@"\n' "$top" "$vxsaved" >"$vt"
+chmod +x "$vt"
+bs "oversized response head" '{"steps":[{"big_headers":200000}]}' "response head larger than MAXHTTPHEADERS"
+bs "chunk size ffffffffffffffff" '{"steps":[{"raw":"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nTransfer-Encoding: chunked\r\n\r\nffffffffffffffff\r\n"}]}' "chunk size overflows\|chunk of .* bytes"
+bs "a 1 GB Content-Length" '{"steps":[{"raw":"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nContent-Length: 1073741824\r\n\r\ndata: x\n\n","hang":true}]}' "Content-Length 1073741824 exceeds MAXHTTPBODY"
+bs "a stream that never ends: the request time limit fires" '{"steps":[{"infinite":true,"interval_ms":20}]}' "request time limit"
+bs "a server that accepts and says nothing: the time limit fires" '{"steps":[{"hang":true}]}' "no answer for"
+bs "a line of 5 MB in the stream" '{"steps":[{"raw":"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\n\r\ndata: '"$(head -c 5000000 /dev/zero | tr '\0' a)"'"}]}' "line longer than MAXSSELINE"
+bs "not HTTP at all" '{"steps":[{"raw":"SSH-2.0-OpenSSH_9.2\r\n"}]}' "not an HTTP/1.x status line"
+vt=$vxsaved
+rm -f "$lw/xdg/vtcode/vtcode.toml"
+
+echo "== models: failover, model discovery, vtcode check"
+# two mock servers: lmstudio always 503, ollama answers
+printf '{"repeat_last":true,"steps":[{"status":503,"headers":{"retry-after-ms":"10"},"json":{"error":"loading"}}]}\n' >"$lw/s1.json"
+printf '{"steps":[{"path":"/v1/models","json":{"object":"list","data":[{"id":"qwen-local","object":"model"}]}},{"sse":[%s,%s]}]}\n' "$(txt 'from ollama')" "$stop" >"$lw/s2.json"
+if mock "$lw/s1.json" "$lw/a" && mock "$lw/s2.json" "$lw/b"; then
+	printf '[base_urls]\nlmstudio = "http://127.0.0.1:%s/v1"\nollama = "http://127.0.0.1:%s/v1/"\n' \
+	    "$(cat "$lw/a.port")" "$(cat "$lw/b.port")" >"$lw/xdg/vtcode/vtcode.toml"
+	LMSTUDIO_API_KEY=sk-vtcode-test-3 vx -m test exec "go"
+	mockstop "$lw/a"
+	mockstop "$lw/b"
+	t "failover: lmstudio's 503s spend its retries, ollama answers, stderr says so" sh -c '
+		cd "$1" && [ "$(cat rc)" -eq 0 ] && [ "$(cat out)" = "from ollama" ] &&
+		[ "$($2 count a.log)" = 4 ] && grep -q "^vtcode: lmstudio: HTTP 503: loading; failing over to ollama$" err' - "$lw" "$q"
+	t "failover: the key stays with its provider; ollama picks its first listed model (-m was for lmstudio)" sh -c '
+		cd "$1" && [ "$($2 get a.log 0 headers.authorization)" = "Bearer sk-vtcode-test-3" ] &&
+		! $2 get b.log 1 headers.authorization && [ "$($2 get b.log 0 path)" = /v1/models ] &&
+		[ "$($2 get b.log 1 model)" = qwen-local ] && ! grep -rq sk-vtcode-test-3 b.log' - "$lw" "$q"
+else
+	bad "failover: the mock servers did not start"
+fi
+printf '{"steps":[{"path":"/v1/models","json":{"data":[{"id":"qwen2.5-coder"},{"id":"other"}]}}]}\n' >"$lw/s3.json"
+if mock "$lw/s3.json"; then
+	printf '[base_urls]\nlmstudio = "http://127.0.0.1:%s/v1"\n' "$(cat "$lw/m.port")" >"$lw/xdg/vtcode/vtcode.toml"
+	vx check
+	mockstop
+	t "vtcode check: provider, models listed, CA bundle, proxy, sandbox" sh -c '
+		cd "$1" && [ "$(cat rc)" -eq 0 ] && grep -q "^provider: lmstudio (openai-compatible), base URL http://127.0.0.1:[0-9]*/v1, model (the server.s first), key LMSTUDIO_API_KEY (not set)$" out &&
+		grep -q "^models: the server answers, 2 models listed, first: qwen2.5-coder$" out &&
+		grep -q "^TLS: CA bundle /etc/ssl/certs/ca-certificates.crt, [0-9][0-9]* trust anchors$" out &&
+		grep -q "^proxy: none (direct: loopback is never proxied)$" out && grep -q "^sandbox: Landlock ABI [1-9]" out' - "$lw"
+fi
+printf '[base_urls]\nlmstudio = "http://127.0.0.1:9/v1"\n' >"$lw/xdg/vtcode/vtcode.toml"
+vx check
+t "vtcode check: a provider that does not answer is exit 1 with the reason" sh -c '
+	cd "$1" && [ "$(cat rc)" -eq 1 ] && grep -q "^models: 127.0.0.1 port 9: connect: Connection refused" out' - "$lw"
+rm -f "$lw/xdg/vtcode/vtcode.toml"
 
 echo "== valgrind: whole runs of the binary, no errors, no leaks"
 vw=$tmp/vg

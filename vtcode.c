@@ -502,6 +502,7 @@ typedef struct {
 	long deadline;          /* whole request, ms since the epoch */
 	long idlems;            /* longest silence while reading */
 	int timedout, cancel, eof;
+	int refused;            /* by vtcode's own rules: not worth a retry */
 	char host[256];
 	char err[512];
 } Conn;
@@ -3069,6 +3070,7 @@ netconnect(Conn *c, const char *host, const char *port, int loopbackonly)
 		if (loopbackonly && !addrloopback(ai->ai_addr)) {
 			snprintf(c->err, sizeof(c->err), "%s: plain http only to "
 			    "this machine (loopback): use https", host);
+			c->refused = 1;
 			continue;
 		}
 		fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC |
@@ -3295,6 +3297,9 @@ tlserror(Conn *c)
 	if (c->timedout || c->cancel || (e == BR_ERR_IO && !c->eof &&
 	    c->err[0] != '\0'))
 		return;         /* the socket layer said why */
+	if (e != BR_ERR_IO && e != 0)
+		c->refused = 1; /* a certificate or protocol failure: again
+				 * would fail the same way */
 	if (e == BR_ERR_X509_NOT_TRUSTED)
 		connerr(c, "%s: TLS: certificate not signed by a trusted CA "
 		    "(CA bundle %s)", c->host, cafile);
@@ -3479,6 +3484,7 @@ connopen(Conn *c, const Url *u, long timeoutms)
 	if (!u->tls && !PLAINHTTPANY) {
 		snprintf(c->err, sizeof(c->err), "%s: plain http only to this "
 		    "machine (loopback): use https", u->host);
+		c->refused = 1;
 		return -1;
 	}
 	if (urlparse(&pu, proxy, why, sizeof(why)) != 0 || pu.tls) {
@@ -4613,9 +4619,10 @@ turnfinish(Turn *t, int eof)
 		return turnerr(t, ErrNet, "the stream ended before the answer "
 		    "was complete");
 	if (t->text.len == 0 && t->ncalls == 0 && t->reasoning.len == 0)
-		return turnerr(t, ErrBad, "the server ended the stream without "
-		    "any output%s", strcmp(t->finish, "length") == 0 ?
-		    " (finish_reason: length)" : "");
+		return turnerr(t, ErrBad, strcmp(t->finish, "refusal") == 0 ?
+		    "the model refused to answer (stop reason: refusal)" :
+		    "the server ended the stream without any output%s%s",
+		    t->finish[0] ? "; stop reason: " : "", t->finish);
 	return 0;
 }
 
@@ -4660,7 +4667,7 @@ httpexchange(const Endpoint *e, const char *method, const char *path,
 		return turnerr(t, ErrBad, "%s", why);
 	if (connopen(&c, &u, nettotalms()) != 0) {
 		rc = turnerr(t, c.cancel ? ErrCancel : c.timedout ? ErrTimeout
-		    : ErrNet, "%s", c.err);
+		    : c.refused ? ErrBad : ErrNet, "%s", c.err);
 		connclose(&c);
 		return rc;
 	}
@@ -4743,8 +4750,9 @@ httpexchange(const Endpoint *e, const char *method, const char *path,
 			}
 		}
 		if (rc < 0) {
+			/* a server that breaks the protocol is not retried */
 			if (t->errkind == ErrNone)
-				turnerr(t, ErrNet, "%s: %s", u.host,
+				turnerr(t, ErrBad, "%s: %s", u.host,
 				    sse.err[0] ? sse.err : r.err);
 			rc = -1;
 			break;
@@ -4909,8 +4917,9 @@ llmonce(Endpoint *e, const Conv *cv, Turn *t, long *ra)
 }
 
 /*
- * One model turn with retries and failover: connection errors, 408,
- * 409, 429, 5xx and overloaded streams are retried (retry-after honoured
+ * One model turn with retries and failover: connection errors (not
+ * timeouts: that time is spent), 408, 409, 429, 5xx and overloaded
+ * streams are retried (retry-after honoured
  * up to RETRYCAPMS, else exponential backoff with jitter) as long as
  * nothing of the answer has been shown; then the next provider in
  * config.h's failover order gets the turn.  *ep is updated to the
@@ -4933,7 +4942,7 @@ llmturn(Endpoint *ep, const Conv *cv, Turn *t, void (*emit)(void *, int,
 				return 0;
 			kind = t->errkind;
 			if (t->any || attempt >= RETRYMAX || (kind != ErrNet &&
-			    kind != ErrRetry && kind != ErrTimeout))
+			    kind != ErrRetry))
 				break;
 			if (ra >= 0) {
 				wait = MIN(ra, RETRYCAPMS);
@@ -4952,8 +4961,7 @@ llmturn(Endpoint *ep, const Conv *cv, Turn *t, void (*emit)(void *, int,
 				return turnerr(t, ErrCancel, "cancelled");
 			}
 		}
-		if (t->any || (kind != ErrNet && kind != ErrRetry &&
-		    kind != ErrTimeout))
+		if (t->any || (kind != ErrNet && kind != ErrRetry))
 			return -1;
 		/* the next provider after this one in the failover order */
 		pi = (int)(ep->p - providers);

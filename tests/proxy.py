@@ -4,6 +4,7 @@
 # tests/proxy.py: a minimal HTTP CONNECT proxy for tests, loopback only.
 #
 # usage: proxy.py --port-file PORTFILE --log LOG [--auth USER:PASS]
+#                 [--map NAME=ADDR]...   (CONNECT to NAME goes to loopback ADDR)
 #
 # Listens on an ephemeral port of 127.0.0.1; once listening it writes
 # "PORT\n" to PORTFILE (temp file, then rename).  Serves until killed;
@@ -37,6 +38,7 @@ import time
 
 MAX_HEAD = 64 << 10
 ALLOWED = {"127.0.0.1", "::1", "localhost"}
+MAPPED = {}     # --map NAME=ADDR: a test name the proxy resolves itself
 
 
 def die(msg):
@@ -159,6 +161,7 @@ class Proxy:
             if hp is None:
                 reply(client, 400, "Bad Request")
                 return
+            hp = (MAPPED.get(hp[0].lower(), hp[0]), hp[1])
             if hp[0].lower() not in ALLOWED:
                 reply(client, 403, "Forbidden")
                 return
@@ -194,7 +197,14 @@ def main():
     ap.add_argument("--port-file", required=True)
     ap.add_argument("--log", required=True)
     ap.add_argument("--auth", metavar="USER:PASS")
+    ap.add_argument("--map", action="append", default=[], metavar="NAME=ADDR",
+                    help="connect to ADDR (a loopback address) for NAME")
     a = ap.parse_args()
+    for m in a.map:
+        name, eq, addr = m.partition("=")
+        if not eq or addr not in ALLOWED:
+            die("--map wants NAME=ADDR with a loopback ADDR")
+        MAPPED[name.lower()] = addr
     if a.auth is not None and ":" not in a.auth:
         die("--auth wants USER:PASS")
     try:

@@ -85,7 +85,7 @@ keyUsage = critical, digitalSignature
 extendedKeyUsage = serverAuth
 subjectKeyIdentifier = hash
 authorityKeyIdentifier = keyid
-subjectAltName = DNS:localhost, IP:127.0.0.1, IP:::1
+subjectAltName = DNS:localhost, DNS:proxied.test, IP:127.0.0.1, IP:::1
 [ leaf_wrong ]
 basicConstraints = critical, CA:FALSE
 keyUsage = critical, digitalSignature

@@ -560,9 +560,95 @@ testlex(void)
  *   unit gate TOOL ARG [SUMMARY]  the whole approval gate, on /dev/tty
  *   unit tool NAME JSON           run write_file or edit_file
  *   unit run COMMAND              run_command: the gate, then the runner
+ *   unit decode KIND FILE         an SSE capture through the stream
+ *                                 decoder, whole and split
  *   unit writeloop PATH BYTES     write_file the same path forever,
  *                                 alternating all-'a' and all-'b' content
  */
+
+/* the normalised result of decoding one stream, as text to compare */
+static void
+decodesum(int kind, const char *p, size_t n, const size_t *cuts, int ncuts,
+    Buf *sum)
+{
+	SseCtx sc;
+	Turn t;
+	Sse s;
+	size_t off = 0;
+	int i, rc = 0;
+
+	turninit(&t, kind, NULL, NULL);
+	sc.t = &t;
+	sc.ep = NULL;
+	sseinit(&s, llmsse, &sc);
+	for (i = 0; i <= ncuts && rc == 0; i++) {
+		size_t end = i < ncuts ? cuts[i] : n;
+		rc = ssefeed(&s, p + off, end - off);
+		off = end;
+	}
+	if (rc == 0)
+		rc = sseend(&s);
+	if (rc == 0)
+		turnfinish(&t, 1);
+	sum->len = 0;
+	bufaddstr(sum, "text ");
+	bufaddf(sum, "%zu ", t.text.len);
+	bufadd(sum, t.text.p, t.text.len);
+	bufaddstr(sum, "\nreasoning ");
+	bufadd(sum, t.reasoning.p, t.reasoning.len);
+	for (i = 0; i < t.ncalls; i++) {
+		bufaddf(sum, "\ncall %s %s ", t.calls[i].id, t.calls[i].name);
+		bufadd(sum, t.calls[i].args.p, t.calls[i].args.len);
+	}
+	bufaddf(sum, "\nfinish %s\nusage %lld %lld\nerror %d %s\n", t.finish,
+	    (long long)t.intok, (long long)t.outtok, t.errkind, t.err);
+	turnfree(&t);
+	ssefree(&s);
+}
+
+/* unit decode openai|anthropic FILE: the stream decoded whole, checked
+ * against every two-way split (small files) and runs of small pieces */
+static int
+decodedrv(const char *kindname, const char *file)
+{
+	static const size_t steps[] = { 1, 2, 3, 5, 7, 13, 64, 1000 };
+	int kind = strcmp(kindname, "anthropic") == 0 ? KindAnthropic :
+	    KindOpenAI, bad = 0, nc;
+	size_t len, k, i, *cuts;
+	struct stat st;
+	char *p;
+	Buf a, b;
+
+	if ((p = readsmall(AT_FDCWD, file, 1 << 20, &len, &st)) == NULL)
+		die("%s:", file);
+	bufinit(&a, 0);
+	bufinit(&b, 0);
+	decodesum(kind, p, len, NULL, 0, &a);
+	for (k = 1; len <= 12000 && k < len && !bad; k++) {
+		decodesum(kind, p, len, &k, 1, &b);
+		if (b.len != a.len || memcmp(a.p, b.p, a.len) != 0) {
+			printf("split at byte %zu differs:\n%s", k, b.p);
+			bad = 1;
+		}
+	}
+	cuts = xmalloc(sizeof(*cuts) * (len + 1));
+	for (i = 0; i < LEN(steps) && !bad; i++) {
+		for (nc = 0, k = steps[i]; k < len; k += steps[i])
+			cuts[nc++] = k;
+		decodesum(kind, p, len, cuts, nc, &b);
+		if (b.len != a.len || memcmp(a.p, b.p, a.len) != 0) {
+			printf("pieces of %zu bytes differ:\n%s", steps[i], b.p);
+			bad = 1;
+		}
+	}
+	fwrite(a.p, 1, a.len, stdout);
+	free(cuts);
+	free(p);
+	buffree(&a);
+	buffree(&b);
+	return bad;
+}
+
 static int
 driver(int argc, char *argv[])
 {
@@ -575,6 +661,8 @@ driver(int argc, char *argv[])
 	long n;
 	int rc, i;
 
+	if (strcmp(argv[1], "decode") == 0 && argc == 4)
+		return decodedrv(argv[2], argv[3]);
 	harden();               /* as main() does: origumask, fds, ... */
 	wsinit();
 	configload();
@@ -649,7 +737,7 @@ driver(int argc, char *argv[])
 		}
 	}
 	die("usage: unit [gate TOOL ARG [SUMMARY] | tool NAME JSON | "
-	    "run COMMAND | writeloop PATH BYTES]");
+	    "run COMMAND | decode KIND FILE | writeloop PATH BYTES]");
 	return 2;
 }
 
