@@ -16,7 +16,15 @@ top=$(pwd)
 testdata=$top/../shared/testdata
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/vtcode-tests.XXXXXX")
 chmod 755 "$tmp"
-trap 'rm -rf "$tmp"' EXIT INT TERM
+# servers a test started and did not get to stop (pid files) go too
+cleanup() {
+	for p in "$tmp"/llm/*.pid "$tmp"/tls/*.pid; do
+		[ -s "$p" ] && kill "$(cat "$p")" 2>/dev/null
+	done
+	rm -rf "$tmp"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
 # nothing of the developer's own configuration may change an outcome
 mkdir -p "$tmp/xdg" "$tmp/home"
 export XDG_CONFIG_HOME="$tmp/xdg" HOME="$tmp/home"
@@ -781,6 +789,84 @@ vx check
 t "vtcode check: a provider that does not answer is exit 1 with the reason" sh -c '
 	cd "$1" && [ "$(cat rc)" -eq 1 ] && grep -q "^models: 127.0.0.1 port 9: connect: Connection refused" out' - "$lw"
 rm -f "$lw/xdg/vtcode/vtcode.toml"
+
+echo "== models over TLS: a real OpenSSL peer (socat), a CA made for the test"
+tw=$tmp/tls
+if sh tests/tls.sh certs "$tw" >"$tmp/out" 2>&1; then
+	printf '{"repeat_last":true,"steps":[{"sse":[%s,%s]}]}\n' "$(txt 'over TLS')" "$stop" >"$lw/tls.json"
+	mock "$lw/tls.json" "$lw/t"
+	# front NAME [tls13]: a TLS front for the mock; its port in $tw/NAME.port
+	front() {
+		sh tests/tls.sh serve "$tw" "$1" "$(cat "$lw/t.port")" "$tw/$1${2:-}.port" ${2:-} >"$tw/$1${2:-}.pid"
+	}
+	for f in good wrongname expired unknown "good tls13"; do
+		# shellcheck disable=SC2086
+		front $f || bad "TLS front $f did not start"
+	done
+	# tx NAME[tls13] HOST CHECK: vtcode exec against the front, CA bundle =
+	# the test CA unless CAFILE is set
+	tx() {
+		(cd "$lw/ws" && XDG_CONFIG_HOME="$lw/xdg" VTCODE_CA_FILE="${CAFILE:-$tw/ca.pem}" \
+		    timeout 60 "$vt" --base-url "https://$2:$(cat "$tw/$1.port")/v1" -m test exec hi \
+		    >"$lw/out" 2>"$lw/err"); echo $? >"$lw/rc"
+	}
+	tx good localhost
+	t "TLS: the test CA's certificate for localhost: the answer arrives" sh -c '
+		cd "$1" && [ "$(cat rc)" -eq 0 ] && [ "$(cat out)" = "over TLS" ]' - "$lw"
+	tx unknown localhost
+	t "TLS: a certificate from an unknown CA: refused, said so, not retried" sh -c '
+		cd "$1" && [ "$(cat rc)" -eq 1 ] && grep -q "^vtcode: lmstudio: localhost: TLS: certificate not signed by a trusted CA (CA bundle .*/ca.pem)$" err &&
+		[ $(wc -l <err) -eq 1 ]' - "$lw"
+	CAFILE=/etc/ssl/certs/ca-certificates.crt tx good localhost
+	t "TLS: the system bundle does not trust the test CA either" sh -c '
+		cd "$1" && [ "$(cat rc)" -eq 1 ] && grep -q "certificate not signed by a trusted CA (CA bundle /etc/ssl/certs/ca-certificates.crt)" err' - "$lw"
+	tx wrongname localhost
+	t "TLS: a certificate for another host name: refused" sh -c '
+		cd "$1" && [ "$(cat rc)" -eq 1 ] && grep -q "localhost: TLS: certificate does not match the host name" err' - "$lw"
+	tx expired localhost
+	t "TLS: an expired certificate: refused" sh -c '
+		cd "$1" && [ "$(cat rc)" -eq 1 ] && grep -q "localhost: TLS: certificate expired or not yet valid" err' - "$lw"
+	tx goodtls13 localhost
+	t "TLS: a TLS-1.3-only server: 'requires TLS 1.3'" sh -c '
+		cd "$1" && [ "$(cat rc)" -eq 1 ] && grep -q "localhost: TLS: server requires TLS 1.3; vtcode speaks TLS 1.2" err' - "$lw"
+	tx good 127.0.0.1
+	t "TLS: an IP address as the host: refused (names are verified, not addresses)" sh -c '
+		cd "$1" && [ "$(cat rc)" -eq 1 ] && grep -q "https needs a host name, not an IP address" err' - "$lw"
+	printf 'not a bundle\n' >"$tw/empty.pem"
+	CAFILE=$tw/empty.pem tx good localhost
+	t "TLS: a CA bundle with no certificate: refused before connecting" sh -c '
+		cd "$1" && [ "$(cat rc)" -eq 1 ] && grep -q "CA bundle .*empty.pem: no usable certificate" err' - "$lw"
+
+	echo "== models through a CONNECT proxy"
+	rm -f "$lw/p.port" "$lw/p.log"
+	python3 tests/proxy.py --port-file "$lw/p.port" --log "$lw/p.log" --auth u1:p%w --map proxied.test=127.0.0.1 2>"$lw/p.err" &
+	echo $! >"$lw/p.pid"
+	i=0
+	while ! [ -s "$lw/p.port" ] && [ $i -lt 100 ]; do sleep 0.05; i=$((i + 1)); done
+	pp=$(cat "$lw/p.port")
+	https_proxy="http://u1:p%25w@127.0.0.1:$pp" tx good proxied.test
+	t "proxy: https_proxy with user:password reaches the TLS server by CONNECT (SNI and name check for the target)" sh -c '
+		cd "$1" && [ "$(cat rc)" -eq 0 ] && [ "$(cat out)" = "over TLS" ] &&
+		grep -q "\"target\": \"proxied.test:$2\"" p.log && grep -q "\"proxy_authorization\": \"Basic dTE6cCV3\"" p.log' - "$lw" "$(cat "$tw/good.port")"
+	HTTPS_PROXY="http://127.0.0.1:$pp" tx good proxied.test
+	t "proxy: HTTPS_PROXY without the password: the 407 is explained" sh -c '
+		cd "$1" && [ "$(cat rc)" -eq 1 ] && grep -q "refused CONNECT to proxied.test:[0-9]*: HTTP 407 (proxy authentication required" err' - "$lw"
+	n1=$(wc -l <"$lw/p.log")
+	https_proxy="http://u1:p%25w@127.0.0.1:$pp" no_proxy="example.org,.test" tx good proxied.test
+	t "proxy: no_proxy (a .suffix) bypasses it: a direct connection is tried" sh -c '
+		cd "$1" && [ "$(cat rc)" -eq 1 ] && [ $(wc -l <p.log) -eq $2 ] && grep -q "proxied.test" err' - "$lw" "$n1"
+	https_proxy="http://u1:p%25w@127.0.0.1:$pp" tx good localhost
+	t "proxy: loopback is never proxied" sh -c '
+		cd "$1" && [ "$(cat rc)" -eq 0 ] && [ $(wc -l <p.log) -eq $2 ]' - "$lw" "$n1"
+	kill "$(cat "$lw/p.pid")"; wait "$(cat "$lw/p.pid")" 2>/dev/null
+	for f in good wrongname expired unknown goodtls13; do
+		sh tests/tls.sh stop "$(cat "$tw/$f.pid")"
+	done
+	mockstop "$lw/t"
+else
+	bad "TLS fixtures: tests/tls.sh certs failed"
+	cat "$tmp/out"
+fi
 
 echo "== valgrind: whole runs of the binary, no errors, no leaks"
 vw=$tmp/vg

@@ -251,7 +251,9 @@ static int jsonparse(JDoc *d, const char *buf, size_t len, JTok *tok, int maxtok
 static const char *jsonerror(const JDoc *d, char *msg, size_t sz) NOCALLER;
 static const JTok *jsontok(const JDoc *d, int t);
 static int jsontype(const JDoc *d, int t);
-static int jsonkeyeq(const JDoc *d, int t, const char *key);
+static int jsonkeyeqn(const JDoc *d, int t, const char *key, size_t n);
+static void jsonmembers(const JDoc *d, int obj, const char *const keys[],
+    int nkeys, int out[]);
 static int jsonget(const JDoc *d, int obj, const char *key);
 static int jsonat(const JDoc *d, int arr, int idx) NOCALLER;
 static int jsonstr(const JDoc *d, int t, char *dst, size_t sz, size_t *outlen);
@@ -549,7 +551,7 @@ typedef struct {
 
 /* normalised stream events */
 enum { EvText, EvReasoning, EvToolStart, EvToolArgs, EvToolEnd, EvUsage,
-	EvFinish, EvError };
+	EvFinish, EvError, EvFlush };
 
 /* error kinds the agent acts on */
 enum { ErrNone, ErrNet, ErrRetry, ErrAuth, ErrContext, ErrQuota,
@@ -561,7 +563,8 @@ typedef struct {
 	Buf text, reasoning;
 	ToolCall calls[MAXTOOLCALLS];
 	int ncalls;
-	int block[MAXTOOLCALLS];/* anthropic: content block of each call */
+	JTok *tok;              /* parse space for stream chunks, reused */
+	int ntok;
 	char finish[32];
 	int64_t intok, outtok;
 	int done, any;
@@ -669,7 +672,7 @@ static int httpeof(HttpResp *r);
 static void sseinit(Sse *s, int (*cb)(void *, const char *, const char *,
     size_t), void *ctx);
 static void ssefree(Sse *s);
-static int sseline(Sse *s);
+static int sseline(Sse *s, const char *l, size_t n);
 static int ssefeed(Sse *s, const char *p, size_t n);
 static int sseend(Sse *s);
 static int providerfind(const char *name);
@@ -1529,10 +1532,10 @@ jsontype(const JDoc *d, int t)
 
 /* does string token t, unescaped, equal the C string key? */
 static int
-jsonkeyeq(const JDoc *d, int t, const char *key)
+jsonkeyeqn(const JDoc *d, int t, const char *key, size_t n)
 {
 	const JTok *k = jsontok(d, t);
-	size_t n = strlen(key), len;
+	size_t len;
 	char small[256], *big;
 	int eq;
 
@@ -1562,18 +1565,47 @@ static int
 jsonget(const JDoc *d, int obj, const char *key)
 {
 	const JTok *o = jsontok(d, obj);
+	size_t n = strlen(key);
 	int i, k, found = -1;
 
 	if (o == NULL || o->type != JObject)
 		return -1;
 	for (i = 0, k = obj + 1; i < o->size; i++, k = d->tok[k + 1].next) {
-		if (!jsonkeyeq(d, k, key))
+		if (!jsonkeyeqn(d, k, key, n))
 			continue;
 		if (found >= 0)
 			return -2;
 		found = k + 1;
 	}
 	return found;
+}
+
+/* several members of obj in one walk: out[i] as jsonget(keys[i]) */
+static void
+jsonmembers(const JDoc *d, int obj, const char *const keys[], int nkeys,
+    int out[])
+{
+	const JTok *o = jsontok(d, obj), *k;
+	size_t len[16];
+	int i, j, m;
+
+	for (j = 0; j < nkeys; j++) {
+		out[j] = -1;
+		len[j] = strlen(keys[j]);
+	}
+	if (o == NULL || o->type != JObject || nkeys > 16)
+		return;
+	for (i = 0, m = obj + 1; i < o->size; i++, m = d->tok[m + 1].next) {
+		k = &d->tok[m];
+		for (j = 0; j < nkeys; j++) {
+			if (k->end - k->start < len[j] || (!k->escaped &&
+			    k->end - k->start != len[j]) ||
+			    !jsonkeyeqn(d, m, keys[j], len[j]))
+				continue;
+			out[j] = out[j] >= 0 || out[j] == -2 ? -2 : m + 1;
+			break;
+		}
+	}
 }
 
 /* element idx of array arr, or -1 */
@@ -3821,10 +3853,10 @@ ssefree(Sse *s)
 
 /* one line: a field, a comment, or the blank line that dispatches */
 static int
-sseline(Sse *s)
+sseline(Sse *s, const char *l, size_t n)
 {
-	const char *l = s->line.p ? s->line.p : "", *v;
-	size_t n = s->line.len, fl, vl;
+	const char *v;
+	size_t fl, vl;
 	int rc = 0;
 
 	if (!s->started) {
@@ -3886,7 +3918,9 @@ sseline(Sse *s)
 static int
 ssefeed(Sse *s, const char *p, size_t n)
 {
+	const char *nl, *cr;
 	size_t i, k;
+	int rc;
 
 	for (i = 0; i < n; i = k) {
 		if (s->sawcr) {
@@ -3896,21 +3930,29 @@ ssefeed(Sse *s, const char *p, size_t n)
 				continue;
 			}
 		}
-		for (k = i; k < n && p[k] != '\n' && p[k] != '\r'; k++)
-			;
-		bufadd(&s->line, p + i, k - i);
-		if (s->line.err) {
+		nl = memchr(p + i, '\n', n - i);
+		cr = memchr(p + i, '\r', nl ? (size_t)(nl - p) - i : n - i);
+		k = cr ? (size_t)(cr - p) : nl ? (size_t)(nl - p) : n;
+		if (k - i > MAXSSELINE || s->line.len + (k - i) > MAXSSELINE) {
 			snprintf(s->err, sizeof(s->err), "line longer than "
 			    "MAXSSELINE (%d bytes)", MAXSSELINE);
 			return -1;
 		}
-		if (k == n)
+		if (k == n) {           /* the rest of a line comes later */
+			bufadd(&s->line, p + i, k - i);
 			break;
+		}
 		s->sawcr = p[k] == '\r';
-		k++;
-		if (sseline(s) != 0)
+		if (s->line.len == 0) {
+			rc = sseline(s, p + i, k - i);  /* whole: no copy */
+		} else {
+			bufadd(&s->line, p + i, k - i);
+			rc = sseline(s, s->line.p, s->line.len);
+			s->line.len = 0;
+		}
+		if (rc != 0)
 			return -1;
-		s->line.len = 0;
+		k++;
 	}
 	return 0;
 }
@@ -3920,7 +3962,7 @@ static int
 sseend(Sse *s)
 {
 	if (s->line.len > 0) {
-		if (sseline(s) != 0)
+		if (sseline(s, s->line.p, s->line.len) != 0)
 			return -1;
 		s->line.len = 0;
 	}
@@ -4211,6 +4253,9 @@ turnfree(Turn *t)
 
 	buffree(&t->text);
 	buffree(&t->reasoning);
+	free(t->tok);
+	t->tok = NULL;
+	t->ntok = 0;
 	for (i = 0; i < t->ncalls; i++) {
 		free(t->calls[i].id);
 		free(t->calls[i].name);
@@ -4386,33 +4431,42 @@ jsonid(const JDoc *d, int t)
 static void
 emitstr(Turn *t, int ev, const JDoc *d, int s)
 {
-	char *v;
 	Buf *b = ev == EvText ? &t->text : &t->reasoning;
+	const JTok *k = jsontok(d, s);
+	size_t raw, n;
 
-	if (jsontype(d, s) != JString || (v = jsonstrdup(d, s)) == NULL)
+	if (k == NULL || k->type != JString || k->end == k->start)
 		return;
-	if (*v != '\0') {
-		bufaddstr(b, v);
-		if (b->err)
-			turnerr(t, ErrBad, "answer longer than MAXANSWER");
-		else
-			turnemit(t, ev, v, strlen(v));
+	/* unescaped straight into the answer: never longer than raw */
+	raw = k->end - k->start;
+	if (!bufgrow(b, raw)) {
+		turnerr(t, ErrBad, "answer longer than MAXANSWER");
+		return;
 	}
-	free(v);
+	if (jsonstr(d, s, b->p + b->len, b->cap - b->len, &n) != 0 || n == 0)
+		return;
+	b->len += n;
+	turnemit(t, ev, b->p + b->len - n, n);
 }
 
 /* one OpenAI-compatible chunk */
 static int
 oaichunk(Turn *t, const JDoc *d, const Endpoint *ep)
 {
-	int ch, c0, delta, tcs, tc, f, i, a;
+	static const char *const rootk[] = { "error", "usage", "choices" };
+	static const char *const choicek[] = { "delta", "message",
+		"finish_reason" };
+	static const char *const deltak[] = { "reasoning_content",
+		"reasoning", "content", "tool_calls" };
+	int ch, c0, delta, tcs, tc, f, i, a, r[3], cm[3], dm[4];
 	int64_t idx, v;
 	char *id, *name;
 	ToolCall *c;
 
-	if ((f = jsonget(d, 0, "error")) >= 0)
+	jsonmembers(d, 0, rootk, 3, r);
+	if ((f = r[0]) >= 0)
 		return turnerror(t, d, f, 0, ep);
-	if ((f = jsonget(d, 0, "usage")) >= 0 && jsontype(d, f) == JObject) {
+	if ((f = r[1]) >= 0 && jsontype(d, f) == JObject) {
 		if (jsonint(d, jsonget(d, f, "prompt_tokens"), 0, INT64_MAX,
 		    &v) == 0)
 			t->intok = v;
@@ -4421,17 +4475,17 @@ oaichunk(Turn *t, const JDoc *d, const Endpoint *ep)
 			t->outtok = v;
 		turnemit(t, EvUsage, NULL, 0);
 	}
-	if ((ch = jsonget(d, 0, "choices")) < 0 || (c0 = jsonat(d, ch, 0))
-	    < 0)
+	if ((ch = r[2]) < 0 || (c0 = jsonat(d, ch, 0)) < 0)
 		return 0;
-	if ((delta = jsonget(d, c0, "delta")) < 0)
-		delta = jsonget(d, c0, "message");
+	jsonmembers(d, c0, choicek, 3, cm);
+	if ((delta = cm[0]) < 0)
+		delta = cm[1];
 	if (delta >= 0 && jsontype(d, delta) == JObject) {
-		emitstr(t, EvReasoning, d, jsonget(d, delta,
-		    "reasoning_content"));
-		emitstr(t, EvReasoning, d, jsonget(d, delta, "reasoning"));
-		emitstr(t, EvText, d, jsonget(d, delta, "content"));
-		tcs = jsonget(d, delta, "tool_calls");
+		jsonmembers(d, delta, deltak, 4, dm);
+		emitstr(t, EvReasoning, d, dm[0]);
+		emitstr(t, EvReasoning, d, dm[1]);
+		emitstr(t, EvText, d, dm[2]);
+		tcs = dm[3];
 		for (i = 0; (tc = jsonat(d, tcs, i)) >= 0; i++) {
 			if (jsonint(d, jsonget(d, tc, "index"), 0, 1 << 20,
 			    &idx) != 0)
@@ -4462,8 +4516,7 @@ oaichunk(Turn *t, const JDoc *d, const Endpoint *ep)
 				return -1;
 		}
 	}
-	if ((f = jsonget(d, c0, "finish_reason")) >= 0 && jsontype(d, f) ==
-	    JString) {
+	if ((f = cm[2]) >= 0 && jsontype(d, f) == JString) {
 		jsonstr(d, f, t->finish, sizeof(t->finish), NULL);
 		turnemit(t, EvFinish, t->finish, strlen(t->finish));
 	}
@@ -4571,7 +4624,12 @@ llmsse(void *ctx, const char *event, const char *data, size_t n)
 	if (t->done)
 		return 0;       /* nothing counts after the end */
 	ntok = (int)MIN((size_t)MAXJSONTOKENS, n / 2 + 8);
-	tok = xmalloc(sizeof(*tok) * (size_t)ntok);
+	if (ntok > t->ntok) {
+		free(t->tok);
+		t->ntok = MAX(ntok, 256);
+		t->tok = xmalloc(sizeof(*tok) * (size_t)t->ntok);
+	}
+	tok = t->tok;
 	if (jsonparse(&d, data, n, tok, ntok) < 0) {
 		rc = turnerr(t, ErrBad, "invalid JSON in the stream at byte "
 		    "%zu: %s", d.erroff, d.err);
@@ -4581,7 +4639,6 @@ llmsse(void *ctx, const char *event, const char *data, size_t n)
 		rc = t->kind == KindAnthropic ? antevent(t, &d, x->ep) :
 		    oaichunk(t, &d, x->ep);
 	}
-	free(tok);
 	return rc;
 }
 
@@ -4757,6 +4814,8 @@ httpexchange(const Endpoint *e, const char *method, const char *path,
 			rc = -1;
 			break;
 		}
+		if (t->emit)    /* what one read brought is shown at once */
+			t->emit(t->ctx, EvFlush, NULL, 0);
 		if (rc == 1) {
 			rc = 0;
 			break;
@@ -8876,9 +8935,11 @@ agentemit(void *ctx, int ev, const char *p, size_t n)
 			putterm(stdout, p, n);
 		else
 			fwrite(p, 1, n, stdout);
-		fflush(stdout);
 		if (n > 0)
 			s->lastnl = p[n - 1] == '\n';
+	} else if (ev == EvFlush) {
+		fflush(stdout);
+		fflush(stderr);
 	} else if (ev == EvReasoning) {
 		if (!s->reasoning)
 			fputs("vtcode: reasoning: ", stderr);

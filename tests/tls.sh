@@ -7,7 +7,8 @@
 #   sh tests/tls.sh certs DIR
 #	Writes into DIR (created if missing), with the openssl CLI only:
 #	  ca.pem ca.key              test root CA
-#	  good.pem good.key          CN=localhost, SAN localhost 127.0.0.1 ::1,
+#	  good.pem good.key          CN=localhost, SAN localhost proxied.test
+#	                             127.0.0.1 ::1 (expired and unknown too),
 #	                             valid from now for 30 days, serverAuth
 #	  wrongname.pem .key         same CA, CN and only SAN wrong.example
 #	  expired.pem .key           same CA, right names, 2020-01-01..2021-01-01
@@ -155,6 +156,7 @@ serve() {
 	command -v socat >/dev/null 2>&1 || die "serve: socat not found"
 	log=$portfile.log
 	rm -f "$portfile" "$portfile.tmp"
+	: >"$log"        # there before the first look, not when socat opens it
 	# Port 0: the kernel hands out a free port when socat binds, so no
 	# other process can take it between choosing and binding. socat is
 	# started in DIR so the file names need no quoting in its address

@@ -79,9 +79,9 @@ static void splitinit(Split *s, int mode, int seed);
 static size_t nextlen(Split *s, const char *p, size_t left);
 static int sink(void *ctx, const char *p, size_t n);
 static void errtext(const char *err);
-static void run(Run *o, const char *p, size_t n, int flags, int seed,
+static void respfeed(Run *o, const char *p, size_t n, int flags, int seed,
     int mode);
-static void runfree(Run *o);
+static void respfree(Run *o);
 static void same(const Run *a, const Run *b);
 static int fzone(const uint8_t *data, size_t size, char *msg, size_t sz);
 
@@ -172,7 +172,8 @@ sink(void *ctx, const char *p, size_t n)
 	return 0;
 }
 
-/* one line of text a user can be shown */
+/* one line of text a user can be shown (a tab from a header value is
+ * fine) */
 static void
 errtext(const char *err)
 {
@@ -180,12 +181,12 @@ errtext(const char *err)
 
 	CHECK(n > 0 && n < sizeof(((HttpResp *)0)->err));
 	for (i = 0; i < n; i++)
-		CHECK((unsigned char)err[i] >= 0x20 &&
+		CHECK(((unsigned char)err[i] >= 0x20 || err[i] == '\t') &&
 		    (unsigned char)err[i] != 0x7f);
 }
 
 static void
-run(Run *o, const char *p, size_t n, int flags, int seed, int mode)
+respfeed(Run *o, const char *p, size_t n, int flags, int seed, int mode)
 {
 	HttpResp r;
 	Split sp;
@@ -215,10 +216,10 @@ run(Run *o, const char *p, size_t n, int flags, int seed, int mode)
 			CHECK(r.state == HDone && r.err[0] == '\0');
 			o->end = off + used;
 			/* done is done: the rest is not taken */
-			if (off + used < n) {
+			if (o->end < n) {
 				used = (size_t)-1;
-				CHECK(httpfeed(&r, p + off + used, n - off - used,
-				    &used) == 1 && used == 0);
+				CHECK(httpfeed(&r, p + o->end, n - o->end, &used)
+				    == 1 && used == 0);
 			}
 		}
 		if (rc != 0 || (off += len) == n)
@@ -262,7 +263,7 @@ run(Run *o, const char *p, size_t n, int flags, int seed, int mode)
 }
 
 static void
-runfree(Run *o)
+respfree(Run *o)
 {
 	buffree(&o->body);
 }
@@ -292,15 +293,15 @@ fzone(const uint8_t *data, size_t size, char *msg, size_t sz)
 	int mode = flags & 7, stop = flags & FzStop, ok;
 	Run whole, cut, bytes, full;
 
-	run(&whole, p, n, flags, seed, -1);
-	run(&cut, p, n, flags, seed, mode);
-	run(&bytes, p, n, flags, seed, 0);
+	respfeed(&whole, p, n, flags, seed, -1);
+	respfeed(&cut, p, n, flags, seed, mode);
+	respfeed(&bytes, p, n, flags, seed, 0);
 	if (!stop) {
 		same(&whole, &cut);
 		same(&whole, &bytes);
 	} else {
 		/* the same parse without the refusal */
-		run(&full, p, n, flags & ~(FzStop | FzNoCb), seed, -1);
+		respfeed(&full, p, n, flags & ~(FzStop | FzNoCb), seed, -1);
 		if (full.body.len <= (size_t)seed) {
 			same(&whole, &full);
 			same(&cut, &full);
@@ -322,14 +323,14 @@ fzone(const uint8_t *data, size_t size, char *msg, size_t sz)
 			/* one byte at a time it stops at exactly N */
 			CHECK(bytes.body.len == (size_t)seed);
 		}
-		runfree(&full);
+		respfree(&full);
 	}
 	ok = whole.rc == 1;
 	if (!ok)
 		snprintf(msg, sz, "%s", whole.err);
-	runfree(&whole);
-	runfree(&cut);
-	runfree(&bytes);
+	respfree(&whole);
+	respfree(&cut);
+	respfree(&bytes);
 	return ok ? 0 : 1;
 }
 
