@@ -790,6 +790,24 @@ t "vtcode check: a provider that does not answer is exit 1 with the reason" sh -
 	cd "$1" && [ "$(cat rc)" -eq 1 ] && grep -q "^models: 127.0.0.1 port 9: connect: Connection refused" out' - "$lw"
 rm -f "$lw/xdg/vtcode/vtcode.toml"
 
+t "make demo: a whole scripted session, no model needed" sh -c '
+	$1 -s demo >"$2/demo" 2>&1 && grep -q "^This workspace holds one C program, src/hello.c" "$2/demo" &&
+	grep -q "^vtcode: list_files \.$" "$2/demo" && grep -q "^vtcode: read_file src/hello.c$" "$2/demo" &&
+	grep -q "it sent 3 requests" "$2/demo"' - "$MAKE" "$tmp"
+
+printf '{"steps":[{"sse":[%s,%s]},{"infinite":true,"interval_ms":30},{"sse":[%s,%s]}]}\n' \
+    "$(txt 'first answer')" "$stop" "$(txt 'third answer')" "$stop" >"$lw/i.json"
+if mock "$lw/i.json"; then
+	XDG_CONFIG_HOME="$lw/xdg" python3 tests/interactive.py "$vt" "$lw/ws" "$(cat "$lw/m.port")" "$lw/m.log" >"$tmp/out" 2>&1
+	mockstop
+	while read -r r rest; do
+		case $r in ok) ok "$rest" ;; FAIL) bad "$rest" ;; esac
+	done <"$tmp/out"
+	grep -q "^ok   interactive: Ctrl-D" "$tmp/out" || { bad "interactive: the pty driver ran"; cat "$tmp/out"; }
+else
+	bad "interactive: the mock did not start"
+fi
+
 echo "== models over TLS: a real OpenSSL peer (socat), a CA made for the test"
 tw=$tmp/tls
 if sh tests/tls.sh certs "$tw" >"$tmp/out" 2>&1; then
@@ -901,6 +919,15 @@ if command -v valgrind >/dev/null 2>&1; then
 	vg "policy check: a remembered approval" policy check 'make test'
 	vg "policy check -- ARGV" policy check -- sed -n '1p;e id' src/a.c
 	vg "an unknown command" frobnicate
+	printf '{"steps":[{"status":503,"headers":{"retry-after-ms":"5"},"json":{"error":"busy"}},{"sse":[%s,%s]},{"sse_file":"%s","split":11}]}\n' \
+	    "$two" "$fin" "$testdata/llm/openai/long_text.sse" >"$lw/vg.json"
+	if mock "$lw/vg.json"; then
+		vg "exec: a whole session on the mock (a retry, two tool calls, a streamed answer)" \
+		    --base-url "http://127.0.0.1:$(cat "$lw/m.port")/v1" -m test exec "look around"
+		mockstop
+		grep -q '"condition": "Cloudy"' "$tmp/vg.out" && [ "$($q count "$lw/m.log")" = 3 ] ||
+		    bad "valgrind: the session under valgrind did its work"
+	fi
 	vg "vtcode sandbox refuses when Landlock is missing (valgrind knows no Landlock)" sandbox -- /bin/true
 	grep -q "below the floor" "$tmp/vg.out" || bad "valgrind: sandbox refused for the right reason"
 else

@@ -1,0 +1,93 @@
+#!/usr/bin/env python3
+# See LICENSE file for copyright and license details.
+#
+# tests/interactive.py: the interactive session through a real pty.
+#
+# usage: interactive.py VTCODE WORKSPACE MOCKPORT MOCKLOG
+#
+# The mock server (started by tests.sh) answers: "first answer" to the
+# first prompt, a stream that never ends to the second, "third answer"
+# to the third.  The session must stream the first answer, cancel the
+# second turn on Ctrl-C without ending, carry the conversation into the
+# third request (without the cancelled turn) and end on Ctrl-D with
+# status 0.  Prints "ok NAME" or "FAIL NAME: why" per check.
+import json
+import os
+import pty
+import select
+import sys
+import time
+
+vt, ws, port, log = sys.argv[1:5]
+failed = 0
+
+
+def report(ok, name, why=""):
+    global failed
+    if ok:
+        print("ok   interactive: " + name)
+    else:
+        failed += 1
+        print("FAIL interactive: %s: %s" % (name, why))
+
+
+def readuntil(fd, mark, limit=20):
+    buf = b""
+    deadline = time.monotonic() + limit
+    while time.monotonic() < deadline and mark not in buf:
+        r, _, _ = select.select([fd], [], [], 0.2)
+        if r:
+            try:
+                chunk = os.read(fd, 4096)
+            except OSError:
+                break
+            if not chunk:
+                break
+            buf += chunk
+    return buf
+
+
+pid, fd = pty.fork()
+if pid == 0:
+    os.chdir(ws)
+    os.execv(vt, [vt, "--base-url", "http://127.0.0.1:%s/v1" % port,
+                  "-m", "test"])
+out = readuntil(fd, b"> ")
+report(b"Ctrl-C cancels a turn" in out, "a banner, then the prompt", out)
+os.write(fd, b"hello\n")
+out = readuntil(fd, b"> ")
+report(b"first answer" in out, "the first answer streams to the terminal",
+       out)
+os.write(fd, b"go on\n")
+out = readuntil(fd, b"xxx")
+report(b"xxx" in out, "the second answer is streaming", out)
+os.write(fd, b"\x03")
+out = readuntil(fd, b"> ")
+report(b"[cancelled]" in out, "Ctrl-C cancels the turn, the session goes on",
+       out)
+os.write(fd, b"again\n")
+out = readuntil(fd, b"> ")
+report(b"third answer" in out, "the next turn works", out)
+os.write(fd, b"\x04")
+deadline = time.monotonic() + 10
+status = None
+while time.monotonic() < deadline:
+    wpid, st = os.waitpid(pid, os.WNOHANG)
+    if wpid:
+        status = st
+        break
+    readuntil(fd, b"\0", 0.2)
+if status is None:
+    os.kill(pid, 9)
+    os.waitpid(pid, 0)
+report(status is not None and os.WIFEXITED(status) and
+       os.WEXITSTATUS(status) == 0, "Ctrl-D ends the session, exit 0",
+       repr(status))
+with open(log, encoding="utf-8") as f:
+    reqs = [json.loads(line) for line in f if line.strip()]
+msgs = reqs[-1]["body"]["messages"] if reqs else []
+said = [m.get("content") for m in msgs]
+report(len(reqs) == 3 and said[1:] == ["hello", "first answer", "again"],
+       "the third request carries the conversation, not the cancelled turn",
+       said)
+sys.exit(1 if failed else 0)
