@@ -96,6 +96,8 @@ lint: config.h
 
 bench: vtcode
 	sh bench/json.sh
+	sh bench/sandbox.sh
+	sh bench/stream.sh
 
 demo: vtcode
 	sh tests/demo.sh
