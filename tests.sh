@@ -138,6 +138,13 @@ t "toml driver: seeds parse or are refused with file:line, never crash" sh -c '
 	for f in tests/fuzz/toml.seeds/*; do tests/fuzz/toml "$f" 2>"$1/e"; rc=$?
 		[ $rc -le 1 ] || exit 1; [ $rc -eq 0 ] || grep -q "^toml: $f:[0-9]*: " "$1/e" || exit 1; done' - "$tmp"
 fuzz toml tests/fuzz/toml.seeds
+for p in http sse; do
+	t "$p fuzz driver builds (ASan+UBSan)" $MAKE -s tests/fuzz/$p
+	t "$p libFuzzer target builds" $MAKE -s tests/fuzz/$p-fuzzer
+	t "$p driver: every seed is taken or refused, never a crash" sh -c '
+		for f in tests/fuzz/$1.seeds/*; do tests/fuzz/$1 "$f" >/dev/null 2>&1; [ $? -le 1 ] || { echo "$f"; exit 1; }; done' - "$p"
+	fuzz $p tests/fuzz/$p.seeds
+done
 
 echo "== command line"
 t "-h prints usage on stdout, exit 0" sh -c '"$1" -h >"$2/o" 2>"$2/e" && grep -q "^usage: vtcode" "$2/o" && ! [ -s "$2/e" ]' - "$vt" "$tmp"

@@ -686,13 +686,14 @@ static void turninit(Turn *t, int kind, void (*emit)(void *, int,
 static void turnfree(Turn *t);
 static void turnemit(Turn *t, int ev, const char *p, size_t n);
 static int turnerr(Turn *t, int kind, const char *fmt, ...);
+static void termsafe(char *s);
 static int errclassify(int status, const char *code, const char *msg);
 static int turnerror(Turn *t, const JDoc *d, int e, int status,
     const Endpoint *ep);
 static ToolCall *turncall(Turn *t, int index, const char *id);
 static int callargs(Turn *t, ToolCall *c, const JDoc *d, int a);
 static char *jsonid(const JDoc *d, int t);
-static void emitstr(Turn *t, int ev, const JDoc *d, int s);
+static void turnstr(Turn *t, int ev, const JDoc *d, int s);
 static int oaichunk(Turn *t, const JDoc *d, const Endpoint *ep);
 static int antevent(Turn *t, const JDoc *d, const Endpoint *ep);
 static int llmsse(void *ctx, const char *event, const char *data, size_t n);
@@ -4283,9 +4284,33 @@ turnerr(Turn *t, int kind, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(t->err, sizeof(t->err), fmt, ap);
 	va_end(ap);
+	termsafe(t->err);       /* servers write these words */
 	t->errkind = kind;
 	turnemit(t, EvError, t->err, strlen(t->err));
 	return -1;
+}
+
+/* make s fit for a terminal in place: control bytes (C0, DEL, C1) and
+ * bytes that are not UTF-8 become '?', so a server's message cannot
+ * move the cursor, retitle the window or hide text */
+static void
+termsafe(char *s)
+{
+	size_t i, n = strlen(s);
+	uint32_t cp;
+	int k;
+
+	for (i = 0; i < n; i += (size_t)k) {
+		k = utf8dec((unsigned char *)s + i, n - i, &cp);
+		if (k <= 0) {
+			s[i] = '?';
+			k = 1;
+		} else if (cp < 0x20 || (cp >= 0x7f && cp <= 0x9f) ||
+		    (cp >= 0x202a && cp <= 0x202e) ||
+		    (cp >= 0x2066 && cp <= 0x2069)) {
+			memset(s + i, '?', (size_t)k);
+		}
+	}
 }
 
 /* what kind of failure a server's message describes */
@@ -4429,7 +4454,7 @@ jsonid(const JDoc *d, int t)
 }
 
 static void
-emitstr(Turn *t, int ev, const JDoc *d, int s)
+turnstr(Turn *t, int ev, const JDoc *d, int s)
 {
 	Buf *b = ev == EvText ? &t->text : &t->reasoning;
 	const JTok *k = jsontok(d, s);
@@ -4482,9 +4507,9 @@ oaichunk(Turn *t, const JDoc *d, const Endpoint *ep)
 		delta = cm[1];
 	if (delta >= 0 && jsontype(d, delta) == JObject) {
 		jsonmembers(d, delta, deltak, 4, dm);
-		emitstr(t, EvReasoning, d, dm[0]);
-		emitstr(t, EvReasoning, d, dm[1]);
-		emitstr(t, EvText, d, dm[2]);
+		turnstr(t, EvReasoning, d, dm[0]);
+		turnstr(t, EvReasoning, d, dm[1]);
+		turnstr(t, EvText, d, dm[2]);
 		tcs = dm[3];
 		for (i = 0; (tc = jsonat(d, tcs, i)) >= 0; i++) {
 			if (jsonint(d, jsonget(d, tc, "index"), 0, 1 << 20,
@@ -4548,14 +4573,18 @@ antevent(Turn *t, const JDoc *d, const Endpoint *ep)
 		cb = jsonget(d, 0, "content_block");
 		jsonstr(d, jsonget(d, cb, "type"), bt, sizeof(bt), NULL);
 		if (strcmp(bt, "text") == 0)
-			emitstr(t, EvText, d, jsonget(d, cb, "text"));
+			turnstr(t, EvText, d, jsonget(d, cb, "text"));
 		else if (strcmp(bt, "thinking") == 0)
-			emitstr(t, EvReasoning, d, jsonget(d, cb, "thinking"));
+			turnstr(t, EvReasoning, d, jsonget(d, cb, "thinking"));
 		else if (strcmp(bt, "tool_use") == 0) {
 			if (idx < 0 || c != NULL)
 				return turnerr(t, ErrBad, "tool_use block "
 				    "without a fresh index");
 			id = jsonid(d, jsonget(d, cb, "id"));
+			if (id != NULL && *id == '\0') {
+				free(id);       /* made up at the end */
+				id = NULL;
+			}
 			name = jsonstrdup(d, jsonget(d, cb, "name"));
 			if ((c = turncall(t, (int)idx, NULL)) == NULL) {
 				free(id);
@@ -4574,9 +4603,9 @@ antevent(Turn *t, const JDoc *d, const Endpoint *ep)
 		dl = jsonget(d, 0, "delta");
 		jsonstr(d, jsonget(d, dl, "type"), bt, sizeof(bt), NULL);
 		if (strcmp(bt, "text_delta") == 0)
-			emitstr(t, EvText, d, jsonget(d, dl, "text"));
+			turnstr(t, EvText, d, jsonget(d, dl, "text"));
 		else if (strcmp(bt, "thinking_delta") == 0)
-			emitstr(t, EvReasoning, d, jsonget(d, dl, "thinking"));
+			turnstr(t, EvReasoning, d, jsonget(d, dl, "thinking"));
 		else if (strcmp(bt, "input_json_delta") == 0) {
 			if (c == NULL)
 				return turnerr(t, ErrBad, "input_json_delta for "

@@ -649,6 +649,225 @@ decodedrv(const char *kindname, const char *file)
 	return bad;
 }
 
+/* ---- net, http, sse ---- */
+
+static int
+urlok(const char *s, int tls, const char *host, const char *port,
+    const char *path)
+{
+	char why[256];
+	Url u;
+
+	if (urlparse(&u, s, why, sizeof(why)) != 0) {
+		printf("  %s: %s\n", s, why);
+		return 0;
+	}
+	return u.tls == tls && strcmp(u.host, host) == 0 &&
+	    strcmp(u.port, port) == 0 && strcmp(u.path, path) == 0;
+}
+
+static int
+urlbad(const char *s, const char *why)
+{
+	char w[256];
+	Url u;
+
+	return urlparse(&u, s, w, sizeof(w)) != 0 && strstr(w, why) != NULL;
+}
+
+static const char *
+proxyfor(const char *url)
+{
+	char why[256];
+	Url u;
+
+	if (urlparse(&u, url, why, sizeof(why)) != 0)
+		return "bad url";
+	return netproxy(&u);
+}
+
+static Buf body;
+
+static int
+bodycb(void *ctx, const char *p, size_t n)
+{
+	(void)ctx;
+	bufadd(&body, p, n);
+	return 0;
+}
+
+/* feed s one byte at a time; 1 complete, 0 more, -1 error */
+static int
+hfeed(HttpResp *r, const char *s)
+{
+	size_t i, used;
+	int rc = 0;
+
+	httpinit(r, bodycb, NULL);
+	body.len = 0;
+	for (i = 0; s[i] != '\0' && rc == 0; i++)
+		rc = httpfeed(r, s + i, 1, &used);
+	return rc;
+}
+
+static Buf evs;
+
+static int
+evcb(void *ctx, const char *event, const char *data, size_t n)
+{
+	(void)ctx;
+	bufaddf(&evs, "[%s|", event);
+	bufadd(&evs, data, n);
+	bufaddstr(&evs, "]");
+	return data[n] == '\0' ? 0 : -1;
+}
+
+static int
+sseis(const char *in, const char *want)
+{
+	Sse s;
+	int ok;
+
+	evs.len = 0;
+	sseinit(&s, evcb, NULL);
+	ok = ssefeed(&s, in, strlen(in)) == 0 && sseend(&s) == 0;
+	bufaddc(&evs, '\0');
+	ssefree(&s);
+	if (!ok || strcmp(evs.p, want) != 0)
+		printf("  sse: got %s\n", evs.p);
+	return ok && strcmp(evs.p, want) == 0;
+}
+
+static void
+testnet(void)
+{
+	HttpResp r;
+	char why[256], b64[16];
+	Url u;
+
+	T(urlok("http://127.0.0.1:1234/v1", 0, "127.0.0.1", "1234", "/v1"));
+	T(urlok("https://api.openai.com/v1/", 1, "api.openai.com", "443",
+	    "/v1/"));
+	T(urlok("HTTP://[::1]:8080", 0, "::1", "8080", "/"));
+	T(urlok("http://proxy:3128", 0, "proxy", "3128", "/"));
+	T(urlparse(&u, "http://u%40x:p%3Aw@proxy:3128/", why, sizeof(why))
+	    == 0 && strcmp(u.user, "u@x") == 0 && strcmp(u.pass, "p:w") == 0);
+	T(urlbad("ftp://x/", "only http:// and https://"));
+	T(urlbad("http://host:99999/", "bad port"));
+	T(urlbad("http://host:12ab/", "bad port"));
+	T(urlbad("http://ho st/", "space or a control"));
+	T(urlbad("http://[::1/", "unclosed ["));
+	T(urlbad("http://:80/", "bad host name"));
+	T(urlbad("http://a%00b@h/", "malformed user name"));
+	T(urlbad("http://ex\xc3\xa4mple.com/", "bad host name"));
+	T(hostloopback("localhost") && hostloopback("127.5.5.5") &&
+	    hostloopback("::1") && hostloopback("::ffff:127.0.0.1") &&
+	    hostloopback("a.localhost"));
+	T(!hostloopback("128.0.0.1") && !hostloopback("example.com") &&
+	    !hostloopback("localhost.evil.com") && !hostloopback("::2"));
+
+	setenv("https_proxy", "http://p:1", 1);
+	unsetenv("no_proxy");
+	unsetenv("NO_PROXY");
+	unsetenv("http_proxy");
+	setenv("HTTP_PROXY", "http://cgi:1", 1);
+	T(proxyfor("https://api.openai.com/v1") != NULL &&
+	    strcmp(proxyfor("https://api.openai.com/v1"), "http://p:1") == 0);
+	T(proxyfor("http://example.com/") == NULL);   /* HTTP_PROXY: no */
+	T(proxyfor("https://localhost:8443/") == NULL);
+	T(proxyfor("https://127.0.0.1/") == NULL);
+	setenv("no_proxy", "example.org, openai.com", 1);
+	T(proxyfor("https://api.openai.com/v1") == NULL);
+	T(proxyfor("https://openai.com/v1") == NULL);
+	T(proxyfor("https://notopenai.com/v1") != NULL);
+	setenv("no_proxy", ".openai.com", 1);
+	T(proxyfor("https://api.openai.com/v1") == NULL);
+	setenv("no_proxy", "*", 1);
+	T(proxyfor("https://api.openai.com/v1") == NULL);
+	unsetenv("no_proxy");
+	setenv("NO_PROXY", "api.openai.com", 1);
+	T(proxyfor("https://api.openai.com/v1") == NULL);
+	unsetenv("NO_PROXY");
+	unsetenv("https_proxy");
+	setenv("HTTPS_PROXY", "http://q:2", 1);
+	T(proxyfor("https://x.example/") != NULL &&
+	    strcmp(proxyfor("https://x.example/"), "http://q:2") == 0);
+	unsetenv("HTTPS_PROXY");
+	unsetenv("HTTP_PROXY");
+	T(proxyfor("https://x.example/") == NULL);
+
+	base64enc((const unsigned char *)"u1:p%w", 6, b64);
+	T(strcmp(b64, "dTE6cCV3") == 0);
+	base64enc((const unsigned char *)"ab", 2, b64);
+	T(strcmp(b64, "YWI=") == 0);
+
+	bufinit(&body, 0);
+	T(hfeed(&r, "HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello") == 1
+	    && r.status == 200 && body.len == 5 &&
+	    memcmp(body.p, "hello", 5) == 0);
+	T(hfeed(&r, "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
+	    "3;ext=1\r\nabc\r\n2\r\nde\r\n0\r\nX-Trailer: y\r\n\r\n") == 1 &&
+	    body.len == 5 && memcmp(body.p, "abcde", 5) == 0);
+	T(hfeed(&r, "HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 503 Busy\r\n"
+	    "Retry-After: 7\r\nretry-after-ms: 30\r\nContent-Length: 0\r\n\r\n")
+	    == 1 && r.status == 503 && strcmp(r.retryafter, "7") == 0 &&
+	    strcmp(r.retryafterms, "30") == 0);
+	T(hfeed(&r, "HTTP/1.0 200 OK\nContent-Type: text/event-stream\n\n"
+	    "data: x\n\n") == 0 && r.state == HClose && httpeof(&r) == 1 &&
+	    body.len == 9 && strncmp(r.ctype, "text/event-stream", 17) == 0);
+	T(hfeed(&r, "HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhel") == 0 &&
+	    httpeof(&r) == -1 && strstr(r.err, "in the middle") != NULL);
+	T(hfeed(&r, "HTTP/1.1 200 OK\r\nContent-Length: 5\r\n"
+	    "Content-Length: 6\r\n\r\n") == -1 && strstr(r.err, "conflicting"));
+	T(hfeed(&r, "HTTP/1.1 200 OK\r\nContent-Length: 5\r\n"
+	    "Transfer-Encoding: chunked\r\n\r\n") == -1 &&
+	    strstr(r.err, "ambiguous framing"));
+	T(hfeed(&r, "HTTP/1.1 200 OK\r\nX: a\r\n folded\r\n\r\n") == -1 &&
+	    strstr(r.err, "folded"));
+	T(hfeed(&r, "HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip\r\n\r\n") ==
+	    -1 && strstr(r.err, "unsupported Transfer-Encoding"));
+	T(hfeed(&r, "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
+	    "10000000000000000\r\n") == -1 && strstr(r.err, "overflows"));
+	T(hfeed(&r, "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
+	    "zz\r\n") == -1 && strstr(r.err, "bad chunk size"));
+	T(hfeed(&r, "HTTP/1.1 200 OK\r\nContent-Length: -1\r\n\r\n") == -1);
+	T(hfeed(&r, "HTTP/1.1 200 OK\r\nX\x01: y\r\n\r\n") == -1);
+	T(hfeed(&r, "HTTP/1.1 200 OK\r\nX: \x1b[31m\r\n\r\n") == -1 &&
+	    strstr(r.err, "control byte"));
+	T(hfeed(&r, "HTTP/2 200\r\n\r\n") == -1 &&
+	    strstr(r.err, "not an HTTP/1.x status line"));
+	T(hfeed(&r, "HTTP/1.1 204 No Content\r\n\r\n") == 1 && body.len == 0);
+	buffree(&body);
+
+	bufinit(&evs, 0);
+	T(sseis("data: a\n\n", "[message|a]"));
+	T(sseis("data: a\r\n\r\ndata: b\r\rdata: c\n\n",
+	    "[message|a][message|b][message|c]"));
+	T(sseis("data: one\ndata:two\ndata:  three\n\n",
+	    "[message|one\ntwo\n three]"));
+	T(sseis(": ping\n\n:\n\nevent: delta\ndata: x\n\ndata: y\n\n",
+	    "[delta|x][message|y]"));
+	T(sseis("\xef\xbb\xbf" "data: bom\n\n", "[message|bom]"));
+	T(sseis("data\n\n", "[message|]"));
+	T(sseis("id: 1\nretry: 5\nfoo: bar\ndata: z\n\n", "[message|z]"));
+	T(sseis("event: e\n\ndata: after\n\n", "[message|after]"));
+	T(sseis("data: \xe2\x80\xa8 stays\n\n", "[message|\xe2\x80\xa8 stays]"));
+	T(sseis("data: never dispatched", ""));
+	buffree(&evs);
+
+	T(errclassify(401, "", "bad key") == ErrAuth);
+	T(errclassify(429, "insufficient_quota", "x") == ErrQuota);
+	T(errclassify(429, "rate_limit_exceeded", "slow down") == ErrRetry);
+	T(errclassify(400, "context_length_exceeded", "x") == ErrContext);
+	T(errclassify(400, "", "prompt is too long: 250000 tokens") ==
+	    ErrContext);
+	T(errclassify(400, "", "No models loaded. Please load a model") ==
+	    ErrModel);
+	T(errclassify(529, "overloaded_error", "Overloaded") == ErrRetry);
+	T(errclassify(400, "invalid_request_error", "bad field") == ErrBad);
+	T(errclassify(503, "", "busy") == ErrRetry);
+}
+
 static int
 driver(int argc, char *argv[])
 {
@@ -759,6 +978,7 @@ main(int argc, char *argv[])
 	cfgtrusted = 1;         /* the table as a trusted workspace sees it */
 	testlex();
 	testrules();
+	testnet();
 	printf("unit: %d passed, %d failed\n", npass, nfail);
 	return nfail ? 1 : 0;
 }

@@ -4,8 +4,8 @@
  * parser, httpinit/httpfeed/httpeof.  Everything a server or a proxy
  * sends before and around the body goes through it.
  *
- *   tests/fuzz/http-fuzzer        libFuzzer (clang), ASan + UBSan + LSan
- *   tests/fuzz/http               plain driver (-DFUZZ_DRIVER):
+ *   make tests/fuzz/http-fuzzer   libFuzzer (clang), ASan + UBSan + LSan
+ *   make tests/fuzz/http          plain driver (-DFUZZ_DRIVER):
  *                                 tests/fuzz/http FILE exits 0 when the
  *                                 response was complete (the parser said
  *                                 so, or the end of the file legitimately
@@ -218,8 +218,8 @@ respfeed(Run *o, const char *p, size_t n, int flags, int seed, int mode)
 			/* done is done: the rest is not taken */
 			if (o->end < n) {
 				used = (size_t)-1;
-				CHECK(httpfeed(&r, p + o->end, n - o->end, &used)
-				    == 1 && used == 0);
+				rc = httpfeed(&r, p + o->end, n - o->end, &used);
+				CHECK(rc == 1 && used == 0);
 			}
 		}
 		if (rc != 0 || (off += len) == n)

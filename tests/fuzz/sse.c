@@ -5,8 +5,8 @@
  * (llmsse into a Turn, then turnfinish).  Every byte of a model's answer
  * goes through both.
  *
- *   tests/fuzz/sse-fuzzer         libFuzzer (clang), ASan + UBSan + LSan
- *   tests/fuzz/sse                plain driver (-DFUZZ_DRIVER):
+ *   make tests/fuzz/sse-fuzzer    libFuzzer (clang), ASan + UBSan + LSan
+ *   make tests/fuzz/sse           plain driver (-DFUZZ_DRIVER):
  *                                 tests/fuzz/sse FILE exits 0 when the
  *                                 decoder took the whole stream, 1 when
  *                                 it refused it (s->err on stderr), 2 on a
@@ -40,6 +40,9 @@
  *      after a successful finish each call has an id, a name and
  *      arguments; text within MAXANSWER and equal to what was emitted;
  *      exactly one EvError, carrying t.err, when the turn failed.
+ *      With -DFZTERMSAFE also: t.err, which warnx prints as it is, holds
+ *      no control byte (off for now: turnerror copies a server's error
+ *      message through, escapes and all).
  * Everything is freed: libFuzzer's leak check fails any leak.
  */
 #define VTCODE_NOMAIN
@@ -218,7 +221,8 @@ refsse(const char *p, size_t n, Rec *rec)
 			i++;
 		le = i;
 		if (i < n)
-			i += p[i] == '\r' && i + 1 < n && p[i + 1] == '\n' ? 2 : 1;
+			i += p[i] == '\r' && i + 1 < n && p[i + 1] == '\n' ?
+			    2 : 1;
 		if (le - ls > MAXSSELINE) {
 			rc = -1;
 			break;
