@@ -598,3 +598,9 @@ static const char systemprompt[] =
 	"sandbox without network, through a policy that may refuse them or "
 	"ask the user: when a tool is refused, say so and do not try to get "
 	"around it. Answer concisely.";
+
+/* ---- events ---- */
+
+#define MAXEVENT          (16 << 20)  /* bytes in one event line */
+#define MAXAUDITLINE      (16 << 20)  /* a line audit verify will read */
+#define MAXAUDITFILE      (1 << 30)   /* a log audit verify will read */

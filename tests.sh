@@ -188,7 +188,7 @@ t "--base-url that is not a URL: exit 1 with the reason" sh -c '
 t "plain http to a host that is not loopback is refused before connecting" sh -c '
 	cd "$2" && "$1" --base-url http://192.0.2.1:1234/v1 -m x exec hi 2>"$2/e"; [ $? -eq 1 ] &&
 	grep -q "plain http only to this machine (loopback): use https" "$2/e"' - "$vt" "$tmp"
-for c in outline find sessions resume audit; do
+for c in outline find sessions resume; do
 	t "$c: not available in this build, exit 2, listed in README" sh -c '
 	"$1" -m m -P p --base-url http://127.0.0.1:1/v1 -C / "$3" x 2>"$2/e"
 	[ $? -eq 2 ] && grep -q "^vtcode: $3: not available in this build$" "$2/e" &&
@@ -892,6 +892,87 @@ else
 	bad "TLS fixtures: tests/tls.sh certs failed"
 	cat "$tmp/out"
 fi
+
+echo "== on the record: events (--json, --events) and the hash-chained audit log"
+ew=$tmp/ev
+mkdir -p "$ew/ws" "$ew/xdg/vtcode" "$ew/state"
+chmod 700 "$ew/xdg/vtcode"
+printf 'hello\n' >"$ew/ws/a.txt"
+printf '{"version":1,"approvals":[{"tool":"write_file","path":"notes.txt"}]}\n' >"$ew/xdg/vtcode/tool-policy.json"
+chmod 600 "$ew/xdg/vtcode/tool-policy.json"
+(cd "$ew/ws" && XDG_CONFIG_HOME="$ew/xdg" "$vt" trust >/dev/null)
+# one call per tool the record has a shape for: read, list, a write the
+# user approved for good, a write to a path not approved (asked, no tty:
+# refused), a command that runs in the sandbox, one the policy refuses
+calls='{"index":0,"id":"r","function":{"name":"read_file","arguments":"{\"path\":\"a.txt\"}"}},
+{"index":1,"id":"w","function":{"name":"write_file","arguments":"{\"path\":\"notes.txt\",\"content\":\"n\\n\"}"}},
+{"index":2,"id":"x","function":{"name":"write_file","arguments":"{\"path\":\"other.txt\",\"content\":\"o\\n\"}"}},
+{"index":3,"id":"c","function":{"name":"run_command","arguments":"{\"command\":\"ls -a | sort\"}"}},
+{"index":4,"id":"d","function":{"name":"run_command","arguments":"{\"command\":\"curl http://example.com\"}"}}'
+calls=$(printf '%s' "$calls" | tr -d '\n')
+printf '{"steps":[{"status":503,"headers":{"retry-after-ms":"5"},"json":{"error":"warming up"}},{"sse":[{"choices":[{"delta":{"reasoning_content":"let me look"}}]},{"choices":[{"delta":{"tool_calls":[%s]}}]},%s]},{"sse":[%s,{"choices":[{"delta":{},"finish_reason":"stop"}],"usage":{"prompt_tokens":12,"completion_tokens":7}}]}]}\n' \
+    "$calls" "$fin" "$(txt 'All done.')" >"$ew/s.json"
+if mock "$ew/s.json" "$ew/m"; then
+	(cd "$ew/ws" && XDG_CONFIG_HOME="$ew/xdg" XDG_STATE_HOME="$ew/state" LMSTUDIO_API_KEY=sk-vtcode-secret-4 \
+	    setsid "$vt" --base-url "http://127.0.0.1:$(cat "$ew/m.port")/v1" -m test exec --json --events "$ew/file.jsonl" 'tidy up' \
+	    >"$ew/out" 2>"$ew/events" </dev/null)
+	echo $? >"$ew/rc"
+	mockstop "$ew/m"
+	audit=$(ls "$ew"/state/vtcode/audit/*.jsonl 2>/dev/null | head -1)
+	t "exec --json: stdout holds only the answer" sh -c '[ "$(cat "$1/rc")" -eq 0 ] && [ "$(cat "$1/out")" = "All done." ]' - "$ew"
+	t "exec --json: stderr is all JSON lines, the same as --events FILE" sh -c '
+		cd "$1" && [ -s events ] && cmp events file.jsonl && python3 -c "
+import json, sys
+for l in open(\"events\"): json.loads(l)"' - "$ew"
+	for ty in thread.started turn.started turn.completed item.started item.completed policy.decision \
+	    approval.requested approval.resolved sandbox.applied provider.retry; do
+		t "event $ty is emitted" grep -q "^{\"type\":\"$ty\"" "$ew/events"
+	done
+	for it in agent_message reasoning tool_call command_execution file_change; do
+		t "item $it is emitted" grep -q "\"type\":\"$it\"" "$ew/events"
+	done
+	t "events: the refused command and the unapproved write are declined, with the policy's reason" sh -c '
+		grep -q "\"type\":\"policy.decision\",\"subject\":\"curl http://example.com\",\"decision\":\"deny\"" "$1" &&
+		grep -q "\"subject\":\"other.txt\",\"decision\":\"deny\"" "$1" &&
+		grep -q "\"type\":\"approval.resolved\",\"decision\":\"deny\",\"remembered\":false" "$1" &&
+		grep -q "\"type\":\"command_execution\",\"command\":\"ls -a | sort\",\"argv\":\\[\\[\"ls\",\"-a\"\\],\\[\"sort\"\\]\\],\"exit_code\":0,\"status\":\"completed\"" "$1" &&
+		grep -q "\"type\":\"file_change\",\"changes\":\\[{\"path\":\"notes.txt\",\"kind\":\"add\"}\\]" "$1"' - "$ew/events"
+	t "the audit log: dir 0700, file 0600, in \$XDG_STATE_HOME/vtcode/audit/THREAD.jsonl" sh -c '
+		[ -n "$1" ] && [ "$(stat -c %a "$(dirname "$1")")" = 700 ] && [ "$(stat -c %a "$1")" = 600 ] &&
+		th=$(sed -n "1s/.*\"thread_id\":\"\([0-9a-f]*\)\".*/\1/p" "$1") && [ "$(basename "$1")" = "$th.jsonl" ]' - "$audit"
+	t "the audit log has every event, with seq, ts and prev" sh -c '
+		[ $(wc -l <"$1") -eq $(wc -l <"$2") ] && grep -c "\"seq\":[0-9]*,\"ts\":\"20[0-9-]*T[0-9:.]*Z\",\"prev\":\"[0-9a-f]\{64\}\"}$" "$1" |
+		grep -qx "$(wc -l <"$2" | tr -d " ")"' - "$audit" "$ew/events"
+	t "no API key anywhere: stdout, events, the audit log" sh -c '! grep -rq sk-vtcode-secret-4 "$1/out" "$1/events" "$2"' - "$ew" "$audit"
+	t "audit verify: an untouched log is intact, exit 0" sh -c '"$1" audit verify "$2" | grep -q ": [0-9]* lines, chain intact"' - "$vt" "$audit"
+	# tamper NAME CMD LINE: CMD makes a changed copy; verify must exit 1 naming LINE
+	tamper() {
+		sh -c "$2" - "$audit" "$ew/bad.jsonl"
+		t "audit verify catches $1 (line $3)" sh -c '
+			"$1" audit verify "$2" 2>"$3/verr"; [ $? -eq 1 ] && grep -q "^vtcode: audit: $2:$4: " "$3/verr"' - "$vt" "$ew/bad.jsonl" "$ew" "$3"
+	}
+	tamper "an edited byte" 'sed "3s/\"type\":\"p/\"type\":\"q/" "$1" >"$2"' 4
+	tamper "an edited value that still parses" 'sed "2s/turn.started/turn.startes/" "$1" >"$2"' 3
+	tamper "a deleted line" 'sed 4d "$1" >"$2"' 4
+	tamper "two lines swapped" 'awk "NR == 4 { h = \$0; next } NR == 5 { print; print h; next } 1" "$1" >"$2"' 4
+	tamper "a forged line appended" '{ cat "$1"; printf "{\"type\":\"turn.started\",\"seq\":%d,\"ts\":\"2026-01-01T00:00:00.000Z\",\"prev\":\"%064d\"}\n" $(wc -l <"$1") 0; } >"$2"' "$(($(wc -l <"$audit") + 1))"
+	tamper "a log cut mid-line" 'head -c $(($(wc -c <"$1") - 20)) "$1" >"$2"' "$(wc -l <"$audit")"
+	tamper "another nonce in the first line" 'sed "1s/\"nonce\":\"[0-9a-f]*\"/\"nonce\":\"$(printf "%064d" 7)\"/" "$1" >"$2"' 1
+else
+	bad "events: the mock did not start"
+fi
+# an untrusted workspace keeps no audit log (and --events still works)
+printf '{"steps":[{"sse":[%s,%s]}]}\n' "$(txt ok)" "$stop" >"$ew/u.json"
+if mock "$ew/u.json" "$ew/m"; then
+	rm -rf "$ew/state2"
+	(cd "$lw/ws" && XDG_CONFIG_HOME="$lw/xdg" XDG_STATE_HOME="$ew/state2" "$vt" \
+	    --base-url "http://127.0.0.1:$(cat "$ew/m.port")/v1" -m test exec --events "$ew/u.jsonl" hi >/dev/null 2>"$ew/u.err")
+	mockstop "$ew/m"
+	t "untrusted workspace: --events written, no audit log, human lines on stderr" sh -c '
+		grep -q "^{\"type\":\"turn.completed\"" "$1/u.jsonl" && ! [ -e "$1/state2/vtcode/audit" ] && ! grep -q "^{" "$1/u.err"' - "$ew"
+fi
+t "audit verify: usage errors exit 2, a missing file exits 1" sh -c '
+	"$1" audit 2>/dev/null; [ $? -eq 2 ] && "$1" audit verify /nonexistent 2>/dev/null; [ $? -eq 1 ]' - "$vt"
 
 echo "== valgrind: whole runs of the binary, no errors, no leaks"
 vw=$tmp/vg

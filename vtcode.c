@@ -604,6 +604,16 @@ typedef struct {
 	int reasoning;          /* inside a reasoning run on stderr */
 } Show;
 
+/* the event streams of this run */
+typedef struct {
+	int on, json, fd, audit;
+	char thread[33];
+	unsigned char prev[32];
+	uint64_t seq;
+	int item;
+	char file[PATH_MAX], auditpath[PATH_MAX];
+} Evs;
+
 /* where one provider is reached, with what */
 typedef struct {
 	const Provider *p;
@@ -638,9 +648,36 @@ typedef char assert_net[(MAXHTTPLINE >= 256 && MAXSSELINE >= 1024 &&
     MAXERRBODY >= 1024 && MAXURLCAP >= 64) ? 1 : -1];
 
 static char provurls[LEN(providers)][MAXSETTING]; /* [base_urls] */
+static Evs evs = { 0, 0, -1, -1, "", { 0 }, 0, 0, "", "" };
+static int lastexit = -1, lasttrunc;    /* run_command's last line */
 static const char *flagmodel, *flagprovider, *flagbaseurl;
 
 /* net, tls, http, sse, llm, tools, agent */
+static void evbegin(JWriter *w, Buf *b, const char *type);
+static int writeall(int fd, const char *p, size_t n);
+static void evtime(char *out, size_t sz);
+static void evend(JWriter *w, Buf *b, int sync);
+static void evsimple(const char *type, int sync, ...);
+static void evopen(const char *file, int json);
+static void evitem(JWriter *w, Buf *b, const char *phase, int id,
+    const char *type);
+static void evtext(const char *type, const char *text, size_t n);
+static void evsandbox(int abi, int net);
+static void evcall(const char *phase, int id, const char *tool,
+    const char *arg, const char *args, size_t alen, const CmdLine *cl,
+    const char *status, const char *outcome, long ms);
+static void evfile(const char *path, int existed);
+static int ishex(const char *s, size_t n);
+static int cmdaudit(int argc, char *argv[]);
+static int toolexists(const char *path, char *rel, size_t sz, char *why,
+    size_t wsz);
+static void evapproval(Decision d, int remembered, long ms);
+static void evpolicy(const char *tool, const char *subject, const CmdLine *cl,
+    const Verdict *v);
+static void evretry(const char *provider, int attempt, long wait,
+    const char *why);
+static void agentfail(const char *why);
+static void evusage(int64_t in, int64_t out);
 static int urldecode(const char *s, size_t n, char *out, size_t sz);
 static int urlparse(Url *u, const char *s, char *why, size_t wsz);
 static int hostloopback(const char *h);
@@ -5041,8 +5078,11 @@ llmturn(Endpoint *ep, const Conv *cv, Turn *t, void (*emit)(void *, int,
 				wait += (long)((jr[0] << 8 | jr[1]) %
 				    (RETRYBASEMS + 1));
 			}
-			warnx("%s: %s; retry %d of %d in %ld ms", ep->p->name,
-			    t->err, attempt + 1, RETRYMAX, wait);
+			if (!evs.json)
+				warnx("%s: %s; retry %d of %d in %ld ms",
+				    ep->p->name, t->err, attempt + 1, RETRYMAX,
+				    wait);
+			evretry(ep->p->name, attempt + 1, wait, t->err);
 			turnfree(t);
 			if (napms(wait) != 0) {
 				turninit(t, ep->p->kind, emit, ctx);
@@ -5066,8 +5106,11 @@ llmturn(Endpoint *ep, const Conv *cv, Turn *t, void (*emit)(void *, int,
 			}
 		if (next < 0)
 			return -1;
-		warnx("%s: %s; failing over to %s", ep->p->name, t->err,
-		    providers[next].name);
+		if (!evs.json)
+			warnx("%s: %s; failing over to %s", ep->p->name,
+			    t->err, providers[next].name);
+		evsimple("provider.failover", 1, "from", ep->p->name, "to",
+		    providers[next].name, "reason", t->err, NULL);
 		{
 			unsigned char tried[LEN(providers)];
 			memcpy(tried, ep->tried, sizeof(tried));
@@ -6690,6 +6733,7 @@ policygate1(const char *tool, const char *arg, size_t arglen,
 	size_t len;
 	int scope, i;
 	Decision d;
+	long t0;
 
 	if (policydecide(tool, arg, arglen, cl, v) != Prompt)
 		return v->d;
@@ -6703,7 +6747,10 @@ policygate1(const char *tool, const char *arg, size_t arglen,
 			bufaddstr(&subj, summary);
 		}
 	}
+	evsimple("approval.requested", 1, "subject", subj.p, NULL);
+	t0 = nowms();
 	d = approve(tool, subj.p, v->why, &scope, tell, sizeof(tell));
+	evapproval(d, scope == 2 && d != Deny, nowms() - t0);
 	buffree(&subj);
 	if (d == Deny) {
 		v->d = Deny;
@@ -7755,6 +7802,7 @@ runpipe(char *const *argvs[], int n, const char *workdir, int net,
 	if (!protected && sbxprotect(why, wsz) != 0)
 		return -1;
 	protected = 1;
+	evsandbox(abi, net);
 	if (openpty(&master, &slave, NULL, NULL, NULL) != 0) {
 		snprintf(why, wsz, "openpty: %s", strerror(errno));
 		return -1;
@@ -7893,6 +7941,7 @@ runline(CmdLine *cl, const char *workdir, int net, long timeoutms, Buf *out,
 				rc = -1;
 			} else {
 				runoutput(&r, out);
+				lasttrunc |= r.truncated;
 				sbxquarantine(out);
 				last = r.timedout ? 124 : r.sig ? 128 + r.sig :
 				    r.status;
@@ -7908,7 +7957,7 @@ runline(CmdLine *cl, const char *workdir, int net, long timeoutms, Buf *out,
 		free(argvs[k]);
 	}
 	free(argvs);
-	*status = last;
+	*status = lastexit = last;
 	return rc < 0 ? -1 : 0;
 }
 
@@ -8819,63 +8868,115 @@ toolsjson(JWriter *w, int anth)
 static int
 tooldispatch(const char *name, const char *args, size_t alen, Buf *out)
 {
-	char summary[256], *arg = NULL;
+	char summary[256], rel[MAXTOOLPATH + 1], why[PATH_MAX + 128];
+	char *arg = NULL;
 	const Tool *t;
 	JTok *tok;
 	CmdLine cl;
 	Verdict v;
 	JDoc d;
-	int ntok, rc, a;
+	int ntok, rc, a, id = ++evs.item, existed = 0, write;
+	long t0;
 
-	if ((t = toolfind(name)) == NULL || !tooloffered(t))
-		return toolerr(out, "no tool named %s%s", name, t ? " is "
+	memset(&cl, 0, sizeof(cl));
+	if ((t = toolfind(name)) == NULL || !tooloffered(t)) {
+		rc = toolerr(out, "no tool named %s%s", name, t ? " is "
 		    "offered in this workspace" : "");
+		evcall("item.completed", id, name, NULL, args, alen, NULL,
+		    "failed", out->p, -1);
+		return rc;
+	}
 	ntok = (int)MIN((size_t)MAXJSONTOKENS, alen / 2 + 8);
 	tok = xmalloc(sizeof(*tok) * (size_t)ntok);
+	rc = 0;
 	if (jsonparse(&d, args, alen, tok, ntok) < 0 || jsontype(&d, 0) !=
 	    JObject) {
 		rc = toolerr(out, "arguments must be a JSON object%s%s",
 		    d.err ? ": " : "", d.err ? d.err : "");
+	} else {
+		a = jsonget(&d, 0, strcmp(name, "run_command") == 0 ?
+		    "command" : "path");
+		if (a >= 0 && (arg = jsonstrdup(&d, a)) == NULL)
+			rc = toolerr(out, "%s: a string is required",
+			    strcmp(name, "run_command") == 0 ? "command" :
+			    "path");
+		else if (arg == NULL && strcmp(name, "list_files") == 0)
+			arg = xstrndup(".", 1);
+		else if (arg == NULL)
+			rc = toolerr(out, "%s is required", strcmp(name,
+			    "run_command") == 0 ? "command" : "path");
+	}
+	if (rc != 0) {
+		evcall("item.completed", id, name, NULL, args, alen, NULL,
+		    "failed", out->p, -1);
 		free(tok);
 		return rc;
 	}
-	memset(&cl, 0, sizeof(cl));
 	summary[0] = '\0';
-	a = jsonget(&d, 0, strcmp(name, "run_command") == 0 ? "command" :
-	    "path");
-	if (a >= 0 && (arg = jsonstrdup(&d, a)) == NULL) {
-		free(tok);
-		return toolerr(out, "%s: a string is required", strcmp(name,
-		    "run_command") == 0 ? "command" : "path");
-	}
-	if (arg == NULL && strcmp(name, "list_files") == 0)
-		arg = xstrndup(".", 1);
-	if (arg == NULL) {
-		free(tok);
-		return toolerr(out, "%s is required", strcmp(name,
-		    "run_command") == 0 ? "command" : "path");
-	}
-	if (strcmp(name, "write_file") == 0 || strcmp(name, "edit_file") == 0)
+	write = strcmp(name, "write_file") == 0 || strcmp(name, "edit_file") ==
+	    0;
+	if (write) {
 		toolsummary(name, &d, 0, summary, sizeof(summary));
+		existed = toolexists(arg, rel, sizeof(rel), why, sizeof(why));
+	}
+	lastexit = -1;
+	lasttrunc = 0;
 	if (policygate(name, arg, strlen(arg), summary[0] ? summary : NULL,
 	    &cl, &v) != Allow) {
-		warnx("%s %s: %s: %s", name, arg, decname(v.d), v.why);
+		evpolicy(name, arg, &cl, &v);
+		if (!evs.json)
+			warnx("%s %s: %s: %s", name, arg, decname(v.d), v.why);
 		rc = toolerr(out, "refused by policy (%s): %s", decname(v.d),
 		    v.why);
+		evcall("item.completed", id, name, arg, args, alen, &cl,
+		    "declined", out->p, -1);
 	} else {
-		fprintf(stderr, "vtcode: %s ", name);
-		putsafe(stderr, arg);
-		fputc('\n', stderr);
+		evpolicy(name, arg, &cl, &v);
+		if (!evs.json) {
+			fprintf(stderr, "vtcode: %s ", name);
+			putsafe(stderr, arg);
+			fputc('\n', stderr);
+		}
+		evcall("item.started", id, name, arg, args, alen, &cl,
+		    "in_progress", NULL, -1);
+		t0 = nowms();
 		rc = t->run(&d, 0, &cl, out);
 		if (out->err) {
 			out->err = 0;
 			bufaddstr(out, "\n[output truncated]");
 		}
+		evcall("item.completed", id, name, arg, args, alen, &cl,
+		    rc == 0 ? "completed" : "failed", rc == 0 ? "ok" : out->p,
+		    nowms() - t0);
+		if (rc == 0 && write)
+			evfile(rel, existed);
 	}
 	cmdfree(&cl);
 	free(arg);
 	free(tok);
 	return rc;
+}
+
+/* 1 when the file a write tool names exists; rel gets its canonical
+ * path ("" when it has none) */
+static int
+toolexists(const char *path, char *rel, size_t sz, char *why, size_t wsz)
+{
+	char dir[PATH_MAX];
+	const char *name;
+	struct stat st;
+	int fd, e;
+
+	if (toolpath(path, rel, sz, why, wsz) != 0) {
+		snprintf(rel, sz, "%s", path);
+		return 0;
+	}
+	name = relsplit(rel, dir, sizeof(dir));
+	if ((fd = wsopendir(dir, 0, why, wsz)) < 0)
+		return 0;
+	e = fstatat(fd, name, &st, AT_SYMLINK_NOFOLLOW) == 0;
+	close(fd);
+	return e;
 }
 
 /*
@@ -8900,6 +9001,379 @@ grammarsprint(FILE *fp)
 		    v > TREE_SITTER_LANGUAGE_VERSION ? ", unusable" : "");
 	}
 	fputc('\n', fp);
+}
+
+/*
+ * events: what happened, one JSON object per line, in the shapes of
+ * codex exec --json.  They go to stderr (--json), to a file (--events),
+ * and, in a trusted workspace, always to the audit log: each line there
+ * also carries seq, ts and prev, the SHA-256 of the line before it (the
+ * first line's prev is the thread's nonce, which thread.started
+ * records), so that `vtcode audit verify` finds an edit, a deletion, an
+ * insertion, a reordering or a torn line.  No event carries an API key,
+ * a header or an environment value.
+ */
+
+/* begin an event of type in b */
+static void
+evbegin(JWriter *w, Buf *b, const char *type)
+{
+	bufinit(b, MAXEVENT);
+	jwinit(w, b);
+	jwobj(w);
+	jwkey(w, "type");
+	jwstr(w, type);
+}
+
+/* all of p, or -1 */
+static int
+writeall(int fd, const char *p, size_t n)
+{
+	ssize_t r;
+
+	while (n > 0) {
+		if ((r = write(fd, p, n)) < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			return -1;
+		p += r;
+		n -= (size_t)r;
+	}
+	return 0;
+}
+
+/* RFC 3339, UTC, milliseconds */
+static void
+evtime(char *out, size_t sz)
+{
+	struct timespec ts;
+	struct tm tm;
+	char s[32];
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	gmtime_r(&ts.tv_sec, &tm);
+	strftime(s, sizeof(s), "%Y-%m-%dT%H:%M:%S", &tm);
+	snprintf(out, sz, "%.19s.%03dZ", s, (int)(ts.tv_nsec / 1000000 % 1000));
+}
+
+/*
+ * End the event in b and send it.  sync: a security event, on disk in
+ * the audit log before vtcode goes on.  A log that cannot be written
+ * stops vtcode: it does not act off the record.
+ */
+static void
+evend(JWriter *w, Buf *b, int sync)
+{
+	br_sha256_context sc;
+	unsigned char h[32];
+	char ts[40], hex[65];
+	Buf line;
+
+	jwend(w);
+	if (w->err || b->err || !jwdone(w)) {
+		buffree(b);
+		return;         /* a writer misuse is a bug: never half a line */
+	}
+	bufaddc(b, '\n');
+	if (evs.json && writeall(2, b->p, b->len) != 0)
+		die("events: stderr:");
+	if (evs.fd >= 0 && writeall(evs.fd, b->p, b->len) != 0)
+		die("--events: %s:", evs.file);
+	if (evs.audit >= 0) {
+		bufinit(&line, 0);
+		bufadd(&line, b->p, b->len - 2);        /* without "}\n" */
+		evtime(ts, sizeof(ts));
+		hexenc(evs.prev, sizeof(evs.prev), hex);
+		bufaddf(&line, ",\"seq\":%llu,\"ts\":\"%s\",\"prev\":\"%s\"}",
+		    (unsigned long long)evs.seq, ts, hex);
+		br_sha256_init(&sc);
+		br_sha256_update(&sc, line.p, line.len);
+		br_sha256_out(&sc, h);
+		bufaddc(&line, '\n');
+		if (line.err || writeall(evs.audit, line.p, line.len) != 0 ||
+		    (sync && fsync(evs.audit) != 0))
+			die("audit log %s:", evs.auditpath);
+		memcpy(evs.prev, h, sizeof(h));
+		evs.seq++;
+		buffree(&line);
+	}
+	buffree(b);
+}
+
+/* an event with only string fields: type, then key, value pairs */
+static void
+evsimple(const char *type, int sync, ...)
+{
+	const char *k, *v;
+	va_list ap;
+	JWriter w;
+	Buf b;
+
+	if (!evs.on)
+		return;
+	evbegin(&w, &b, type);
+	va_start(ap, sync);
+	while ((k = va_arg(ap, const char *)) != NULL) {
+		v = va_arg(ap, const char *);
+		jwkey(&w, k);
+		jwstr(&w, v);
+	}
+	va_end(ap);
+	evend(&w, &b, sync);
+}
+
+/*
+ * Open the record for a new thread: the audit log when the workspace is
+ * trusted (refusing to go on without it), --events FILE when given.
+ */
+static void
+evopen(const char *file, int json)
+{
+	unsigned char id[16], nonce[32];
+	char dir[PATH_MAX - 64], nhex[65];
+	JWriter w;
+	Buf b;
+
+	evs.json = json;
+	evs.fd = evs.audit = -1;
+	randbytes(id, sizeof(id));
+	hexenc(id, sizeof(id), evs.thread);
+	randbytes(nonce, sizeof(nonce));
+	memcpy(evs.prev, nonce, sizeof(nonce));
+	hexenc(nonce, sizeof(nonce), nhex);
+	if (file != NULL) {
+		snprintf(evs.file, sizeof(evs.file), "%s", file);
+		if ((evs.fd = open(file, O_WRONLY | O_CREAT | O_APPEND |
+		    O_NOFOLLOW | O_CLOEXEC, 0600)) < 0)
+			die("--events %s:", file);
+	}
+	if (cfgtrusted) {
+		if (xdgdir("XDG_STATE_HOME", ".local/state", 1, dir,
+		    sizeof(dir)) != 0)
+			die("audit log: no state directory (set "
+			    "XDG_STATE_HOME or HOME)");
+		snprintf(evs.auditpath, sizeof(evs.auditpath), "%s/audit", dir);
+		if (mkdir(evs.auditpath, 0700) != 0 && errno != EEXIST)
+			die("audit log %s:", evs.auditpath);
+		snprintf(evs.auditpath, sizeof(evs.auditpath), "%s/audit/%s.jsonl",
+		    dir, evs.thread);
+		if ((evs.audit = open(evs.auditpath, O_WRONLY | O_CREAT |
+		    O_EXCL | O_APPEND | O_NOFOLLOW | O_CLOEXEC, 0600)) < 0)
+			die("audit log %s:", evs.auditpath);
+	}
+	evs.on = evs.json || evs.fd >= 0 || evs.audit >= 0;
+	if (!evs.on)
+		return;
+	evbegin(&w, &b, "thread.started");
+	jwkey(&w, "thread_id");
+	jwstr(&w, evs.thread);
+	jwkey(&w, "nonce");
+	jwstr(&w, nhex);
+	evend(&w, &b, 1);
+}
+
+/* begin item.started|updated|completed for item id of type; the caller
+ * adds the item's fields, closes it with jwend() and calls evend() */
+static void
+evitem(JWriter *w, Buf *b, const char *phase, int id, const char *type)
+{
+	char s[32];
+
+	evbegin(w, b, phase);
+	jwkey(w, "item");
+	jwobj(w);
+	snprintf(s, sizeof(s), "item_%d", id);
+	jwkey(w, "id");
+	jwstr(w, s);
+	jwkey(w, "type");
+	jwstr(w, type);
+}
+
+static void
+evretry(const char *provider, int attempt, long wait, const char *why)
+{
+	JWriter w;
+	Buf b;
+
+	if (!evs.on)
+		return;
+	evbegin(&w, &b, "provider.retry");
+	jwkey(&w, "provider");
+	jwstr(&w, provider);
+	jwkey(&w, "attempt");
+	jwint(&w, attempt);
+	jwkey(&w, "wait_ms");
+	jwint(&w, wait);
+	jwkey(&w, "reason");
+	jwstr(&w, why);
+	evend(&w, &b, 0);
+}
+
+/* the walls a command runs in: Landlock at abi, seccomp (mandatory or
+ * the child does not exec), protected paths bound read-only */
+static void
+evsandbox(int abi, int net)
+{
+	JWriter w;
+	Buf b;
+
+	if (!evs.on)
+		return;
+	evbegin(&w, &b, "sandbox.applied");
+	jwkey(&w, "landlock_abi");
+	jwint(&w, abi);
+	jwkey(&w, "seccomp");
+	jwbool(&w, 1);
+	jwkey(&w, "protected_paths");
+	jwbool(&w, 1);
+	jwkey(&w, "network");
+	jwbool(&w, net);
+	evend(&w, &b, 1);
+}
+
+/* the policy's last word on one tool call */
+static void
+evpolicy(const char *tool, const char *subject, const CmdLine *cl,
+    const Verdict *v)
+{
+	JWriter w;
+	Buf b;
+	int i;
+
+	if (!evs.on)
+		return;
+	evbegin(&w, &b, "policy.decision");
+	jwkey(&w, "subject");
+	jwstr(&w, subject);
+	jwkey(&w, "decision");
+	jwstr(&w, decname(v->d));
+	jwkey(&w, "reason");
+	jwstr(&w, v->why);
+	jwkey(&w, "rule");
+	if (strcmp(tool, "run_command") != 0 || cl->n == 0) {
+		jwstr(&w, tool);
+	} else {
+		Buf r;
+		bufinit(&r, 4096);
+		for (i = 0; i < cl->n; i++)
+			bufaddf(&r, "%s%s", i ? " " : "", cl->st[i].argv[0]);
+		jwstrn(&w, r.p, r.len);
+		buffree(&r);
+	}
+	evend(&w, &b, 1);
+}
+
+static void
+evapproval(Decision d, int remembered, long ms)
+{
+	JWriter w;
+	Buf b;
+
+	if (!evs.on)
+		return;
+	evbegin(&w, &b, "approval.resolved");
+	jwkey(&w, "decision");
+	jwstr(&w, d == Deny ? "deny" : "allow");
+	jwkey(&w, "remembered");
+	jwbool(&w, remembered);
+	jwkey(&w, "wait_ms");
+	jwint(&w, ms < 0 ? 0 : ms);
+	evend(&w, &b, 1);
+}
+
+/* a tool call as an item: run_command as command_execution, the rest as
+ * tool_call; ms and the run's exit status count once it ran */
+static void
+evcall(const char *phase, int id, const char *tool, const char *arg,
+    const char *args, size_t alen, const CmdLine *cl, const char *status,
+    const char *outcome, long ms)
+{
+	JWriter w;
+	Buf b;
+	int i, k;
+
+	if (!evs.on)
+		return;
+	if (strcmp(tool, "run_command") == 0 && arg != NULL && cl != NULL) {
+		evitem(&w, &b, phase, id, "command_execution");
+		jwkey(&w, "command");
+		jwstr(&w, arg);
+		jwkey(&w, "argv");
+		jwarr(&w);
+		for (i = 0; i < cl->n; i++) {
+			jwarr(&w);
+			for (k = 0; k < cl->st[i].argc; k++)
+				jwstr(&w, cl->st[i].argv[k]);
+			jwend(&w);
+		}
+		jwend(&w);
+		jwkey(&w, "exit_code");
+		if (ms >= 0 && lastexit >= 0)
+			jwint(&w, lastexit);
+		else
+			jwnull(&w);
+		jwkey(&w, "status");
+		jwstr(&w, status);
+		jwkey(&w, "duration_ms");
+		jwint(&w, ms < 0 ? 0 : ms);
+		jwkey(&w, "truncated");
+		jwbool(&w, lasttrunc);
+	} else {
+		evitem(&w, &b, phase, id, "tool_call");
+		jwkey(&w, "tool");
+		jwstr(&w, tool);
+		jwkey(&w, "arguments");
+		jwstrn(&w, args, alen);
+		jwkey(&w, "status");
+		jwstr(&w, status);
+		if (outcome != NULL) {
+			jwkey(&w, "outcome");
+			jwstr(&w, outcome);
+		}
+	}
+	jwend(&w);
+	evend(&w, &b, strcmp(phase, "item.completed") == 0);
+}
+
+/* a file a write tool changed */
+static void
+evfile(const char *path, int existed)
+{
+	JWriter w;
+	Buf b;
+
+	if (!evs.on)
+		return;
+	evitem(&w, &b, "item.completed", ++evs.item, "file_change");
+	jwkey(&w, "changes");
+	jwarr(&w);
+	jwobj(&w);
+	jwkey(&w, "path");
+	jwstr(&w, path);
+	jwkey(&w, "kind");
+	jwstr(&w, existed ? "update" : "add");
+	jwend(&w);
+	jwend(&w);
+	jwkey(&w, "status");
+	jwstr(&w, "completed");
+	jwend(&w);
+	evend(&w, &b, 1);
+}
+
+/* an item whose only field is text: agent_message, reasoning */
+static void
+evtext(const char *type, const char *text, size_t n)
+{
+	JWriter w;
+	Buf b;
+
+	if (!evs.on || n == 0)
+		return;
+	evitem(&w, &b, "item.completed", ++evs.item, type);
+	jwkey(&w, "text");
+	jwstrn(&w, text, n);
+	jwend(&w);
+	evend(&w, &b, 0);
 }
 
 /*
@@ -8969,7 +9443,7 @@ agentemit(void *ctx, int ev, const char *p, size_t n)
 	} else if (ev == EvFlush) {
 		fflush(stdout);
 		fflush(stderr);
-	} else if (ev == EvReasoning) {
+	} else if (ev == EvReasoning && !evs.json) {
 		if (!s->reasoning)
 			fputs("vtcode: reasoning: ", stderr);
 		s->reasoning = 1;
@@ -9008,8 +9482,11 @@ agentrun(Endpoint *ep, Conv *cv, Show *show)
 	Turn t;
 	Msg *m;
 	int turn, i, rc;
+	int64_t intok = 0, outtok = 0;
+	char why[600];
 
 	bufinit(&seen, 0);
+	evsimple("turn.started", 0, NULL);
 	for (turn = 0; turn < MAXTURNS; turn++) {
 		show->lastnl = 1;
 		if (llmturn(ep, cv, &t, agentemit, show) != 0) {
@@ -9019,12 +9496,20 @@ agentrun(Endpoint *ep, Conv *cv, Show *show)
 			if (!show->lastnl)
 				fputc('\n', stdout);
 			fflush(stdout);
-			warnx("%s: %s", ep->p->name, t.err);
+			snprintf(why, sizeof(why), "%s: %s", ep->p->name, t.err);
+			if (!evs.json)
+				warnx("%s", why);
+			evsimple("error", 0, "message", why, NULL);
+			evsimple("turn.failed", 1, "message", why, NULL);
 			rc = t.errkind == ErrCancel ? -2 : -1;
 			turnfree(&t);
 			buffree(&seen);
 			return rc;
 		}
+		intok += t.intok;
+		outtok += t.outtok;
+		evtext("reasoning", t.reasoning.p, t.reasoning.len);
+		evtext("agent_message", t.text.p, t.text.len);
 		if (show->reasoning)
 			fputc('\n', stderr);
 		show->reasoning = 0;
@@ -9045,6 +9530,7 @@ agentrun(Endpoint *ep, Conv *cv, Show *show)
 				fputc('\n', stdout);
 			fflush(stdout);
 			buffree(&seen);
+			evusage(intok, outtok);
 			return 0;
 		}
 		if (!show->lastnl) {
@@ -9054,9 +9540,10 @@ agentrun(Endpoint *ep, Conv *cv, Show *show)
 		for (i = 0; i < m->ncalls; i++) {
 			ToolCall *c = &m->calls[i];
 			if (agentrepeat(&seen, c)) {
-				warnx("the model made the same %s call %d times: "
-				    "stopped (MAXREPEAT)", c->name, MAXREPEAT +
-				    1);
+				snprintf(why, sizeof(why), "the model made the "
+				    "same %s call %d times: stopped (MAXREPEAT)",
+				    c->name, MAXREPEAT + 1);
+				agentfail(why);
 				buffree(&seen);
 				return -1;
 			}
@@ -9077,8 +9564,39 @@ agentrun(Endpoint *ep, Conv *cv, Show *show)
 		}
 	}
 	buffree(&seen);
-	warnx("stopped after MAXTURNS (%d) model turns", MAXTURNS);
+	snprintf(why, sizeof(why), "stopped after MAXTURNS (%d) model turns",
+	    MAXTURNS);
+	agentfail(why);
 	return -1;
+}
+
+/* a task that ends short: said on stderr, and on the record */
+static void
+agentfail(const char *why)
+{
+	if (!evs.json)
+		warnx("%s", why);
+	evsimple("error", 0, "message", why, NULL);
+	evsimple("turn.failed", 1, "message", why, NULL);
+}
+
+static void
+evusage(int64_t in, int64_t out)
+{
+	JWriter w;
+	Buf b;
+
+	if (!evs.on)
+		return;
+	evbegin(&w, &b, "turn.completed");
+	jwkey(&w, "usage");
+	jwobj(&w);
+	jwkey(&w, "input_tokens");
+	jwint(&w, in);
+	jwkey(&w, "output_tokens");
+	jwint(&w, out);
+	jwend(&w);
+	evend(&w, &b, 1);
 }
 
 static void
@@ -9156,12 +9674,12 @@ readprompt(void)
 static int
 cmdexec(int argc, char *argv[])
 {
-	const char *prompt = NULL;
+	const char *prompt = NULL, *events = NULL;
 	char *owned = NULL;
 	Endpoint ep;
 	Show show;
 	Conv cv;
-	int i, rc;
+	int i, rc, json = 0;
 
 	for (i = 1; i < argc; i++) {
 		if (strcmp(argv[i], "--") == 0) {
@@ -9170,10 +9688,17 @@ cmdexec(int argc, char *argv[])
 		}
 		if (argv[i][0] != '-' || strcmp(argv[i], "-") == 0)
 			break;
-		if (strcmp(argv[i], "--json") == 0 ||
-		    strncmp(argv[i], "--events", 8) == 0)
-			return usageerr("exec: %s: events are not in this "
-			    "build yet", argv[i]);
+		if (strcmp(argv[i], "--json") == 0) {
+			json = 1;
+			continue;
+		}
+		if (strcmp(argv[i], "--events") == 0 ||
+		    strncmp(argv[i], "--events=", 9) == 0) {
+			if ((events = optarg1(argc, argv, &i, "--events")) ==
+			    NULL)
+				return ExitUsage;
+			continue;
+		}
 		return usageerr("exec: unknown option %s", argv[i]);
 	}
 	if (i != argc - 1)
@@ -9187,7 +9712,9 @@ cmdexec(int argc, char *argv[])
 		    "MAXPROMPT (%d bytes)", MAXPROMPT);
 	}
 	agentstart();
+	evopen(events, json);
 	if (agentinit(&ep) != 0) {
+		evsimple("error", 1, "message", "no usable provider", NULL);
 		free(owned);
 		return ExitFail;
 	}
@@ -9215,6 +9742,7 @@ cmdinteractive(void)
 	int mark, rc;
 
 	agentstart();
+	evopen(NULL, 0);
 	if (agentinit(&ep) != 0)
 		return ExitFail;
 	memset(&cv, 0, sizeof(cv));
@@ -9364,6 +9892,119 @@ cmdcheck(int argc, char *argv[])
 	return fflush(stdout) == 0 && ok ? ExitOK : ExitFail;
 }
 
+/* 1 when s is n lowercase hex digits */
+static int
+ishex(const char *s, size_t n)
+{
+	return strlen(s) == n && strspn(s, "0123456789abcdef") == n;
+}
+
+/*
+ * vtcode audit verify FILE: walk the hash chain line by line; the first
+ * line that does not follow from the one before it is named, exit 1.
+ */
+static int
+cmdaudit(int argc, char *argv[])
+{
+	char prevhex[65], want[65], field[80], type[40], thread[40] = "";
+	unsigned char h[32];
+	br_sha256_context sc;
+	struct stat st;
+	size_t len, off, n;
+	int64_t seq;
+	JTok *tok;
+	JDoc d;
+	char *buf, *nl;
+	int fd, line, rc = ExitOK;
+
+	if (argc != 3 || strcmp(argv[1], "verify") != 0)
+		return usageerr("audit: verify FILE");
+	if ((fd = open(argv[2], O_RDONLY | O_CLOEXEC)) < 0 ||
+	    fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) ||
+	    (uintmax_t)st.st_size > MAXAUDITFILE) {
+		warnx("audit: %s: %s", argv[2], fd < 0 ? strerror(errno) :
+		    "not a regular file of at most MAXAUDITFILE bytes");
+		if (fd >= 0)
+			close(fd);
+		return ExitFail;
+	}
+	buf = xmalloc((size_t)st.st_size + 1);
+	for (len = 0; len < (size_t)st.st_size; len += (size_t)n) {
+		ssize_t r = read(fd, buf + len, (size_t)st.st_size - len);
+		if (r <= 0)
+			break;
+		n = (size_t)r;
+	}
+	close(fd);
+	buf[len] = '\0';
+	tok = NULL;
+	want[0] = '\0';
+	for (off = 0, line = 1; off < len && rc == ExitOK; line++) {
+		if ((nl = memchr(buf + off, '\n', len - off)) == NULL) {
+			warnx("audit: %s:%d: the line is cut off (no newline): "
+			    "the log was truncated", argv[2], line);
+			rc = ExitFail;
+			break;
+		}
+		n = (size_t)(nl - (buf + off));
+		free(tok);
+		tok = xmalloc(sizeof(*tok) * (n / 2 + 8));
+		if (n > MAXAUDITLINE || jsonparse(&d, buf + off, n, tok,
+		    (int)(n / 2 + 8)) < 0 || jsontype(&d, 0) != JObject ||
+		    jsonstr(&d, jsonget(&d, 0, "type"), type, sizeof(type),
+		    NULL) != 0 || jsonint(&d, jsonget(&d, 0, "seq"), 0,
+		    INT64_MAX, &seq) != 0 || jsonstr(&d, jsonget(&d, 0,
+		    "prev"), prevhex, sizeof(prevhex), NULL) != 0 ||
+		    !ishex(prevhex, 64)) {
+			warnx("audit: %s:%d: not an audit line (JSON with type, "
+			    "seq and prev): edited", argv[2], line);
+			rc = ExitFail;
+			break;
+		}
+		if (line == 1) {
+			if (strcmp(type, "thread.started") != 0 ||
+			    jsonstr(&d, jsonget(&d, 0, "nonce"), field,
+			    sizeof(field), NULL) != 0 || !ishex(field, 64) ||
+			    jsonstr(&d, jsonget(&d, 0, "thread_id"), thread,
+			    sizeof(thread), NULL) != 0) {
+				warnx("audit: %s:1: the first line is not the "
+				    "thread.started that anchors the chain",
+				    argv[2]);
+				rc = ExitFail;
+				break;
+			}
+			memcpy(want, field, 65);
+		}
+		if (seq != line - 1) {
+			warnx("audit: %s:%d: seq is %lld, not %d: a line was "
+			    "deleted, inserted or moved here", argv[2], line,
+			    (long long)seq, line - 1);
+			rc = ExitFail;
+		} else if (strcmp(prevhex, want) != 0) {
+			warnx("audit: %s:%d: prev is not the hash of %s: %s",
+			    argv[2], line, line == 1 ? "the thread's nonce" :
+			    "the line before", line == 1 ? "edited" :
+			    "that line was edited, or this one forged");
+			rc = ExitFail;
+		}
+		br_sha256_init(&sc);
+		br_sha256_update(&sc, buf + off, n);
+		br_sha256_out(&sc, h);
+		hexenc(h, sizeof(h), want);
+		off += n + 1;
+	}
+	if (rc == ExitOK && line == 1) {
+		warnx("audit: %s: empty", argv[2]);
+		rc = ExitFail;
+	}
+	if (rc == ExitOK)
+		printf("%s: %d lines, chain intact (thread %s)\n", argv[2],
+		    line - 1, thread);
+	free(tok);
+	free(buf);
+	return rc == ExitOK && fflush(stdout) != 0 ? ExitFail : rc;
+}
+
 /*
  * ui: the command line.  The usage text is the man page's SYNOPSIS line
  * for line; tests.sh compares them.
@@ -9395,7 +10036,7 @@ static const Command commands[] = {
 	{ "find",     NULL },
 	{ "sessions", NULL },
 	{ "resume",   NULL },
-	{ "audit",    NULL },
+	{ "audit",    cmdaudit },
 };
 
 static void
