@@ -900,7 +900,11 @@ chmod 700 "$ew/xdg/vtcode"
 printf 'hello\n' >"$ew/ws/a.txt"
 printf '{"version":1,"approvals":[{"tool":"write_file","path":"notes.txt"}]}\n' >"$ew/xdg/vtcode/tool-policy.json"
 chmod 600 "$ew/xdg/vtcode/tool-policy.json"
-(cd "$ew/ws" && XDG_CONFIG_HOME="$ew/xdg" "$vt" trust >/dev/null)
+(cd "$ew/ws" && XDG_CONFIG_HOME="$ew/xdg" XDG_STATE_HOME="$ew/tstate" "$vt" trust >/dev/null)
+t "vtcode trust: trust.changed goes to the audit log, a chain of its own" sh -c '
+	f=$(ls "$1"/tstate/vtcode/audit/*.jsonl) && [ $(wc -l <"$f") -eq 2 ] &&
+	grep -q "^{\"type\":\"trust.changed\",\"root\":\"$1/ws\",\"trusted\":true,\"seq\":1," "$f" &&
+	"$2" audit verify "$f" >/dev/null' - "$ew" "$vt"
 # one call per tool the record has a shape for: read, list, a write the
 # user approved for good, a write to a path not approved (asked, no tty:
 # refused), a command that runs in the sandbox, one the policy refuses

@@ -658,7 +658,7 @@ static int writeall(int fd, const char *p, size_t n);
 static void evtime(char *out, size_t sz);
 static void evend(JWriter *w, Buf *b, int sync);
 static void evsimple(const char *type, int sync, ...);
-static void evopen(const char *file, int json);
+static void evopen(const char *file, int json, int audit);
 static void evitem(JWriter *w, Buf *b, const char *phase, int id,
     const char *type);
 static void evtext(const char *type, const char *text, size_t n);
@@ -672,6 +672,7 @@ static int cmdaudit(int argc, char *argv[]);
 static int toolexists(const char *path, char *rel, size_t sz, char *why,
     size_t wsz);
 static void evapproval(Decision d, int remembered, long ms);
+static void evtrust(int trusted);
 static void evpolicy(const char *tool, const char *subject, const CmdLine *cl,
     const Verdict *v);
 static void evretry(const char *provider, int attempt, long wait,
@@ -5388,6 +5389,7 @@ cmdtrust(int argc, char *argv[])
 			die("trust: %s/" TRUSTFILE ":", wsroot);
 		printf("not trusted: %s\n", wsroot);
 		close(rfd);
+		evtrust(0);
 		return fflush(stdout) == 0 ? ExitOK : ExitFail;
 	}
 	now = time(NULL);
@@ -5418,6 +5420,7 @@ cmdtrust(int argc, char *argv[])
 	buffree(&b);
 	close(rfd);
 	printf("trusted: %s\n", wsroot);
+	evtrust(1);
 	return fflush(stdout) == 0 ? ExitOK : ExitFail;
 }
 
@@ -9123,11 +9126,11 @@ evsimple(const char *type, int sync, ...)
 }
 
 /*
- * Open the record for a new thread: the audit log when the workspace is
- * trusted (refusing to go on without it), --events FILE when given.
+ * Open the record for a new thread: the audit log with audit (refusing
+ * to go on without it), --events FILE when given.
  */
 static void
-evopen(const char *file, int json)
+evopen(const char *file, int json, int audit)
 {
 	unsigned char id[16], nonce[32];
 	char dir[PATH_MAX - 64], nhex[65];
@@ -9147,19 +9150,28 @@ evopen(const char *file, int json)
 		    O_NOFOLLOW | O_CLOEXEC, 0600)) < 0)
 			die("--events %s:", file);
 	}
-	if (cfgtrusted) {
+	if (audit) {
+		dir[0] = '\0';
 		if (xdgdir("XDG_STATE_HOME", ".local/state", 1, dir,
-		    sizeof(dir)) != 0)
-			die("audit log: no state directory (set "
-			    "XDG_STATE_HOME or HOME)");
-		snprintf(evs.auditpath, sizeof(evs.auditpath), "%s/audit", dir);
-		if (mkdir(evs.auditpath, 0700) != 0 && errno != EEXIST)
-			die("audit log %s:", evs.auditpath);
-		snprintf(evs.auditpath, sizeof(evs.auditpath), "%s/audit/%s.jsonl",
-		    dir, evs.thread);
-		if ((evs.audit = open(evs.auditpath, O_WRONLY | O_CREAT |
-		    O_EXCL | O_APPEND | O_NOFOLLOW | O_CLOEXEC, 0600)) < 0)
-			die("audit log %s:", evs.auditpath);
+		    sizeof(dir)) == 0) {
+			snprintf(evs.auditpath, sizeof(evs.auditpath),
+			    "%s/audit", dir);
+			if (mkdir(evs.auditpath, 0700) == 0 || errno == EEXIST) {
+				snprintf(evs.auditpath, sizeof(evs.auditpath),
+				    "%s/audit/%s.jsonl", dir, evs.thread);
+				evs.audit = open(evs.auditpath, O_WRONLY |
+				    O_CREAT | O_EXCL | O_APPEND | O_NOFOLLOW |
+				    O_CLOEXEC, 0600);
+			}
+		}
+		if (evs.audit < 0 && audit == 1)
+			die("audit log %s: %s: refusing to act off the record",
+			    dir[0] ? evs.auditpath : "(no state directory: set "
+			    "XDG_STATE_HOME or HOME)", strerror(errno));
+		if (evs.audit < 0)
+			warnx("audit log %s: %s: this is not on the record",
+			    dir[0] ? evs.auditpath : "(no state directory)",
+			    strerror(errno));
 	}
 	evs.on = evs.json || evs.fd >= 0 || evs.audit >= 0;
 	if (!evs.on)
@@ -9357,6 +9369,24 @@ evfile(const char *path, int existed)
 	jwkey(&w, "status");
 	jwstr(&w, "completed");
 	jwend(&w);
+	evend(&w, &b, 1);
+}
+
+/* a change of trust is a thread of the audit log of its own */
+static void
+evtrust(int trusted)
+{
+	JWriter w;
+	Buf b;
+
+	evopen(NULL, 0, 2);    /* the mark is made: record it if we can */
+	if (!evs.on)
+		return;
+	evbegin(&w, &b, "trust.changed");
+	jwkey(&w, "root");
+	jwstr(&w, wsroot);
+	jwkey(&w, "trusted");
+	jwbool(&w, trusted);
 	evend(&w, &b, 1);
 }
 
@@ -9712,7 +9742,7 @@ cmdexec(int argc, char *argv[])
 		    "MAXPROMPT (%d bytes)", MAXPROMPT);
 	}
 	agentstart();
-	evopen(events, json);
+	evopen(events, json, cfgtrusted);
 	if (agentinit(&ep) != 0) {
 		evsimple("error", 1, "message", "no usable provider", NULL);
 		free(owned);
@@ -9742,7 +9772,7 @@ cmdinteractive(void)
 	int mark, rc;
 
 	agentstart();
-	evopen(NULL, 0);
+	evopen(NULL, 0, cfgtrusted);
 	if (agentinit(&ep) != 0)
 		return ExitFail;
 	memset(&cv, 0, sizeof(cv));
