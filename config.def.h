@@ -604,3 +604,8 @@ static const char systemprompt[] =
 #define MAXEVENT          (16 << 20)  /* bytes in one event line */
 #define MAXAUDITLINE      (16 << 20)  /* a line audit verify will read */
 #define MAXAUDITFILE      (1 << 30)   /* a log audit verify will read */
+
+/* ---- sessions ---- */
+
+#define MAXSESSION        (64 << 20)  /* bytes in a session file */
+#define MAXSESSIONMSGS    100000      /* messages in one session */

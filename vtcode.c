@@ -614,6 +614,18 @@ typedef struct {
 	char file[PATH_MAX], auditpath[PATH_MAX];
 } Evs;
 
+/* a stored session's front matter */
+typedef struct {
+	char id[40], provider[64], model[MAXSETTING], workspace[PATH_MAX];
+	char created[40], updated[40];
+	int warned;
+} StoreMeta;
+
+/* one line of vtcode sessions list */
+typedef struct {
+	char id[40], updated[40], workspace[PATH_MAX], first[80];
+} StoreRow;
+
 /* where one provider is reached, with what */
 typedef struct {
 	const Provider *p;
@@ -650,9 +662,24 @@ typedef char assert_net[(MAXHTTPLINE >= 256 && MAXSSELINE >= 1024 &&
 static char provurls[LEN(providers)][MAXSETTING]; /* [base_urls] */
 static Evs evs = { 0, 0, -1, -1, "", { 0 }, 0, 0, "", "" };
 static int lastexit = -1, lasttrunc;    /* run_command's last line */
+static StoreMeta store;                 /* the session being kept */
 static const char *flagmodel, *flagprovider, *flagbaseurl;
 
 /* net, tls, http, sse, llm, tools, agent */
+static int storedir(char *out, size_t sz);
+static void storeblock(Buf *b, const char *info, const char *p, size_t n);
+static void storejs(Buf *b, const char *s);
+static void storeformat(const StoreMeta *sm, const Conv *cv, Buf *b);
+static void storesave(StoreMeta *sm, const Conv *cv);
+static int storevalue(const char *p, size_t n, char *out, size_t sz);
+static int storefail(char *err, size_t esz, int line, const char *why);
+static int storeparse(const char *buf, size_t len, StoreMeta *sm, Conv *cv,
+    char *err, size_t esz);
+static int storeload(const char *id, StoreMeta *sm, Conv *cv);
+static int storecmp(const void *a, const void *b);
+static int cmdsessions(int argc, char *argv[]);
+static int cmdresume(int argc, char *argv[]);
+static int interactive(Conv *cvp);
 static void evbegin(JWriter *w, Buf *b, const char *type);
 static int writeall(int fd, const char *p, size_t n);
 static void evtime(char *out, size_t sz);
@@ -5111,7 +5138,7 @@ llmturn(Endpoint *ep, const Conv *cv, Turn *t, void (*emit)(void *, int,
 			warnx("%s: %s; failing over to %s", ep->p->name,
 			    t->err, providers[next].name);
 		evsimple("provider.failover", 1, "from", ep->p->name, "to",
-		    providers[next].name, "reason", t->err, NULL);
+		    providers[next].name, "reason", t->err, (char *)NULL);
 		{
 			unsigned char tried[LEN(providers)];
 			memcpy(tried, ep->tried, sizeof(tried));
@@ -6750,7 +6777,7 @@ policygate1(const char *tool, const char *arg, size_t arglen,
 			bufaddstr(&subj, summary);
 		}
 	}
-	evsimple("approval.requested", 1, "subject", subj.p, NULL);
+	evsimple("approval.requested", 1, "subject", subj.p, (char *)NULL);
 	t0 = nowms();
 	d = approve(tool, subj.p, v->why, &scope, tell, sizeof(tell));
 	evapproval(d, scope == 2 && d != Deny, nowms() - t0);
@@ -8924,6 +8951,9 @@ tooldispatch(const char *name, const char *args, size_t alen, Buf *out)
 	}
 	lastexit = -1;
 	lasttrunc = 0;
+	/* started when asked for, updated when decided, completed when done */
+	evcall("item.started", id, name, arg, args, alen, &cl, "in_progress",
+	    NULL, -1);
 	if (policygate(name, arg, strlen(arg), summary[0] ? summary : NULL,
 	    &cl, &v) != Allow) {
 		evpolicy(name, arg, &cl, &v);
@@ -8940,8 +8970,8 @@ tooldispatch(const char *name, const char *args, size_t alen, Buf *out)
 			putsafe(stderr, arg);
 			fputc('\n', stderr);
 		}
-		evcall("item.started", id, name, arg, args, alen, &cl,
-		    "in_progress", NULL, -1);
+		evcall("item.updated", id, name, arg, args, alen, &cl,
+		    "in_progress", "allowed", -1);
 		t0 = nowms();
 		rc = t->run(&d, 0, &cl, out);
 		if (out->err) {
@@ -9407,6 +9437,484 @@ evtext(const char *type, const char *text, size_t n)
 }
 
 /*
+ * store: every conversation as a markdown file, rewritten atomically
+ * after every turn, $XDG_STATE_HOME/vtcode/sessions/ID.md.  Headings are
+ * for people; what resume reads are the fenced blocks whose info string
+ * is "vtcode" and a JSON object saying what the block is and how many
+ * bytes it holds, so any content (backticks, no final newline, NUL)
+ * comes back byte for byte.  A fence is longer than any run of
+ * backticks inside its block.  The front matter holds what resume needs:
+ * provider, model, workspace root, times; each value a JSON string.
+ */
+
+/* the directory, made 0700; -1 with errno */
+static int
+storedir(char *out, size_t sz)
+{
+	char dir[PATH_MAX - 64];
+
+	if (xdgdir("XDG_STATE_HOME", ".local/state", 1, dir, sizeof(dir)) !=
+	    0)
+		return -1;
+	snprintf(out, sz, "%s/sessions", dir);
+	if (mkdir(out, 0700) != 0 && errno != EEXIST)
+		return -1;
+	return 0;
+}
+
+/* one block: fence, info, content, fence */
+static void
+storeblock(Buf *b, const char *info, const char *p, size_t n)
+{
+	size_t i, run = 0, most = 0, f;
+
+	for (i = 0; i < n; i++) {
+		run = p[i] == '`' ? run + 1 : 0;
+		most = MAX(most, run);
+	}
+	f = MAX(3, most + 1);
+	for (i = 0; i < f; i++)
+		bufaddc(b, '`');
+	bufaddf(b, "vtcode %s\n", info);
+	bufadd(b, p, n);
+	bufaddc(b, '\n');
+	for (i = 0; i < f; i++)
+		bufaddc(b, '`');
+	bufaddstr(b, "\n\n");
+}
+
+/* a JSON string for a header line or an info string: always one line */
+static void
+storejs(Buf *b, const char *s)
+{
+	JWriter w;
+
+	jwinit(&w, b);
+	jwstr(&w, s);
+}
+
+/* the whole file for conversation cv */
+static void
+storeformat(const StoreMeta *sm, const Conv *cv, Buf *b)
+{
+	Buf info;
+	JWriter w;
+	int i, j, turn = 0;
+	const Msg *m;
+
+	bufaddstr(b, "---\nvtcode-session: 1\nid: ");
+	storejs(b, sm->id);
+	bufaddstr(b, "\nprovider: ");
+	storejs(b, sm->provider);
+	bufaddstr(b, "\nmodel: ");
+	storejs(b, sm->model);
+	bufaddstr(b, "\nworkspace: ");
+	storejs(b, sm->workspace);
+	bufaddstr(b, "\ncreated: ");
+	storejs(b, sm->created);
+	bufaddstr(b, "\nupdated: ");
+	storejs(b, sm->updated);
+	bufaddstr(b, "\n---\n\n");
+	bufinit(&info, 0);
+	for (i = 0; i < cv->n; i++) {
+		m = &cv->m[i];
+		info.len = 0;
+		jwinit(&w, &info);
+		jwobj(&w);
+		jwkey(&w, "role");
+		jwstr(&w, m->role == RoleUser ? "user" : m->role ==
+		    RoleAssistant ? "assistant" : "tool");
+		if (m->role == RoleAssistant) {
+			jwkey(&w, "calls");
+			jwint(&w, m->ncalls);
+		}
+		if (m->role == RoleTool) {
+			jwkey(&w, "id");
+			jwstr(&w, m->callid);
+			jwkey(&w, "name");
+			jwstr(&w, m->tool);
+			jwkey(&w, "error");
+			jwbool(&w, m->iserror);
+		}
+		jwkey(&w, "len");
+		jwint(&w, (int64_t)strlen(m->text));
+		jwend(&w);
+		if (m->role == RoleUser)
+			bufaddf(b, "## Turn %d\n\n### User\n\n", ++turn);
+		else if (m->role == RoleAssistant)
+			bufaddstr(b, "### Assistant\n\n");
+		else
+			bufaddstr(b, "#### Tool result\n\n");
+		bufaddc(&info, '\0');
+		storeblock(b, info.p, m->text, strlen(m->text));
+		for (j = 0; m->role == RoleAssistant && j < m->ncalls; j++) {
+			info.len = 0;
+			jwinit(&w, &info);
+			jwobj(&w);
+			jwkey(&w, "call");
+			jwstr(&w, m->calls[j].id);
+			jwkey(&w, "name");
+			jwstr(&w, m->calls[j].name);
+			jwkey(&w, "len");
+			jwint(&w, (int64_t)m->calls[j].args.len);
+			jwend(&w);
+			bufaddc(&info, '\0');
+			bufaddstr(b, "#### Tool call\n\n");
+			storeblock(b, info.p, m->calls[j].args.p,
+			    m->calls[j].args.len);
+		}
+	}
+	buffree(&info);
+}
+
+/* save cv as session sm->id; a warning (not fatal) when it cannot be */
+static void
+storesave(StoreMeta *sm, const Conv *cv)
+{
+	char dir[PATH_MAX], name[64];
+	time_t now = time(NULL);
+	Buf b;
+	int fd;
+
+	if (sm->id[0] == '\0' || cv->n == 0)
+		return;
+	strftime(sm->updated, sizeof(sm->updated), "%Y-%m-%dT%H:%M:%SZ",
+	    gmtime(&now));
+	if (sm->created[0] == '\0')
+		memcpy(sm->created, sm->updated, sizeof(sm->created));
+	bufinit(&b, 0);
+	storeformat(sm, cv, &b);
+	snprintf(name, sizeof(name), "%s.md", sm->id);
+	if (storedir(dir, sizeof(dir)) != 0 || (fd = open(dir, O_RDONLY |
+	    O_DIRECTORY | O_CLOEXEC)) < 0) {
+		if (!sm->warned)
+			warnx("session %s: %s: not saved", sm->id,
+			    strerror(errno));
+		sm->warned = 1;
+		buffree(&b);
+		return;
+	}
+	if (atomicwrite(fd, name, b.p, b.len, 0600) != 0 && !sm->warned) {
+		warnx("session %s/%s: %s: not saved", dir, name,
+		    strerror(errno));
+		sm->warned = 1;
+	}
+	close(fd);
+	buffree(&b);
+}
+
+/* a front matter value: a JSON string on the rest of the line */
+static int
+storevalue(const char *p, size_t n, char *out, size_t sz)
+{
+	JTok tok[4];
+	JDoc d;
+
+	return jsonparse(&d, p, n, tok, (int)LEN(tok)) < 0 ||
+	    jsontype(&d, 0) != JString || jsonstr(&d, 0, out, sz, NULL) != 0 ||
+	    memchr(out, '\0', strlen(out) + 1) != out + strlen(out) ? -1 : 0;
+}
+
+static int
+storefail(char *err, size_t esz, int line, const char *why)
+{
+	snprintf(err, esz, "line %d: %s", line, why);
+	return -1;
+}
+
+/*
+ * Read a session file back into cv and sm.  Anything that is not
+ * exactly what storeformat() writes is refused with the line and why:
+ * anyone who can write the account's files can edit a session.
+ */
+static int
+storeparse(const char *buf, size_t len, StoreMeta *sm, Conv *cv, char *err,
+    size_t esz)
+{
+	const char *p = buf, *end = buf + len, *nl, *info;
+	size_t n, f, k;
+	int line = 1, want = 0, i, got[6] = { 0 };
+	int64_t v;
+	char role[16], *text;
+	JTok tok[32];
+	JDoc d;
+	Msg *m = NULL;
+	ToolCall *c;
+	static const char *const keys[] = { "id", "provider", "model",
+		"workspace", "created", "updated" };
+	char *dst[6];
+	size_t dsz[6];
+
+	memset(sm, 0, sizeof(*sm));
+	memset(cv, 0, sizeof(*cv));
+	dst[0] = sm->id; dsz[0] = sizeof(sm->id);
+	dst[1] = sm->provider; dsz[1] = sizeof(sm->provider);
+	dst[2] = sm->model; dsz[2] = sizeof(sm->model);
+	dst[3] = sm->workspace; dsz[3] = sizeof(sm->workspace);
+	dst[4] = sm->created; dsz[4] = sizeof(sm->created);
+	dst[5] = sm->updated; dsz[5] = sizeof(sm->updated);
+	if (len < 24 || memcmp(p, "---\nvtcode-session: 1\n", 22) != 0)
+		return storefail(err, esz, 1, "not a vtcode session (version "
+		    "1)");
+	p += 22;
+	line = 3;
+	for (;;) {
+		if ((nl = memchr(p, '\n', (size_t)(end - p))) == NULL)
+			return storefail(err, esz, line, "front matter not "
+			    "closed");
+		if (nl - p == 3 && memcmp(p, "---", 3) == 0)
+			break;
+		for (i = 0; i < 6; i++) {
+			k = strlen(keys[i]);
+			if ((size_t)(nl - p) > k + 2 && memcmp(p, keys[i], k) ==
+			    0 && p[k] == ':' && p[k + 1] == ' ')
+				break;
+		}
+		if (i == 6 || got[i]++ || storevalue(p + strlen(keys[i]) + 2,
+		    (size_t)(nl - p) - strlen(keys[i]) - 2, dst[i], dsz[i]) !=
+		    0)
+			return storefail(err, esz, line, "bad front matter "
+			    "line");
+		p = nl + 1;
+		line++;
+	}
+	for (i = 0; i < 6; i++)
+		if (!got[i])
+			return storefail(err, esz, line, "front matter lacks a "
+			    "field");
+	if (!ishex(sm->id, 32))
+		return storefail(err, esz, 2, "id is not 32 hex digits");
+	p = nl + 1;
+	line++;
+	while (p < end) {
+		nl = memchr(p, '\n', (size_t)(end - p));
+		if (nl == NULL)
+			return storefail(err, esz, line, "the file ends without "
+			    "a newline: cut off");
+		for (f = 0; p + f < nl && p[f] == '`'; f++)
+			;
+		if (f < 3) {            /* headings and blank lines */
+			p = nl + 1;
+			line++;
+			continue;
+		}
+		if ((size_t)(nl - p) < f + 7 || memcmp(p + f, "vtcode ", 7) !=
+		    0)
+			goto bad;
+		info = p + f + 7;
+		if (jsonparse(&d, info, (size_t)(nl - info), tok,
+		    (int)LEN(tok)) < 0 || jsontype(&d, 0) != JObject ||
+		    jsonint(&d, jsonget(&d, 0, "len"), 0, MAXSESSION, &v) != 0)
+			goto bad;
+		n = (size_t)v;
+		/* content, a newline, the same fence, a newline */
+		if ((size_t)(end - (nl + 1)) < n + f + 2 || nl[1 + n] != '\n' ||
+		    strspn(nl + 2 + n, "`") != f || nl[2 + n + f] != '\n')
+			goto bad;
+		text = xstrndup(nl + 1, n);
+		if (memchr(nl + 1, '\0', n) != NULL) {
+			free(text);
+			return storefail(err, esz, line, "a NUL byte in a "
+			    "block");
+		}
+		if (jsonget(&d, 0, "call") >= 0) {
+			if (want <= 0 || m == NULL) {
+				free(text);
+				return storefail(err, esz, line, "a tool call "
+				    "with no assistant message to belong to");
+			}
+			c = &m->calls[m->ncalls++];
+			memset(c, 0, sizeof(*c));
+			c->id = jsonstrdup(&d, jsonget(&d, 0, "call"));
+			c->name = jsonstrdup(&d, jsonget(&d, 0, "name"));
+			bufinit(&c->args, MAXJSONSIZE);
+			bufadd(&c->args, text, n);
+			free(text);
+			want--;
+			if (c->id == NULL || c->name == NULL || c->args.err)
+				return storefail(err, esz, line, "a tool call "
+				    "without an id or a name");
+		} else {
+			if (want > 0 || jsonstr(&d, jsonget(&d, 0, "role"),
+			    role, sizeof(role), NULL) != 0) {
+				free(text);
+				goto bad;
+			}
+			i = strcmp(role, "user") == 0 ? RoleUser :
+			    strcmp(role, "assistant") == 0 ? RoleAssistant :
+			    strcmp(role, "tool") == 0 ? RoleTool : -1;
+			if (i < 0 || cv->n >= MAXSESSIONMSGS) {
+				free(text);
+				goto bad;
+			}
+			m = convadd(cv, i, text, n);
+			free(text);
+			if (i == RoleAssistant) {
+				if (jsonint(&d, jsonget(&d, 0, "calls"), 0,
+				    MAXTOOLCALLS, &v) != 0)
+					goto bad;
+				want = (int)v;
+				m->calls = xmalloc(sizeof(ToolCall) *
+				    (size_t)(want ? want : 1));
+			} else if (i == RoleTool) {
+				m->callid = jsonstrdup(&d, jsonget(&d, 0, "id"));
+				m->tool = jsonstrdup(&d, jsonget(&d, 0, "name"));
+				if (m->callid == NULL || m->tool == NULL ||
+				    jsonbool(&d, jsonget(&d, 0, "error"),
+				    &m->iserror) != 0)
+					goto bad;
+			}
+		}
+		for (k = 0; k < n + 1; k++)     /* count the block's lines */
+			line += nl[1 + k] == '\n';
+		line += 2;
+		p = nl + 2 + n + f + 1;
+	}
+	if (want > 0)
+		return storefail(err, esz, line, "tool calls missing at the "
+		    "end: cut off");
+	if (cv->n == 0 || cv->m[0].role != RoleUser)
+		return storefail(err, esz, line, "no conversation");
+	return 0;
+bad:
+	return storefail(err, esz, line, "not a block vtcode wrote");
+}
+
+/* load session id (32 hex) into sm and cv; -1 after saying why */
+static int
+storeload(const char *id, StoreMeta *sm, Conv *cv)
+{
+	char dir[PATH_MAX], name[64], err[256], *buf;
+	struct stat st;
+	size_t len;
+	int fd, rc;
+
+	if (!ishex(id, 32)) {
+		warnx("%s: a session id is 32 hex digits (vtcode sessions "
+		    "list)", id);
+		return -1;
+	}
+	snprintf(name, sizeof(name), "%s.md", id);
+	if (storedir(dir, sizeof(dir)) != 0 || (fd = open(dir, O_RDONLY |
+	    O_DIRECTORY | O_CLOEXEC)) < 0) {
+		warnx("sessions: %s", strerror(errno));
+		return -1;
+	}
+	buf = readsmall(fd, name, MAXSESSION, &len, &st);
+	close(fd);
+	if (buf == NULL) {
+		warnx("session %s: %s", id, errno == ENOENT ? "no such "
+		    "session" : strerror(errno));
+		return -1;
+	}
+	rc = storeparse(buf, len, sm, cv, err, sizeof(err));
+	if (rc != 0) {
+		warnx("session %s/%s: %s", dir, name, err);
+		convfree(cv, 0);
+	} else if (strcmp(sm->id, id) != 0) {
+		warnx("session %s/%s: its id says %s", dir, name, sm->id);
+		convfree(cv, 0);
+		rc = -1;
+	}
+	free(buf);
+	return rc;
+}
+
+static int
+storecmp(const void *a, const void *b)
+{
+	const StoreRow *x = a, *y = b;
+	int c = strcmp(y->updated, x->updated);
+
+	return c ? c : strcmp(x->id, y->id);
+}
+
+/* vtcode sessions [list | show ID] */
+static int
+cmdsessions(int argc, char *argv[])
+{
+	char dir[PATH_MAX], err[256], *buf;
+	StoreRow *rows = NULL;
+	struct dirent *de;
+	struct stat st;
+	StoreMeta sm;
+	size_t len, n = 0, cap = 0, i, k;
+	Conv cv;
+	DIR *dp;
+	int fd, rc;
+
+	if (argc == 3 && strcmp(argv[1], "show") == 0) {
+		if (storeload(argv[2], &sm, &cv) != 0)
+			return ExitFail;
+		convfree(&cv, 0);
+		snprintf(err, sizeof(err), "%s.md", argv[2]);
+		if (storedir(dir, sizeof(dir)) != 0 || (fd = open(dir,
+		    O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
+			die("sessions:");
+		buf = readsmall(fd, err, MAXSESSION, &len, &st);
+		close(fd);
+		if (buf == NULL)
+			die("session %s:", argv[2]);
+		fwrite(buf, 1, len, stdout);
+		free(buf);
+		return fflush(stdout) == 0 ? ExitOK : ExitFail;
+	}
+	if (argc > 2 || (argc == 2 && strcmp(argv[1], "list") != 0))
+		return usageerr("sessions: list | show ID");
+	if (storedir(dir, sizeof(dir)) != 0 || (fd = open(dir, O_RDONLY |
+	    O_DIRECTORY | O_CLOEXEC)) < 0 || (dp = fdopendir(fd)) == NULL)
+		die("sessions:");
+	while ((de = readdir(dp)) != NULL) {
+		len = strlen(de->d_name);
+		if (len != 35 || strcmp(de->d_name + 32, ".md") != 0)
+			continue;
+		buf = readsmall(fd, de->d_name, MAXSESSION, &len, &st);
+		if (buf == NULL) {
+			warnx("sessions: %s: skipped: %s", de->d_name,
+			    strerror(errno));
+			continue;
+		}
+		if ((rc = storeparse(buf, len, &sm, &cv, err, sizeof(err))) !=
+		    0 || strncmp(sm.id, de->d_name, 32) != 0) {
+			if (rc == 0)
+				snprintf(err, sizeof(err), "its id is not its "
+				    "name");
+			warnx("sessions: %s/%s: skipped: %s", dir, de->d_name,
+			    err);
+			convfree(&cv, 0);
+			free(buf);
+			continue;
+		}
+		if (n == cap) {
+			cap = cap ? cap * 2 : 16;
+			rows = xrealloc(rows, cap * sizeof(*rows));
+		}
+		snprintf(rows[n].id, sizeof(rows[n].id), "%s", sm.id);
+		snprintf(rows[n].updated, sizeof(rows[n].updated), "%s",
+		    sm.updated);
+		snprintf(rows[n].workspace, sizeof(rows[n].workspace), "%s",
+		    sm.workspace);
+		k = strcspn(cv.m[0].text, "\n");
+		snprintf(rows[n].first, sizeof(rows[n].first), "%.*s",
+		    (int)MIN(k, sizeof(rows[n].first) - 1), cv.m[0].text);
+		n++;
+		convfree(&cv, 0);
+		free(buf);
+	}
+	closedir(dp);
+	qsort(rows, n, sizeof(*rows), storecmp);
+	for (i = 0; i < n; i++) {
+		printf("%s  %s  ", rows[i].id, rows[i].updated);
+		putsafe(stdout, rows[i].workspace);
+		fputs("  ", stdout);
+		putsafe(stdout, rows[i].first);
+		putchar('\n');
+	}
+	free(rows);
+	return fflush(stdout) == 0 ? ExitOK : ExitFail;
+}
+
+/*
  * agent: the loop.  Prompt -> model turn -> tool calls through the
  * policy gate -> results back -> next turn, until the model answers
  * without calling a tool, or a limit from config.h stops it.  The
@@ -9516,7 +10024,7 @@ agentrun(Endpoint *ep, Conv *cv, Show *show)
 	char why[600];
 
 	bufinit(&seen, 0);
-	evsimple("turn.started", 0, NULL);
+	evsimple("turn.started", 0, (char *)NULL);
 	for (turn = 0; turn < MAXTURNS; turn++) {
 		show->lastnl = 1;
 		if (llmturn(ep, cv, &t, agentemit, show) != 0) {
@@ -9529,11 +10037,13 @@ agentrun(Endpoint *ep, Conv *cv, Show *show)
 			snprintf(why, sizeof(why), "%s: %s", ep->p->name, t.err);
 			if (!evs.json)
 				warnx("%s", why);
-			evsimple("error", 0, "message", why, NULL);
-			evsimple("turn.failed", 1, "message", why, NULL);
+			evsimple("error", 0, "message", why, (char *)NULL);
+			evsimple("turn.failed", 1, "message", why, (char *)NULL);
 			rc = t.errkind == ErrCancel ? -2 : -1;
 			turnfree(&t);
 			buffree(&seen);
+			if (rc == -1)
+				storesave(&store, cv);
 			return rc;
 		}
 		intok += t.intok;
@@ -9560,6 +10070,7 @@ agentrun(Endpoint *ep, Conv *cv, Show *show)
 				fputc('\n', stdout);
 			fflush(stdout);
 			buffree(&seen);
+			storesave(&store, cv);
 			evusage(intok, outtok);
 			return 0;
 		}
@@ -9592,6 +10103,7 @@ agentrun(Endpoint *ep, Conv *cv, Show *show)
 			/* convadd may have moved the array */
 			m = &cv->m[cv->n - 2 - i];
 		}
+		storesave(&store, cv);  /* after every turn */
 	}
 	buffree(&seen);
 	snprintf(why, sizeof(why), "stopped after MAXTURNS (%d) model turns",
@@ -9606,8 +10118,8 @@ agentfail(const char *why)
 {
 	if (!evs.json)
 		warnx("%s", why);
-	evsimple("error", 0, "message", why, NULL);
-	evsimple("turn.failed", 1, "message", why, NULL);
+	evsimple("error", 0, "message", why, (char *)NULL);
+	evsimple("turn.failed", 1, "message", why, (char *)NULL);
 }
 
 static void
@@ -9661,6 +10173,11 @@ agentinit(Endpoint *ep)
 		return -1;
 	}
 	ep->tried[pi] = 1;
+	if (store.id[0] == '\0')
+		snprintf(store.id, sizeof(store.id), "%s", evs.thread);
+	snprintf(store.provider, sizeof(store.provider), "%s", ep->p->name);
+	snprintf(store.model, sizeof(store.model), "%s", ep->model);
+	snprintf(store.workspace, sizeof(store.workspace), "%s", wsroot);
 	return 0;
 }
 
@@ -9744,7 +10261,7 @@ cmdexec(int argc, char *argv[])
 	agentstart();
 	evopen(events, json, cfgtrusted);
 	if (agentinit(&ep) != 0) {
-		evsimple("error", 1, "message", "no usable provider", NULL);
+		evsimple("error", 1, "message", "no usable provider", (char *)NULL);
 		free(owned);
 		return ExitFail;
 	}
@@ -9765,17 +10282,58 @@ cmdexec(int argc, char *argv[])
 static int
 cmdinteractive(void)
 {
-	char line[8192];
-	Endpoint ep;
-	Show show;
 	Conv cv;
-	int mark, rc;
 
 	agentstart();
 	evopen(NULL, 0, cfgtrusted);
-	if (agentinit(&ep) != 0)
-		return ExitFail;
 	memset(&cv, 0, sizeof(cv));
+	return interactive(&cv);
+}
+
+/* vtcode resume ID: a stored session, continued where it stopped */
+static int
+cmdresume(int argc, char *argv[])
+{
+	StoreMeta sm;
+	Conv cv;
+
+	if (argc != 2)
+		return usageerr("resume: one session ID");
+	agentstart();
+	if (storeload(argv[1], &sm, &cv) != 0)
+		return ExitFail;
+	if (strcmp(sm.workspace, wsroot) != 0) {
+		warnx("session %s belongs to %s, not %s: run vtcode -C DIR "
+		    "resume %s there", sm.id, sm.workspace, wsroot, sm.id);
+		convfree(&cv, 0);
+		return ExitFail;
+	}
+	/* what the session used, unless the flags or environment say */
+	if (flagprovider == NULL && getenv("VTCODE_PROVIDER") == NULL)
+		snprintf(settings.provider, sizeof(settings.provider), "%s",
+		    sm.provider);
+	if (flagmodel == NULL && getenv("VTCODE_MODEL") == NULL)
+		snprintf(settings.model, sizeof(settings.model), "%s",
+		    sm.model);
+	evopen(NULL, 0, cfgtrusted);
+	store = sm;
+	return interactive(&cv);
+}
+
+/* the session loop over cv (empty, or a resumed conversation) */
+static int
+interactive(Conv *cvp)
+{
+	char line[8192];
+	Endpoint ep;
+	Show show;
+	Conv cv = *cvp;
+	int mark, rc;
+
+	if (agentinit(&ep) != 0) {
+		convfree(&cv, 0);
+		return ExitFail;
+	}
 	memset(&show, 0, sizeof(show));
 	show.outtty = isatty(1);
 	show.errtty = isatty(2);
@@ -9813,6 +10371,7 @@ cmdinteractive(void)
 		if (rc == -2) {
 			/* cancelled: the turn is dropped as if not asked */
 			convfree(&cv, mark);
+			storesave(&store, &cv);
 			fputs("[cancelled]\n", stderr);
 		}
 	}
@@ -10064,8 +10623,8 @@ static const Command commands[] = {
 	{ "sandbox",  cmdsandbox },
 	{ "outline",  NULL },
 	{ "find",     NULL },
-	{ "sessions", NULL },
-	{ "resume",   NULL },
+	{ "sessions", cmdsessions },
+	{ "resume",   cmdresume },
 	{ "audit",    cmdaudit },
 };
 

@@ -710,15 +710,15 @@ hfeed(HttpResp *r, const char *s)
 	return rc;
 }
 
-static Buf evs;
+static Buf sseevs;
 
 static int
 evcb(void *ctx, const char *event, const char *data, size_t n)
 {
 	(void)ctx;
-	bufaddf(&evs, "[%s|", event);
-	bufadd(&evs, data, n);
-	bufaddstr(&evs, "]");
+	bufaddf(&sseevs, "[%s|", event);
+	bufadd(&sseevs, data, n);
+	bufaddstr(&sseevs, "]");
 	return data[n] == '\0' ? 0 : -1;
 }
 
@@ -728,14 +728,14 @@ sseis(const char *in, const char *want)
 	Sse s;
 	int ok;
 
-	evs.len = 0;
+	sseevs.len = 0;
 	sseinit(&s, evcb, NULL);
 	ok = ssefeed(&s, in, strlen(in)) == 0 && sseend(&s) == 0;
-	bufaddc(&evs, '\0');
+	bufaddc(&sseevs, '\0');
 	ssefree(&s);
-	if (!ok || strcmp(evs.p, want) != 0)
-		printf("  sse: got %s\n", evs.p);
-	return ok && strcmp(evs.p, want) == 0;
+	if (!ok || strcmp(sseevs.p, want) != 0)
+		printf("  sse: got %s\n", sseevs.p);
+	return ok && strcmp(sseevs.p, want) == 0;
 }
 
 static void
@@ -839,7 +839,7 @@ testnet(void)
 	T(hfeed(&r, "HTTP/1.1 204 No Content\r\n\r\n") == 1 && body.len == 0);
 	buffree(&body);
 
-	bufinit(&evs, 0);
+	bufinit(&sseevs, 0);
 	T(sseis("data: a\n\n", "[message|a]"));
 	T(sseis("data: a\r\n\r\ndata: b\r\rdata: c\n\n",
 	    "[message|a][message|b][message|c]"));
@@ -853,7 +853,7 @@ testnet(void)
 	T(sseis("event: e\n\ndata: after\n\n", "[message|after]"));
 	T(sseis("data: \xe2\x80\xa8 stays\n\n", "[message|\xe2\x80\xa8 stays]"));
 	T(sseis("data: never dispatched", ""));
-	buffree(&evs);
+	buffree(&sseevs);
 
 	T(errclassify(401, "", "bad key") == ErrAuth);
 	T(errclassify(429, "insufficient_quota", "x") == ErrQuota);
