@@ -481,6 +481,16 @@ static const char *const sbxdevices[] = {
 	"/dev/null", "/dev/zero", "/dev/full", "/dev/random", "/dev/urandom",
 };
 
+/* The agent restricts itself too (SELFSANDBOX 1) once it has read what
+ * it needs: Landlock and seccomp (vtcode.1, THE AGENT'S OWN SANDBOX).  It
+ * reads and executes sbxreadexec, reads these as well (name resolution),
+ * and writes only the workspace, its temp, state and config dirs. */
+#define SELFSANDBOX       1
+static const char *const selfread[] = {
+	"/etc/resolv.conf", "/etc/gai.conf", "/etc/host.conf",
+	"/etc/services", "/etc/protocols",
+};
+
 /* the floor: below it run_command and vtcode sandbox refuse to run */
 #define SBXLANDLOCKMIN    1     /* Landlock ABI at least this (0: optional) */
 #define SBXSECCOMP        1     /* seccomp filter mandatory */

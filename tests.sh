@@ -760,6 +760,31 @@ bs "not HTTP at all" '{"steps":[{"raw":"SSH-2.0-OpenSSH_9.2\r\n"}]}' "not an HTT
 vt=$vxsaved
 rm -f "$lw/xdg/vtcode/vtcode.toml"
 
+echo "== the agent's own sandbox"
+mkdir -p "$tmp/home/.ssh"
+echo secret >"$tmp/home/.ssh/id_test"
+python3 -c '
+import socket, sys, time
+a = socket.socket(); a.bind(("127.0.0.1", 0)); a.listen()
+b = socket.socket(); b.bind(("127.0.0.1", 0)); b.listen()
+print(a.getsockname()[1], b.getsockname()[1], flush=True); time.sleep(30)' >"$lw/ports" &
+lpid=$!
+i=0
+while ! [ -s "$lw/ports" ] && [ $i -lt 100 ]; do sleep 0.05; i=$((i + 1)); done
+read -r p1 p2 <"$lw/ports"
+(cd "$lw/ws" && XDG_CONFIG_HOME="$lw/xdg" ASAN_OPTIONS=detect_leaks=0 "$top/tests/unit" selfbox \
+    "http://127.0.0.1:$p1/v1" "$tmp/home/.ssh/id_test" "$p2") >"$lw/self" 2>&1
+kill $lpid 2>/dev/null
+t "agent sandbox: ~/.ssh is out of reach; the workspace is not (control)" sh -c '
+	grep -q "^read .*id_test: Permission denied$" "$1" && grep -q "^read a.txt: ok$" "$1"' - "$lw/self"
+if [ "$(sed -n "s/^abi //p" "$lw/self")" -ge 4 ] 2>/dev/null; then
+	t "agent sandbox: TCP to a port no provider uses is refused; the provider's port is not (control)" sh -c '
+		grep -q "^connect other: Permission denied$" "$1" && grep -q "^connect provider: ok$" "$1"' - "$lw/self"
+else
+	skipped "agent sandbox: TCP ports need Landlock ABI 4"
+fi
+t "agent sandbox: ptrace is refused by its seccomp filter" grep -q "^ptrace: Operation not permitted$" "$lw/self"
+
 echo "== models: failover, model discovery, vtcode check"
 # two mock servers: lmstudio always 503, ollama answers
 printf '{"repeat_last":true,"steps":[{"status":503,"headers":{"retry-after-ms":"10"},"json":{"error":"loading"}}]}\n' >"$lw/s1.json"
@@ -789,7 +814,8 @@ if mock "$lw/s3.json"; then
 		cd "$1" && [ "$(cat rc)" -eq 0 ] && grep -q "^provider: lmstudio (openai-compatible), base URL http://127.0.0.1:[0-9]*/v1, model (the server.s first), key LMSTUDIO_API_KEY (not set)$" out &&
 		grep -q "^models: the server answers, 2 models listed, first: qwen2.5-coder$" out &&
 		grep -q "^TLS: CA bundle /etc/ssl/certs/ca-certificates.crt, [0-9][0-9]* trust anchors$" out &&
-		grep -q "^proxy: none (direct: loopback is never proxied)$" out && grep -q "^sandbox: Landlock ABI [1-9]" out' - "$lw"
+		grep -q "^proxy: none (direct: loopback is never proxied)$" out && grep -q "^sandbox: Landlock ABI [1-9]" out &&
+		grep -q "^agent: restricted itself (Landlock ABI [1-9]" out' - "$lw"
 fi
 printf '[base_urls]\nlmstudio = "http://127.0.0.1:9/v1"\n' >"$lw/xdg/vtcode/vtcode.toml"
 vx check

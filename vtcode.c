@@ -663,6 +663,9 @@ static char provurls[LEN(providers)][MAXSETTING]; /* [base_urls] */
 static Evs evs = { 0, 0, -1, -1, "", { 0 }, 0, 0, "", "" };
 static int lastexit = -1, lasttrunc;    /* run_command's last line */
 static StoreMeta store;                 /* the session being kept */
+static int selfabi = -1;                /* the agent's own Landlock ABI */
+static char runtmpdir[64];              /* commands' HOME and TMPDIR */
+static pid_t runtmpowner;               /* the process that removes it */
 static const char *flagmodel, *flagprovider, *flagbaseurl;
 
 /* net, tls, http, sse, llm, tools, agent */
@@ -679,6 +682,8 @@ static int storeload(const char *id, StoreMeta *sm, Conv *cv);
 static int storecmp(const void *a, const void *b);
 static int cmdsessions(int argc, char *argv[]);
 static int cmdresume(int argc, char *argv[]);
+static int selfsandbox(const Endpoint *ep, char *why, size_t wsz);
+static int selfseccomp(char *why, size_t wsz);
 static int interactive(Conv *cvp);
 static void evbegin(JWriter *w, Buf *b, const char *type);
 static int writeall(int fd, const char *p, size_t n);
@@ -7346,7 +7351,10 @@ sbxprotect(char *why, size_t wsz)
 	size_t i;
 	ssize_t n;
 	int fd;
+	static int done;
 
+	if (done)
+		return 0;       /* once: the agent may have done it early */
 	/* writing our own uid_map takes a dumpable process; the moment is
 	 * no wider than the one before harden() ran, and nothing has been
 	 * read since that was not already in memory then */
@@ -7432,6 +7440,7 @@ sbxprotect(char *why, size_t wsz)
 	/* vtcode needs none of the capabilities the namespace gave it */
 	if (runcaps() != 0)
 		goto fail;
+	done = 1;
 	return 0;
 fail:
 	snprintf(why, wsz, "protected paths: %s", strerror(errno));
@@ -7487,12 +7496,13 @@ sbxquarantine(Buf *out)
 static const char *
 runtmp(void)
 {
-	static char dir[64];
+	char *dir = runtmpdir;
 
 	if (dir[0] == '\0') {
-		snprintf(dir, sizeof(dir), "/tmp/vtcode-XXXXXX");
+		snprintf(dir, sizeof(runtmpdir), "/tmp/vtcode-XXXXXX");
 		if (mkdtemp(dir) == NULL)
 			die("mkdtemp /tmp/vtcode-XXXXXX:");
+		runtmpowner = getpid();
 	}
 	return dir;
 }
@@ -7523,9 +7533,8 @@ rmtree(int dfd, const char *name)
 static void
 runtmpclean(void)
 {
-	const char *t = runtmp();
-
-	rmtree(AT_FDCWD, t);
+	if (runtmpdir[0] != '\0' && runtmpowner == getpid())
+		rmtree(AT_FDCWD, runtmpdir);
 }
 
 /* the capabilities root (or the user namespace) would carry into the
@@ -7832,6 +7841,7 @@ runpipe(char *const *argvs[], int n, const char *workdir, int net,
 	if (!protected && sbxprotect(why, wsz) != 0)
 		return -1;
 	protected = 1;
+	(void)runtmp();         /* made here, once: the children share it */
 	evsandbox(abi, net);
 	if (openpty(&master, &slave, NULL, NULL, NULL) != 0) {
 		snprintf(why, wsz, "openpty: %s", strerror(errno));
@@ -10141,6 +10151,174 @@ evusage(int64_t in, int64_t out)
 	evend(&w, &b, 1);
 }
 
+/*
+ * The agent's own walls, raised once config, trust anchors and session
+ * state are read, so that a parser bug fed by a hostile server still
+ * cannot read ~/.ssh or reach another host.  Landlock: read and execute
+ * the system dirs (the same list as commands), the few more files name
+ * resolution reads, and the CA bundle; read and write the workspace, the
+ * runner's temp dir, vtcode's state and config dirs, the terminal and
+ * the ptys; at ABI >= 4 TCP connect only to the ports of the providers
+ * this run may use and of the proxy, bind nothing.  seccomp: no ptrace,
+ * process_vm_*, mounts, keyrings, bpf and the like.  The protected paths'
+ * mount namespace is made first: Landlock forbids mounting afterwards.
+ * Commands inherit all of it and narrow it further.  Returns the Landlock
+ * ABI applied (0 when the kernel has none), or -1 with why.
+ */
+static int
+selfsandbox(const Endpoint *ep, char *why, size_t wsz)
+{
+	struct llruleset rs;
+	struct { uint64_t allowed, port; } np;
+	char dir[PATH_MAX], cfg[PATH_MAX], w2[256];
+	uint16_t ports[MAXPROVIDERS + 4];
+	int np_ = 0, i, k, abi, rfd, pi, https = 0, tls;
+	uint64_t fs = LLF_ABI1, dev, rw;
+	size_t sz = sizeof(uint64_t), j;
+	const char *px, *u;
+	Url url;
+
+	if (!SELFSANDBOX || (abi = sbxabi()) < 1)
+		return 0;
+	/* the ports this run can use: the provider, the ones it fails over
+	 * to, the proxy's; and whether any of them needs the CA bundle */
+	for (pi = (int)(ep->p - providers); pi >= 0; ) {
+		Endpoint e;
+		if (pi == (int)(ep->p - providers))
+			e = *ep;
+		else if (endpointset(&e, pi, 0, w2, sizeof(w2)) != 0)
+			break;
+		if (urlparse(&url, e.baseurl, w2, sizeof(w2)) == 0) {
+			tls = url.tls;
+			ports[np_++] = (uint16_t)atoi(url.port);
+			if ((px = netproxy(&url)) != NULL) {
+				Url pu;
+				if (urlparse(&pu, px, w2, sizeof(w2)) == 0)
+					ports[np_++] = (uint16_t)atoi(pu.port);
+			}
+			https |= tls;
+		}
+		for (j = 0, k = -1; j < LEN(failover); j++)
+			if (providerfind(failover[j]) == pi)
+				k = j + 1 < LEN(failover) ?
+				    providerfind(failover[j + 1]) : -1;
+		pi = k;
+		if (np_ > MAXPROVIDERS)
+			break;
+	}
+	ports[np_++] = 53;      /* DNS over TCP, when UDP answers are cut */
+	if (https && tlsload(why, wsz) != 0)
+		return -1;
+	if (cfgtrusted)         /* run_command is offered: bind the */
+		sbxprotect(w2, sizeof(w2));     /* protected paths now */
+	if (xdgdir("XDG_STATE_HOME", ".local/state", 1, dir, sizeof(dir)) !=
+	    0 || xdgdir("XDG_CONFIG_HOME", ".config", 1, cfg, sizeof(cfg)) !=
+	    0) {
+		snprintf(why, wsz, "no state or config directory (set HOME)");
+		return -1;
+	}
+	storedir(w2, sizeof(w2));
+	if (abi >= 2)
+		fs |= LLF_REFER;
+	if (abi >= 3)
+		fs |= LLF_TRUNCATE;
+	if (abi >= 5)
+		fs |= LLF_IOCTL_DEV;
+	memset(&rs, 0, sizeof(rs));
+	rs.fs = fs;
+	if (abi >= 4) {
+		rs.net = LLN_BIND_TCP | LLN_CONNECT_TCP;
+		sz = 2 * sizeof(uint64_t);
+	}
+	if ((rfd = (int)syscall(LL_SYS_CREATE, &rs, sz, 0)) < 0) {
+		snprintf(why, wsz, "landlock_create_ruleset: %s",
+		    strerror(errno));
+		return -1;
+	}
+	dev = LLF_READ_FILE | LLF_WRITE_FILE | LLF_IOCTL_DEV;
+	rw = fs;
+	for (j = 0; j < LEN(sbxreadexec); j++)
+		if (sbxrule(rfd, sbxreadexec[j], LLF_EXECUTE | LLF_READ_FILE |
+		    LLF_READ_DIR, fs) != 0)
+			goto fail;
+	for (j = 0; j < LEN(selfread); j++)
+		if (sbxrule(rfd, selfread[j], LLF_READ_FILE | LLF_READ_DIR,
+		    fs) != 0)
+			goto fail;
+	for (j = 0; j < LEN(sbxdevices); j++)
+		if (sbxrule(rfd, sbxdevices[j], dev, fs) != 0)
+			goto fail;
+	u = runtmp();
+	if ((https && sbxrule(rfd, cafile, LLF_READ_FILE, fs) != 0) ||
+	    sbxrule(rfd, "/dev/tty", dev, fs) != 0 ||
+	    sbxrule(rfd, "/dev/ptmx", dev, fs) != 0 ||
+	    sbxrule(rfd, "/dev/pts", dev | LLF_READ_DIR, fs) != 0 ||
+	    sbxrule(rfd, wsroot, rw, fs) != 0 ||
+	    sbxrule(rfd, u, rw, fs) != 0 ||
+	    /* the temp dir itself goes at exit: an empty dir in /tmp is
+	     * all this lets vtcode remove */
+	    sbxrule(rfd, "/tmp", 1ULL << 4 /* REMOVE_DIR */, fs) != 0 ||
+	    sbxrule(rfd, dir, rw, fs) != 0 || sbxrule(rfd, cfg, rw, fs) != 0)
+		goto fail;
+	for (i = 0; abi >= 4 && i < np_; i++) {
+		np.allowed = LLN_CONNECT_TCP;
+		np.port = ports[i];
+		if (syscall(LL_SYS_ADD, rfd, 2 /* NET_PORT */, &np, 0) != 0)
+			goto fail;
+	}
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1L, 0L, 0L, 0L) != 0 ||
+	    syscall(LL_SYS_RESTRICT, rfd, 0) != 0) {
+		snprintf(why, wsz, "landlock_restrict_self: %s",
+		    strerror(errno));
+		close(rfd);
+		return -1;
+	}
+	close(rfd);
+	return selfseccomp(why, wsz) != 0 ? -1 : abi;
+fail:
+	snprintf(why, wsz, "landlock_add_rule: %s", strerror(errno));
+	close(rfd);
+	return -1;
+}
+
+/* the agent's own seccomp filter: what it never needs */
+static int
+selfseccomp(char *why, size_t wsz)
+{
+	static const int deny[] = {
+		SCMP_SYS(ptrace), SCMP_SYS(process_vm_readv),
+		SCMP_SYS(process_vm_writev), SCMP_SYS(pidfd_getfd),
+		SCMP_SYS(mount), SCMP_SYS(umount2), SCMP_SYS(pivot_root),
+		SCMP_SYS(chroot), SCMP_SYS(open_tree), SCMP_SYS(move_mount),
+		SCMP_SYS(fsopen), SCMP_SYS(fsconfig), SCMP_SYS(fsmount),
+		SCMP_SYS(fspick), SCMP_SYS(mount_setattr), SCMP_SYS(setns),
+		SCMP_SYS(keyctl), SCMP_SYS(add_key), SCMP_SYS(request_key),
+		SCMP_SYS(bpf), SCMP_SYS(perf_event_open), SCMP_SYS(userfaultfd),
+		SCMP_SYS(io_uring_setup), SCMP_SYS(io_uring_enter),
+		SCMP_SYS(io_uring_register), SCMP_SYS(kexec_load),
+		SCMP_SYS(kexec_file_load), SCMP_SYS(init_module),
+		SCMP_SYS(finit_module), SCMP_SYS(delete_module),
+	};
+	scmp_filter_ctx ctx;
+	size_t i;
+	int rc = 0;
+
+	if ((ctx = seccomp_init(SCMP_ACT_ALLOW)) == NULL) {
+		snprintf(why, wsz, "seccomp_init failed");
+		return -1;
+	}
+	rc |= seccomp_attr_set(ctx, SCMP_FLTATR_ACT_BADARCH,
+	    SCMP_ACT_KILL_PROCESS);
+	for (i = 0; i < LEN(deny); i++)
+		rc |= seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), deny[i], 0);
+	if (rc == 0)
+		rc = seccomp_load(ctx);
+	seccomp_release(ctx);
+	if (rc != 0)
+		snprintf(why, wsz, "seccomp: %s", strerror(-rc));
+	return rc != 0 ? -1 : 0;
+}
+
 static void
 onsigint(int sig)
 {
@@ -10173,6 +10351,11 @@ agentinit(Endpoint *ep)
 		return -1;
 	}
 	ep->tried[pi] = 1;
+	if ((selfabi = selfsandbox(ep, why, sizeof(why))) < 0) {
+		warnx("the agent's own sandbox: %s: refusing to go on without "
+		    "it", why);
+		return -1;
+	}
 	if (store.id[0] == '\0')
 		snprintf(store.id, sizeof(store.id), "%s", evs.thread);
 	snprintf(store.provider, sizeof(store.provider), "%s", ep->p->name);
@@ -10192,6 +10375,7 @@ agentstart(void)
 	sa.sa_handler = onsigint;
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGINT, &sa, NULL);   /* no SA_RESTART: waits wake up */
+	atexit(runtmpclean);
 }
 
 /* read all of stdin as the prompt, bounded */
@@ -10439,6 +10623,13 @@ cmdcheck(int argc, char *argv[])
 	    ep.p->keyenv == NULL ? "" : ep.key ? " (set)" : " (not set)");
 	urlparse(&u, ep.baseurl, why, sizeof(why));
 	proxy = netproxy(&u);
+	if (selfabi > 0)
+		printf("agent: restricted itself (Landlock ABI %d%s, seccomp)\n",
+		    selfabi, selfabi >= 4 ? ", TCP only to the providers' and "
+		    "proxy's ports" : "");
+	else
+		printf("agent: not restricted (%s)\n", SELFSANDBOX ? "no "
+		    "Landlock on this kernel" : "SELFSANDBOX is 0");
 	printf("proxy: ");
 	if (proxy != NULL)
 		puturl(stdout, proxy);

@@ -9,6 +9,7 @@
 #include "../vtcode.c"
 
 #include <sys/wait.h>
+#include <sys/ptrace.h>
 
 static int npass, nfail;
 
@@ -560,6 +561,8 @@ testlex(void)
  *   unit gate TOOL ARG [SUMMARY]  the whole approval gate, on /dev/tty
  *   unit tool NAME JSON           run write_file or edit_file
  *   unit run COMMAND              run_command: the gate, then the runner
+ *   unit selfbox URL FILE PORT    the agent's own sandbox, then what
+ *                                 it can still read and connect to
  *   unit decode KIND FILE         an SSE capture through the stream
  *                                 decoder, whole and split
  *   unit writeloop PATH BYTES     write_file the same path forever,
@@ -868,6 +871,50 @@ testnet(void)
 	T(errclassify(503, "", "busy") == ErrRetry);
 }
 
+/* unit selfbox URL FILE PORT: the agent's own sandbox for provider URL,
+ * then what it can still do: read FILE, read a.txt in the workspace,
+ * connect to PORT and to URL's port on 127.0.0.1 */
+static int
+selfboxdrv(char *argv[])
+{
+	struct sockaddr_in sa;
+	char why[512];
+	Endpoint ep;
+	Url u;
+	int fd, abi, i, port;
+
+	flagbaseurl = argv[2];
+	flagmodel = "m";
+	if (agentinit(&ep) != 0)
+		return 2;
+	abi = selfabi;
+	printf("abi %d\n", abi);
+	printf("read %s: %s\n", argv[3], (fd = open(argv[3], O_RDONLY)) >= 0 ?
+	    "ok" : strerror(errno));
+	if (fd >= 0)
+		close(fd);
+	printf("read a.txt: %s\n", (fd = open("a.txt", O_RDONLY)) >= 0 ?
+	    "ok" : strerror(errno));
+	if (fd >= 0)
+		close(fd);
+	urlparse(&u, argv[2], why, sizeof(why));
+	for (i = 0; i < 2; i++) {
+		port = i == 0 ? atoi(argv[4]) : atoi(u.port);
+		memset(&sa, 0, sizeof(sa));
+		sa.sin_family = AF_INET;
+		sa.sin_port = htons((uint16_t)port);
+		sa.sin_addr.s_addr = htonl(0x7f000001);
+		fd = socket(AF_INET, SOCK_STREAM, 0);
+		printf("connect %s: %s\n", i == 0 ? "other" : "provider",
+		    connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0 ?
+		    "ok" : strerror(errno));
+		close(fd);
+	}
+	printf("ptrace: %s\n", ptrace(PTRACE_TRACEME, 0, NULL, NULL) == 0 ?
+	    "ok" : strerror(errno));
+	return 0;
+}
+
 static int
 driver(int argc, char *argv[])
 {
@@ -883,6 +930,12 @@ driver(int argc, char *argv[])
 	if (strcmp(argv[1], "decode") == 0 && argc == 4)
 		return decodedrv(argv[2], argv[3]);
 	harden();               /* as main() does: origumask, fds, ... */
+	atexit(runtmpclean);
+	if (strcmp(argv[1], "selfbox") == 0 && argc == 5) {
+		wsinit();
+		configload();
+		return selfboxdrv(argv);
+	}
 	wsinit();
 	configload();
 	if (strcmp(argv[1], "gate") == 0 && (argc == 4 || argc == 5)) {
