@@ -683,6 +683,24 @@ llm "read_file through a symlink that leaves the workspace: a tool error; a plai
     '$q get m.log 1 messages.3.content | grep -q "symbolic link: refused" && ! $q get m.log 1 messages.3.content | grep -q root: &&
      [ "$($q get m.log 1 messages.4.content)" = hello ]'
 rm "$lw/ws/link"
+python3 -c '
+import json
+steps = [{"sse": [{"choices": [{"delta": {"tool_calls": [{"index": 0, "id": "c%d" % k, "function": {"name": "read_file",
+    "arguments": json.dumps({"path": "a.txt", "offset": 1, "limit": k + 1})}}]}}]},
+    {"choices": [{"delta": {}, "finish_reason": "tool_calls"}]}]} for k in range(60)]
+print(json.dumps({"steps": steps}))' >"$lw/turns.json"
+llm "a model that never stops calling tools: stopped at MAXTURNS (50)" "$(cat "$lw/turns.json")" \
+    '[ $rc -eq 1 ] && grep -q "stopped after MAXTURNS (50) model turns" err && [ "$($q count m.log)" = 50 ]'
+printf '{"steps":[{"sse":[%s,%s]}]}\n' "$(txt ok)" "$stop" >"$lw/stdin.json"
+if mock "$lw/stdin.json"; then
+	printf 'a prompt\nfrom stdin, two lines\n' | (cd "$lw/ws" && XDG_CONFIG_HOME="$lw/xdg" "$vt" \
+	    --base-url "http://127.0.0.1:$(cat "$lw/m.port")/v1" -m test exec - >"$lw/out" 2>"$lw/err")
+	echo $? >"$lw/rc"
+	mockstop
+	t "exec -: the prompt is read from stdin, whole" sh -c '
+		cd "$1" && [ "$(cat rc)" -eq 0 ] && [ "$(cat out)" = ok ] &&
+		[ "$($2 get m.log 0 messages.1.content)" = "$(printf "a prompt\nfrom stdin, two lines\n")" ]' - "$lw" "$q"
+fi
 llm "the same tool call again and again: stopped at MAXREPEAT" \
     "{\"repeat_last\":true,\"steps\":[{\"sse\":[$tc,$fin]}]}" \
     '[ $rc -eq 1 ] && grep -q "same read_file call 4 times: stopped" err && [ "$($q count m.log)" = 4 ]'
