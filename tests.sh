@@ -529,6 +529,8 @@ t "Landlock capped at ABI 0 (below config.h's floor): refuses to run" sh -c '
 	cd "$1/ws" && VTCODE_LANDLOCK_ABI_MAX=0 "$2" sandbox -- /bin/true 2>"$1/e"; [ $? -eq 1 ] &&
 	grep -q "below the floor config.h sets (1): refusing to run unsandboxed" "$1/e"' - "$E" "$E/bin/vtcode"
 
+t "the runner 1,000 times (ASan+LSan): no leaked memory, fds or children" sh -c '
+	cd "$1" && "$2/tests/unit" runmany 1000 >"$3/rm" 2>&1 && grep -q "^1000 runs, 0 failed, fds \([0-9]*\) then \1, children left 0$" "$3/rm"' - "$ws" "$top" "$tmp"
 echo "== run_command: the gate, then the very argv it decided, through the runner"
 rw=$tmp/rc
 mkdir -p "$rw/ws/src" "$rw/xdg"

@@ -7323,7 +7323,7 @@ sbxbind(const char *path, int rw)
 	struct statvfs sv;
 	unsigned long fl = MS_BIND | MS_REMOUNT | MS_NOSUID | MS_NODEV;
 
-	if (mount(path, path, NULL, MS_BIND | MS_REC, NULL) != 0)
+	if (mount(path, path, "none", MS_BIND | MS_REC, NULL) != 0)
 		return -1;
 	if (rw)
 		return 0;
@@ -7337,7 +7337,7 @@ sbxbind(const char *path, int rw)
 		if (sv.f_flag & ST_RELATIME)
 			fl |= MS_RELATIME;
 	}
-	return mount(NULL, path, NULL, fl | MS_RDONLY, NULL);
+	return mount("none", path, "none", fl | MS_RDONLY, NULL);
 }
 
 static int
@@ -7384,7 +7384,7 @@ sbxprotect(char *why, size_t wsz)
 		if (prctl(PR_SET_DUMPABLE, 0L, 0L, 0L, 0L) != 0)
 			die("prctl PR_SET_DUMPABLE:");
 	}
-	if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) != 0)
+	if (mount("none", "/", "none", MS_REC | MS_PRIVATE, NULL) != 0)
 		goto fail;
 	/*
 	 * .git: the whole directory read-only.  A list of the files in it
@@ -8242,6 +8242,8 @@ relsplit(const char *rel, char *dir, size_t sz)
 	const char *slash = strrchr(rel, '/');
 	size_t n = slash ? (size_t)(slash - rel) : 0;
 
+	if (sz == 0)
+		return slash ? slash + 1 : rel;
 	if (n >= sz)
 		n = sz - 1;
 	memcpy(dir, rel, n);

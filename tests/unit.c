@@ -563,6 +563,8 @@ testlex(void)
  *   unit run COMMAND              run_command: the gate, then the runner
  *   unit selfbox URL FILE PORT    the agent's own sandbox, then what
  *                                 it can still read and connect to
+ *   unit runmany N                /bin/true N times through the runner;
+ *                                 exit 0 when no fd or child is left
  *   unit decode KIND FILE         an SSE capture through the stream
  *                                 decoder, whole and split
  *   unit writeloop PATH BYTES     write_file the same path forever,
@@ -915,6 +917,45 @@ selfboxdrv(char *argv[])
 	return 0;
 }
 
+/* unit runmany N: /bin/true N times through the runner, as vtcode
+ * sandbox runs it; then the fds and children left behind */
+static int
+runmanydrv(long n)
+{
+	char *av[] = { "/bin/true", NULL }, why[512];
+	int before = 0, after = 0, left = 0, bad = 0;
+	struct dirent *e;
+	RunResult r;
+	long i;
+	DIR *d;
+
+	for (i = -1; i < n; i++) {
+		if (runargv(av, wsroot, 0, 10000, &r, why, sizeof(why)) != 0) {
+			printf("run %ld: %s\n", i, why);
+			runfree(&r);
+			return 1;
+		}
+		bad += r.status != 0;
+		runfree(&r);
+		if (i == -1 && (d = opendir("/proc/self/fd")) != NULL) {
+			while ((e = readdir(d)) != NULL)
+				before++;
+			closedir(d);
+		}
+	}
+	if ((d = opendir("/proc/self/fd")) != NULL) {
+		while ((e = readdir(d)) != NULL)
+			after++;
+		closedir(d);
+	}
+	while (waitpid(-1, NULL, WNOHANG) > 0)
+		left++;
+	left += waitpid(-1, NULL, WNOHANG) == 0;
+	printf("%ld runs, %d failed, fds %d then %d, children left %d\n", n,
+	    bad, before, after, left);
+	return bad || before != after || left ? 1 : 0;
+}
+
 static int
 driver(int argc, char *argv[])
 {
@@ -944,6 +985,8 @@ driver(int argc, char *argv[])
 		printf("%s: %s\n", decname(v.d), v.why);
 		return v.d == Allow ? 0 : v.d == Prompt ? 1 : 2;
 	}
+	if (strcmp(argv[1], "runmany") == 0 && argc == 3)
+		return runmanydrv(atol(argv[2]));
 	tok = xmalloc(1024 * sizeof(*tok));
 	bufinit(&out, 0);
 	bufaddstr(&out, "");
