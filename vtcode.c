@@ -193,6 +193,13 @@ typedef struct {
 	long timeoutms;         /* request limit, only ever lowered */
 } Settings;
 
+/* a key to look for, with its length worked out at compile time */
+typedef struct {
+	const char *s;
+	size_t n;
+} JKey;
+#define JK(k)   { k, sizeof(k) - 1 }
+
 /* providers come from config.h */
 enum { KindOpenAI, KindAnthropic };
 typedef struct {
@@ -252,7 +259,7 @@ static const char *jsonerror(const JDoc *d, char *msg, size_t sz) NOCALLER;
 static const JTok *jsontok(const JDoc *d, int t);
 static int jsontype(const JDoc *d, int t);
 static int jsonkeyeqn(const JDoc *d, int t, const char *key, size_t n);
-static void jsonmembers(const JDoc *d, int obj, const char *const keys[],
+static void jsonmembers(const JDoc *d, int obj, const JKey keys[],
     int nkeys, int out[]);
 static int jsonget(const JDoc *d, int obj, const char *key);
 static int jsonat(const JDoc *d, int arr, int idx) NOCALLER;
@@ -1653,25 +1660,21 @@ jsonget(const JDoc *d, int obj, const char *key)
 
 /* several members of obj in one walk: out[i] as jsonget(keys[i]) */
 static void
-jsonmembers(const JDoc *d, int obj, const char *const keys[], int nkeys,
-    int out[])
+jsonmembers(const JDoc *d, int obj, const JKey keys[], int nkeys, int out[])
 {
 	const JTok *o = jsontok(d, obj), *k;
-	size_t len[16];
 	int i, j, m;
 
-	for (j = 0; j < nkeys; j++) {
+	for (j = 0; j < nkeys; j++)
 		out[j] = -1;
-		len[j] = strlen(keys[j]);
-	}
-	if (o == NULL || o->type != JObject || nkeys > 16)
+	if (o == NULL || o->type != JObject)
 		return;
 	for (i = 0, m = obj + 1; i < o->size; i++, m = d->tok[m + 1].next) {
 		k = &d->tok[m];
 		for (j = 0; j < nkeys; j++) {
-			if (k->end - k->start < len[j] || (!k->escaped &&
-			    k->end - k->start != len[j]) ||
-			    !jsonkeyeqn(d, m, keys[j], len[j]))
+			if (k->end - k->start < keys[j].n || (!k->escaped &&
+			    k->end - k->start != keys[j].n) ||
+			    !jsonkeyeqn(d, m, keys[j].s, keys[j].n))
 				continue;
 			out[j] = out[j] >= 0 || out[j] == -2 ? -2 : m + 1;
 			break;
@@ -4548,11 +4551,12 @@ turnstr(Turn *t, int ev, const JDoc *d, int s)
 static int
 oaichunk(Turn *t, const JDoc *d, const Endpoint *ep)
 {
-	static const char *const rootk[] = { "error", "usage", "choices" };
-	static const char *const choicek[] = { "delta", "message",
-		"finish_reason" };
-	static const char *const deltak[] = { "reasoning_content",
-		"reasoning", "content", "tool_calls" };
+	static const JKey rootk[] = { JK("error"), JK("usage"),
+		JK("choices") };
+	static const JKey choicek[] = { JK("delta"), JK("message"),
+		JK("finish_reason") };
+	static const JKey deltak[] = { JK("reasoning_content"),
+		JK("reasoning"), JK("content"), JK("tool_calls") };
 	int ch, c0, delta, tcs, tc, f, i, a, r[3], cm[3], dm[4];
 	int64_t idx, v;
 	char *id, *name;
