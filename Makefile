@@ -71,6 +71,9 @@ tests/fuzz/http: tests/fuzz/http.c tests/fuzz/driver.h $(DEPS)
 tests/fuzz/sse: tests/fuzz/sse.c tests/fuzz/driver.h $(DEPS)
 	$(CC) $(SANFLAGS) -DFUZZ_DRIVER -DVERSION=\"$(VERSION)\" $(INCS) \
 		-o $@ tests/fuzz/sse.c $(TSLIB) $(LIBS)
+tests/fuzz/session: tests/fuzz/session.c tests/fuzz/driver.h $(DEPS)
+	$(CC) $(SANFLAGS) -DFUZZ_DRIVER -DVERSION=\"$(VERSION)\" $(INCS) \
+		-o $@ tests/fuzz/session.c $(TSLIB) $(LIBS)
 tests/fuzz/toml: tests/fuzz/toml.c tests/fuzz/driver.h $(DEPS)
 	$(CC) $(SANFLAGS) -DFUZZ_DRIVER -DVERSION=\"$(VERSION)\" $(INCS) \
 		-o $@ tests/fuzz/toml.c $(TSLIB) $(LIBS)
@@ -80,7 +83,8 @@ FUZZCC = clang
 FUZZFLAGS = -g -O1 -fsanitize=fuzzer,address,undefined \
 	-fno-sanitize-recover=all
 FUZZERS = tests/fuzz/json-fuzzer tests/fuzz/lexer-fuzzer \
-	tests/fuzz/toml-fuzzer tests/fuzz/http-fuzzer tests/fuzz/sse-fuzzer
+	tests/fuzz/toml-fuzzer tests/fuzz/http-fuzzer tests/fuzz/sse-fuzzer \
+	tests/fuzz/session-fuzzer
 fuzz: $(FUZZERS)
 tests/fuzz/json-fuzzer: tests/fuzz/json.c tests/fuzz/driver.h $(DEPS)
 	$(FUZZCC) $(FUZZFLAGS) -DVERSION=\"$(VERSION)\" $(INCS) -o $@ \
@@ -94,6 +98,9 @@ tests/fuzz/http-fuzzer: tests/fuzz/http.c tests/fuzz/driver.h $(DEPS)
 tests/fuzz/sse-fuzzer: tests/fuzz/sse.c tests/fuzz/driver.h $(DEPS)
 	$(FUZZCC) $(FUZZFLAGS) -DVERSION=\"$(VERSION)\" $(INCS) -o $@ \
 		tests/fuzz/sse.c $(TSLIB) $(LIBS)
+tests/fuzz/session-fuzzer: tests/fuzz/session.c tests/fuzz/driver.h $(DEPS)
+	$(FUZZCC) $(FUZZFLAGS) -DVERSION=\"$(VERSION)\" $(INCS) -o $@ \
+		tests/fuzz/session.c $(TSLIB) $(LIBS)
 tests/fuzz/toml-fuzzer: tests/fuzz/toml.c tests/fuzz/driver.h $(DEPS)
 	$(FUZZCC) $(FUZZFLAGS) -DVERSION=\"$(VERSION)\" $(INCS) -o $@ \
 		tests/fuzz/toml.c $(TSLIB) $(LIBS)
@@ -118,7 +125,7 @@ demo: vtcode
 	sh tests/demo.sh
 
 clean:
-	rm -rf vtcode build tests/unit tests/fuzz/json tests/fuzz/lexer tests/fuzz/toml tests/fuzz/http tests/fuzz/sse $(FUZZERS) \
+	rm -rf vtcode build tests/unit tests/fuzz/json tests/fuzz/lexer tests/fuzz/toml tests/fuzz/http tests/fuzz/sse tests/fuzz/session $(FUZZERS) \
 		tests/tmp bench/out vtcode-$(VERSION).tar.gz
 
 # the sources only: what the build made is left out of the copy
@@ -128,6 +135,7 @@ dist:
 	cp -R $(DISTFILES) vtcode-$(VERSION)
 	cd vtcode-$(VERSION) && rm -rf tests/unit tests/fuzz/json \
 		tests/fuzz/lexer tests/fuzz/toml tests/fuzz/http tests/fuzz/sse \
+		tests/fuzz/session \
 		tests/fuzz/*-fuzzer bench/out
 	tar -cf - vtcode-$(VERSION) | gzip >vtcode-$(VERSION).tar.gz
 	rm -rf vtcode-$(VERSION)

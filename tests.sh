@@ -59,6 +59,9 @@ echo "== build"
 t "vtcode builds with -Werror" $MAKE -s werror
 t "vtcode builds" $MAKE -s vtcode
 t "unit tests build (ASan+UBSan)" $MAKE -s tests/unit
+# the analyzer takes minutes: it runs beside everything else
+( $MAKE -s lint >"$tmp/lint.out" 2>&1; echo $? >"$tmp/lint.rc" ) &
+lintpid=$!
 t "json driver builds (ASan+UBSan)" $MAKE -s tests/fuzz/json
 t "json libFuzzer target builds (clang)" $MAKE -s tests/fuzz/json-fuzzer
 vt=$top/vtcode
@@ -108,43 +111,60 @@ else
 	bad "JSONTestSuite: $suite or tests/fuzz/json missing"
 fi
 
-# fuzz NAME SEEDDIR: the libFuzzer target for FUZZTIME seconds, seeded
-fuzz() {
-	echo "== fuzzing $1 (${FUZZTIME}s, libFuzzer, ASan+UBSan, leak checks)"
+# fuzzing: each libFuzzer target for FUZZTIME seconds, seeded, two at a
+# time (one per core); fuzzstart NAME SEEDDIR starts one in the
+# background, fuzzend NAME waits for it and reports
+fuzzstart() {
 	if ! [ -x "tests/fuzz/$1-fuzzer" ] || ! [ -d "$2" ]; then
-		bad "$1 fuzzer: not built, or no seeds in $2"
+		echo 127 >"$tmp/fuzzrc-$1"
+		echo "not built, or no seeds in $2" >"$tmp/fuzz-$1"
 		return
 	fi
 	mkdir -p "$tmp/corpus-$1"
-	"tests/fuzz/$1-fuzzer" -max_total_time="$FUZZTIME" -max_len=8192 \
-	    -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
-	    -artifact_prefix="$tmp/$1-" "$tmp/corpus-$1" "$2" >"$tmp/fuzz" 2>&1
-	frc=$?
-	runs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$tmp/fuzz")
-	if [ $frc -eq 0 ] && [ -n "$runs" ] && [ "$runs" -gt 0 ]; then
+	dict=
+	[ -f "tests/fuzz/$1.dict" ] && dict=-dict="tests/fuzz/$1.dict"
+	# shellcheck disable=SC2086
+	( "tests/fuzz/$1-fuzzer" -max_total_time="$FUZZTIME" -max_len=8192 \
+	    -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 $dict \
+	    -artifact_prefix="$tmp/$1-" "$tmp/corpus-$1" "$2" >"$tmp/fuzz-$1" 2>&1
+	  echo $? >"$tmp/fuzzrc-$1" ) &
+	echo $! >"$tmp/fuzzpid-$1"
+}
+fuzzend() {
+	[ -s "$tmp/fuzzpid-$1" ] && wait "$(cat "$tmp/fuzzpid-$1")"
+	echo "== fuzzing $1 (${FUZZTIME}s, libFuzzer, ASan+UBSan, leak checks)"
+	frc=$(cat "$tmp/fuzzrc-$1" 2>/dev/null || echo 1)
+	runs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$tmp/fuzz-$1")
+	if [ "$frc" -eq 0 ] && [ -n "$runs" ] && [ "$runs" -gt 0 ]; then
 		ok "$1 fuzzer: $runs inputs, no crash, no leak"
 	else
 		bad "$1 fuzzer (exit $frc)"
-		grep -E 'ERROR|SUMMARY|leak|==[0-9]+==|check failed' "$tmp/fuzz" | head -20 | sed 's/^/    /'
+		grep -E 'ERROR|SUMMARY|leak|==[0-9]+==|check failed|not built' "$tmp/fuzz-$1" | head -20 | sed 's/^/    /'
 	fi
 }
-fuzz json "$suite"
 t "lexer fuzz driver builds (ASan+UBSan)" $MAKE -s tests/fuzz/lexer
 t "lexer libFuzzer target builds" $MAKE -s tests/fuzz/lexer-fuzzer
-fuzz lexer tests/fuzz/lexer.seeds
 t "toml fuzz driver builds (ASan+UBSan)" $MAKE -s tests/fuzz/toml
 t "toml libFuzzer target builds" $MAKE -s tests/fuzz/toml-fuzzer
 t "toml driver: seeds parse or are refused with file:line, never crash" sh -c '
 	for f in tests/fuzz/toml.seeds/*; do tests/fuzz/toml "$f" 2>"$1/e"; rc=$?
 		[ $rc -le 1 ] || exit 1; [ $rc -eq 0 ] || grep -q "^toml: $f:[0-9]*: " "$1/e" || exit 1; done' - "$tmp"
-fuzz toml tests/fuzz/toml.seeds
-for p in http sse; do
+for p in http sse session; do
 	t "$p fuzz driver builds (ASan+UBSan)" $MAKE -s tests/fuzz/$p
 	t "$p libFuzzer target builds" $MAKE -s tests/fuzz/$p-fuzzer
 	t "$p driver: every seed is taken or refused, never a crash" sh -c '
 		for f in tests/fuzz/$1.seeds/*; do tests/fuzz/$1 "$f" >/dev/null 2>&1; [ $? -le 1 ] || { echo "$f"; exit 1; }; done' - "$p"
-	fuzz $p tests/fuzz/$p.seeds
 done
+set -- json "$suite" lexer tests/fuzz/lexer.seeds toml tests/fuzz/toml.seeds \
+    http tests/fuzz/http.seeds sse tests/fuzz/sse.seeds session tests/fuzz/session.seeds
+while [ $# -ge 4 ]; do
+	fuzzstart "$1" "$2"
+	fuzzstart "$3" "$4"
+	fuzzend "$1"
+	fuzzend "$3"
+	shift 4
+done
+set --
 
 echo "== command line"
 t "-h prints usage on stdout, exit 0" sh -c '"$1" -h >"$2/o" 2>"$2/e" && grep -q "^usage: vtcode" "$2/o" && ! [ -s "$2/e" ]' - "$vt" "$tmp"
@@ -1328,7 +1348,9 @@ else
 fi
 
 echo "== static analysis"
-t "make lint (cppcheck, gcc -fanalyzer)" $MAKE -s lint
+wait "$lintpid"
+t "make lint (cppcheck, gcc -fanalyzer; run in the background from the start)" sh -c '
+	cat "$1/lint.out"; [ "$(cat "$1/lint.rc")" -eq 0 ]' - "$tmp"
 
 echo "== documentation"
 t "README has the two quick-start commands and a status table" sh -c '

@@ -4772,6 +4772,9 @@ turnfinish(Turn *t, int eof)
 		}
 		if (c->args.len == 0)
 			bufaddstr(&c->args, "{}");
+		if (memchr(c->args.p, '\0', c->args.len) != NULL)
+			return turnerr(t, ErrBad, "tool call arguments with a "
+			    "NUL byte: not JSON");
 		if (t->kind != KindAnthropic)
 			turnemit(t, EvToolEnd, c->name, strlen(c->name));
 	}
@@ -9626,9 +9629,10 @@ storevalue(const char *p, size_t n, char *out, size_t sz)
 	JTok tok[4];
 	JDoc d;
 
+	/* jsonstr() refuses U+0000 when no length is asked for */
 	return jsonparse(&d, p, n, tok, (int)LEN(tok)) < 0 ||
-	    jsontype(&d, 0) != JString || jsonstr(&d, 0, out, sz, NULL) != 0 ||
-	    memchr(out, '\0', strlen(out) + 1) != out + strlen(out) ? -1 : 0;
+	    jsontype(&d, 0) != JString || jsonstr(&d, 0, out, sz, NULL) != 0 ?
+	    -1 : 0;
 }
 
 static int
@@ -9639,9 +9643,11 @@ storefail(char *err, size_t esz, int line, const char *why)
 }
 
 /*
- * Read a session file back into cv and sm.  Anything that is not
- * exactly what storeformat() writes is refused with the line and why:
- * anyone who can write the account's files can edit a session.
+ * Read a session file back into cv and sm.  Blocks, their lengths and
+ * fences and the front matter's fields are checked exactly, and anything
+ * else is refused with the line and why (anyone who can write the
+ * account's files can edit a session); prose between blocks, key order
+ * and extra keys in an info string are let be.
  */
 static int
 storeparse(const char *buf, size_t len, StoreMeta *sm, Conv *cv, char *err,
@@ -9725,8 +9731,11 @@ storeparse(const char *buf, size_t len, StoreMeta *sm, Conv *cv, char *err,
 		n = (size_t)v;
 		/* content, a newline, the same fence, a newline */
 		if ((size_t)(end - (nl + 1)) < n + f + 2 || nl[1 + n] != '\n' ||
-		    strspn(nl + 2 + n, "`") != f || nl[2 + n + f] != '\n')
+		    nl[2 + n + f] != '\n')
 			goto bad;
+		for (k = 0; k < f; k++)         /* the same fence, bounded */
+			if (nl[2 + n + k] != '`')
+				goto bad;
 		text = xstrndup(nl + 1, n);
 		if (memchr(nl + 1, '\0', n) != NULL) {
 			free(text);
