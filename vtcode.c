@@ -100,8 +100,10 @@
  * yet (the unit tests and fuzzers do).  Remove the mark when a caller
  * lands, so the compiler can report dead code again. */
 #if defined(__GNUC__)
+#define NORETURN        __attribute__((noreturn))
 #define NOCALLER        __attribute__((unused))
 #else
+#define NORETURN
 #define NOCALLER
 #endif
 
@@ -222,7 +224,7 @@ typedef struct {
 
 /* function declarations */
 /* util */
-static void die(const char *fmt, ...);
+static void die(const char *fmt, ...) NORETURN;
 static void warnx(const char *fmt, ...);
 static void vwarnx(const char *fmt, va_list ap);
 static void *xmalloc(size_t n);
@@ -1709,7 +1711,7 @@ jsonstr(const JDoc *d, int t, char *dst, size_t sz, size_t *outlen)
 	const JTok *k = jsontok(d, t);
 	const unsigned char *s;
 	size_t i, o = 0;
-	uint32_t cp, lo;
+	uint32_t cp = 0, lo = 0xDC00;     /* set: the parser checked them */
 	unsigned char enc[4];
 	size_t e;
 
@@ -9927,7 +9929,8 @@ cmdsessions(int argc, char *argv[])
 		free(buf);
 	}
 	closedir(dp);
-	qsort(rows, n, sizeof(*rows), storecmp);
+	if (n > 0)
+		qsort(rows, n, sizeof(*rows), storecmp);
 	for (i = 0; i < n; i++) {
 		printf("%s  %s  ", rows[i].id, rows[i].updated);
 		putsafe(stdout, rows[i].workspace);
