@@ -1,9 +1,10 @@
 /* See LICENSE file for copyright and license details.
  *
  * tests/fuzz/driver.h: what every plain fuzz driver (-DFUZZ_DRIVER)
- * shares.  ASan and UBSan exit 1 after a report by default, which is a
- * driver's "refused": tests.sh would count an overflow as a pass.  Abort
- * instead, as a failed check does.
+ * shares, and (with FUZZ_SPLIT) the way http.c and sse.c cut an input
+ * into the pieces a network would deliver.  ASan and UBSan exit 1 after
+ * a report by default, which is a driver's "refused": tests.sh would
+ * count an overflow as a pass.  Abort instead, as a failed check does.
  */
 #ifdef FUZZ_DRIVER
 const char *__asan_default_options(void);
@@ -19,5 +20,83 @@ const char *
 __ubsan_default_options(void)
 {
 	return "abort_on_error=1:print_stacktrace=1";
+}
+#endif
+
+#ifdef FUZZ_SPLIT
+/* how to cut the input into pieces */
+typedef struct {
+	int mode;
+	uint32_t x;             /* xorshift state */
+	size_t step;
+	int zero;               /* the last piece was empty */
+} Split;
+
+static void splitinit(Split *s, int mode, int seed);
+static size_t nextlen(Split *s, const char *p, size_t left);
+
+/*
+ * Modes: -1 whole, 0 one byte at a time, 1 a fixed size, 2 random sizes
+ * up to 255 (empty pieces too), 3 two pieces cut at (seed % 64)/64 of the
+ * rest, 4 cut after every CR and LF, 5 sizes 1, 2, 3 ..., 6 random sizes
+ * up to 4 KiB, 7 cut before every LF (so a CR ends a piece and its LF
+ * starts the next).
+ */
+static void
+splitinit(Split *s, int mode, int seed)
+{
+	s->mode = mode;
+	s->x = 0x9e3779b9u ^ (uint32_t)seed * 0x01000193u;
+	s->step = (size_t)seed % 64 + 1;
+	s->zero = 0;
+}
+
+static size_t
+nextlen(Split *s, const char *p, size_t left)
+{
+	const char *c;
+	size_t k;
+	uint32_t r;
+
+	switch (s->mode) {
+	case 0:
+		k = 1;
+		break;
+	case 1:
+		k = s->step;
+		break;
+	case 2:
+	case 6:
+		s->x ^= s->x << 13;
+		s->x ^= s->x >> 17;
+		s->x ^= s->x << 5;
+		r = s->x;
+		k = r % ((s->mode == 2 ? 2u : 64u) << (r >> 29));
+		break;
+	case 3:
+		k = (size_t)(((uint64_t)left * (s->step - 1)) / 64);
+		s->mode = -1;   /* then the rest */
+		break;
+	case 4:
+		for (k = 0; k < left && p[k] != '\r' && p[k] != '\n'; k++)
+			;
+		k++;
+		break;
+	case 5:
+		k = s->step++;
+		break;
+	case 7:
+		c = left > 1 ? memchr(p + 1, '\n', left - 1) : NULL;
+		k = c ? (size_t)(c - p) : left;
+		break;
+	default:
+		k = left;
+		break;
+	}
+	/* an empty piece now and then, never two running */
+	if (k == 0 && s->zero)
+		k = 1;
+	s->zero = k == 0;
+	return MIN(k, left);
 }
 #endif

@@ -47,19 +47,12 @@
  */
 #define VTCODE_NOMAIN
 #include "../../vtcode.c"
+#define FUZZ_SPLIT
 #include "driver.h"
 
 #define CHECK(c)        ((c) ? (void)0 : fzfail(__LINE__, #c))
 
 enum { FzAnth = 1 << 3, FzEp = 3 << 4, FzStop = 1 << 6 };
-
-/* how to cut the input into pieces */
-typedef struct {
-	int mode;
-	uint32_t x;             /* xorshift state */
-	size_t step;
-	int zero;               /* the last piece was empty */
-} Split;
 
 /* the events one run dispatched, as (name NUL, n, data) records */
 typedef struct {
@@ -85,8 +78,6 @@ typedef struct {
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static void fzfail(int line, const char *what);
-static void splitinit(Split *s, int mode, int seed);
-static size_t nextlen(Split *s, const char *p, size_t left);
 static int record(void *ctx, const char *event, const char *data,
     size_t n);
 static int refsse(const char *p, size_t n, Rec *rec);
@@ -106,71 +97,6 @@ fzfail(int line, const char *what)
 	fprintf(stderr, "sse: check failed: tests/fuzz/sse.c:%d: %s\n",
 	    line, what);
 	abort();
-}
-
-/*
- * Modes: -1 whole, 0 one byte at a time, 1 a fixed size, 2 random sizes
- * up to 255 (empty pieces too), 3 two pieces cut at seed/64 of the
- * rest, 4 cut after every CR and LF, 5 sizes 1, 2, 3 ..., 6 random sizes
- * up to 4 KiB, 7 cut before every LF (so a CR ends a piece and its LF
- * starts the next).
- */
-static void
-splitinit(Split *s, int mode, int seed)
-{
-	s->mode = mode;
-	s->x = 0x9e3779b9u ^ (uint32_t)seed * 0x01000193u;
-	s->step = (size_t)seed % 64 + 1;
-	s->zero = 0;
-}
-
-static size_t
-nextlen(Split *s, const char *p, size_t left)
-{
-	const char *c;
-	size_t k;
-	uint32_t r;
-
-	switch (s->mode) {
-	case 0:
-		k = 1;
-		break;
-	case 1:
-		k = s->step;
-		break;
-	case 2:
-	case 6:
-		s->x ^= s->x << 13;
-		s->x ^= s->x >> 17;
-		s->x ^= s->x << 5;
-		r = s->x;
-		k = r % ((s->mode == 2 ? 2u : 64u) << (r >> 29));
-		break;
-	case 3:
-		k = (size_t)(((uint64_t)left * (s->step - 1)) / 64);
-		s->mode = -1;   /* then the rest */
-		break;
-	case 4:
-		for (k = 0; k < left && p[k] != '\r' && p[k] != '\n'; k++)
-			;
-		k++;
-		break;
-	case 5:
-		k = s->step++;
-		break;
-	case 7:
-		c = left > 1 ? memchr(p + 1, '\n', left - 1) : NULL;
-		k = c ? (size_t)(c - p) : left;
-		break;
-	default:
-		k = left;
-		break;
-	}
-	/* an empty piece now and then, never two running */
-	if (k == 0 && s->zero)
-		k = 1;
-	s->zero = k == 0;
-	return MIN(k, left);
 }
 
 static int
