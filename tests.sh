@@ -1016,7 +1016,9 @@ for l in open(\"events\"): json.loads(l)"' - "$ew"
 	t "events: item.updated when the policy allowed a call" grep -q '^{"type":"item.updated","item":{"id":"item_[0-9]*","type":"tool_call","tool":"read_file"' "$ew/events"
 	t "events: every line of --json, --events and the audit log validates against tests/events.schema.json (ajv)" \
 	    node tests/validate-events.js tests/events.schema.json "$ew/events" "$ew/file.jsonl" "$audit" "$(ls "$ew"/tstate/vtcode/audit/*.jsonl)"
-	t "no API key anywhere: stdout, events, the audit log" sh -c '! grep -rq sk-vtcode-secret-4 "$1/out" "$1/events" "$2"' - "$ew" "$audit"
+	t "no API key anywhere: stdout, events, the audit log, the session file" sh -c '
+		s=$(ls "$1"/state/vtcode/sessions/*.md) && [ -n "$s" ] && grep -q "^## Turn 1$" "$s" &&
+		! grep -rq sk-vtcode-secret-4 "$1/out" "$1/events" "$2" "$s"' - "$ew" "$audit"
 	t "audit verify: an untouched log is intact, exit 0" sh -c '"$1" audit verify "$2" | grep -q ": [0-9]* lines, chain intact"' - "$vt" "$audit"
 	# tamper NAME CMD LINE: CMD makes a changed copy; verify must exit 1 naming LINE
 	tamper() {
