@@ -4669,7 +4669,8 @@ antevent(Turn *t, const JDoc *d, const Endpoint *ep)
 			}
 			c->id = id;
 			c->name = name;
-			if (name != NULL)
+			if (name != NULL && *name != '\0')  /* "" is refused at
+							     * the end */
 				turnemit(t, EvToolStart, name, strlen(name));
 			f = jsonget(d, cb, "input");
 			if (jsontype(d, f) == JObject && jsontok(d, f)->size > 0)
