@@ -1036,6 +1036,9 @@ for l in open(\"events\"): json.loads(l)"' - "$ew"
 else
 	bad "events: the mock did not start"
 fi
+t "a trusted workspace whose audit log cannot be written: vtcode refuses to act off the record" sh -c '
+	cd "$1/ws" && XDG_CONFIG_HOME="$1/xdg" XDG_STATE_HOME="$1/ws/a.txt/x" "$2" --base-url http://127.0.0.1:9/v1 -m test exec hi \
+	    >/dev/null 2>"$1/nolog"; [ $? -eq 1 ] && grep -q "audit log .*refusing to act off the record" "$1/nolog"' - "$ew" "$vt"
 # an untrusted workspace keeps no audit log (and --events still works)
 printf '{"steps":[{"sse":[%s,%s]}]}\n' "$(txt ok)" "$stop" >"$ew/u.json"
 if mock "$ew/u.json" "$ew/m"; then

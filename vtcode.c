@@ -9184,6 +9184,7 @@ evsimple(const char *type, int sync, ...)
 static void
 evopen(const char *file, int json, int audit)
 {
+	const char *where;
 	unsigned char id[16], nonce[32];
 	char dir[PATH_MAX - 64], nhex[65];
 	JWriter w;
@@ -9204,6 +9205,7 @@ evopen(const char *file, int json, int audit)
 	}
 	if (audit) {
 		dir[0] = '\0';
+		evs.auditpath[0] = '\0';
 		if (xdgdir("XDG_STATE_HOME", ".local/state", 1, dir,
 		    sizeof(dir)) == 0) {
 			snprintf(evs.auditpath, sizeof(evs.auditpath),
@@ -9216,14 +9218,14 @@ evopen(const char *file, int json, int audit)
 				    O_CLOEXEC, 0600);
 			}
 		}
+		where = evs.auditpath[0] ? evs.auditpath : dir[0] ? dir :
+		    "(no state directory: set XDG_STATE_HOME or HOME)";
 		if (evs.audit < 0 && audit == 1)
 			die("audit log %s: %s: refusing to act off the record",
-			    dir[0] ? evs.auditpath : "(no state directory: set "
-			    "XDG_STATE_HOME or HOME)", strerror(errno));
+			    where, strerror(errno));
 		if (evs.audit < 0)
 			warnx("audit log %s: %s: this is not on the record",
-			    dir[0] ? evs.auditpath : "(no state directory)",
-			    strerror(errno));
+			    where, strerror(errno));
 	}
 	evs.on = evs.json || evs.fd >= 0 || evs.audit >= 0;
 	if (!evs.on)
