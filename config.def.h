@@ -537,6 +537,7 @@ static const char *const runenv[] = {
  * body kept to explain a failure. */
 #define MAXHTTPBODY       (256 << 20)
 #define MAXERRBODY        (64 << 10)
+#define MAXMODELS         (4 << 20)   /* bytes of a server's model list */
 
 /* Server-sent events: bytes in one line, and in one event's data. */
 #define MAXSSELINE        (4 << 20)
@@ -611,7 +612,10 @@ static const char systemprompt[] =
 
 /* ---- events ---- */
 
-#define MAXEVENT          (16 << 20)  /* bytes in one event line */
+/* bytes in one event line: an answer of MAXANSWER bytes escaped for
+ * JSON must fit; an event that does not stops vtcode (it cannot act off
+ * the record) */
+#define MAXEVENT          (64 << 20)
 #define MAXAUDITLINE      (16 << 20)  /* a line audit verify will read */
 #define MAXAUDITFILE      (1 << 30)   /* a log audit verify will read */
 

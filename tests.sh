@@ -199,6 +199,13 @@ t "-C to a missing directory: exit 1 with the reason" sh -c '
 t "no command: the interactive session; end of input ends it, exit 0" sh -c '
 	cd "$2" && "$1" </dev/null 2>"$2/e"; [ $? -eq 0 ] &&
 	grep -q "^vtcode $3: lmstudio, model (the server.s first), workspace " "$2/e"' - "$vt" "$tmp" "${VERSION:-0.1.0}"
+t "an error message cannot carry an escape sequence to the terminal" sh -c '
+	"$1" -C "$(printf "x\033]2;pwned\007\033[2J")" exec p 2>"$2/e"; [ $? -eq 1 ] &&
+	grep -q "^vtcode: -C x?\]2;pwned??\[2J: No such file or directory$" "$2/e" && ! grep -q "$(printf "\033")" "$2/e"' - "$vt" "$tmp"
+t "a proxy URL that cannot be used: said without its password, on stderr and in the events, not retried" sh -c '
+	cd "$2" && https_proxy="socks5://alice:s3cretPW@proxy.example:1080" OPENAI_API_KEY=x "$1" -P openai exec \
+	    --events "$2/pev" hi 2>"$2/pe"; [ $? -eq 1 ] && grep -q "the proxy URL in the environment is not a usable" "$2/pe" &&
+	[ $(wc -l <"$2/pe") -eq 1 ] && ! grep -q s3cretPW "$2/pe" "$2/pev"' - "$vt" "$tmp"
 t "exec: no prompt is a usage error" exits 2 "$vt" exec
 t "exec: an empty prompt from stdin is a usage error" sh -c 'printf "" | "$1" exec -; [ $? -eq 2 ]' - "$vt"
 t "-P with an unknown provider: exit 1 with the reason" sh -c '
@@ -723,6 +730,13 @@ if mock "$lw/stdin.json"; then
 		cd "$1" && [ "$(cat rc)" -eq 0 ] && [ "$(cat out)" = ok ] &&
 		[ "$($2 get m.log 0 messages.1.content)" = "$(printf "a prompt\nfrom stdin, two lines\n")" ]' - "$lw" "$q"
 fi
+head -c 70000 /dev/zero | tr '\0' a >"$lw/ws/long.txt"
+llm "read_file of a line longer than MAXTOOLOUTPUT: its start, and a note saying so" \
+    "{\"steps\":[{\"sse\":[{\"choices\":[{\"delta\":{\"tool_calls\":[{\"index\":0,\"id\":\"l\",\"function\":{\"name\":\"read_file\",\"arguments\":\"{\\\"path\\\":\\\"long.txt\\\"}\"}}]}}]},$fin]},{\"sse\":[$(txt ok),$stop]}]}" \
+    '[ $rc -eq 0 ] && [ "$($q get m.log 1 messages.3.content | head -n 1 | tr -d a | wc -c)" -eq 1 ] &&
+     [ "$($q get m.log 1 messages.3.content | head -n 1 | wc -c)" -gt 60000 ] &&
+     $q get m.log 1 messages.3.content | grep -q "only its start is shown"'
+rm -f "$lw/ws/long.txt"
 llm "the same tool call again and again: stopped at MAXREPEAT" \
     "{\"repeat_last\":true,\"steps\":[{\"sse\":[$tc,$fin]}]}" \
     '[ $rc -eq 1 ] && grep -q "same read_file call 4 times: stopped" err && [ "$($q count m.log)" = 4 ]'
@@ -856,6 +870,16 @@ if mock "$lw/s3.json"; then
 		grep -q "^TLS: CA bundle /etc/ssl/certs/ca-certificates.crt, [0-9][0-9]* trust anchors$" out &&
 		grep -q "^proxy: none (direct: loopback is never proxied)$" out && grep -q "^sandbox: Landlock ABI [1-9]" out &&
 		grep -q "^agent: restricted itself (Landlock ABI [1-9]" out' - "$lw"
+fi
+python3 -c '
+import json
+print(json.dumps({"steps": [{"path": "/v1/models", "json": {"data": [{"id": "model-%04d" % i, "object": "model", "owned_by": "x" * 40} for i in range(2000)]}}]}))' >"$lw/s4.json"
+if mock "$lw/s4.json"; then
+	printf '[base_urls]\nlmstudio = "http://127.0.0.1:%s/v1"\n' "$(cat "$lw/m.port")" >"$lw/xdg/vtcode/vtcode.toml"
+	vx check
+	mockstop
+	t "vtcode check: a model list of 160 KB is read whole" sh -c '
+		cd "$1" && [ "$(cat rc)" -eq 0 ] && grep -q "^models: the server answers, 2000 models listed, first: model-0000$" out' - "$lw"
 fi
 printf '[base_urls]\nlmstudio = "http://127.0.0.1:9/v1"\n' >"$lw/xdg/vtcode/vtcode.toml"
 vx check

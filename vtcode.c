@@ -242,6 +242,7 @@ static size_t utf8enc(uint32_t cp, unsigned char *out);
 static void randbytes(void *p, size_t n);
 static void hexenc(const unsigned char *p, size_t n, char *out);
 static void base64enc(const unsigned char *p, size_t n, char *out);
+static void termsafe(char *s);
 static int cteq(const void *a, const void *b, size_t n);
 static const char *homedir(void);
 static int xdgdir(const char *env, const char *fallback, int create,
@@ -765,7 +766,6 @@ static void turninit(Turn *t, int kind, void (*emit)(void *, int,
 static void turnfree(Turn *t);
 static void turnemit(Turn *t, int ev, const char *p, size_t n);
 static int turnerr(Turn *t, int kind, const char *fmt, ...);
-static void termsafe(char *s);
 static int errclassify(int status, const char *code, const char *msg);
 static int turnerror(Turn *t, const JDoc *d, int e, int status,
     const Endpoint *ep);
@@ -851,6 +851,9 @@ vwarnx(const char *fmt, va_list ap)
 	/* a trailing ':' asks for the reason, dwm style */
 	if (n > 0 && fmt[n - 1] == ':')
 		snprintf(msg + len, sizeof(msg) - len, " %s", strerror(saved));
+	/* the model's and servers' words end up here: nothing in a message
+	 * may act on the terminal */
+	termsafe(msg);
 	len = strlen(msg);
 	if (len == sizeof(msg) - 1)
 		len--;                  /* truncated: keep room for the newline */
@@ -3199,12 +3202,13 @@ netconnect(Conn *c, const char *host, const char *port, int loopbackonly)
 			    (r < 0 && errno == EINTR));
 			sl = sizeof(soerr);
 			if (r > 0 && getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr,
-			    &sl) == 0 && soerr == 0)
+			    &sl) == 0 && soerr == 0) {
 				r = 0;
-			else
-				errno = r > 0 ? soerr : ETIMEDOUT;
-			if (r != 0)
+			} else {
+				/* a time out is no connection (r is 0 then) */
+				errno = r > 0 && soerr ? soerr : ETIMEDOUT;
 				r = -1;
+			}
 		}
 		if (r == 0) {
 			c->fd = fd;
@@ -3572,7 +3576,7 @@ connread(Conn *c, void *p, size_t n)
 static int
 connopen(Conn *c, const Url *u, long timeoutms)
 {
-	char req[1024], why[256], cred[600], *b64 = NULL;
+	char req[2048], why[256], cred[1024], *b64 = NULL;
 	const char *proxy = netproxy(u);
 	HttpResp r;
 	Url pu;
@@ -3596,8 +3600,11 @@ connopen(Conn *c, const Url *u, long timeoutms)
 		return -1;
 	}
 	if (urlparse(&pu, proxy, why, sizeof(why)) != 0 || pu.tls) {
-		snprintf(c->err, sizeof(c->err), "proxy %s", pu.tls ?
-		    "https:// proxies are not supported: use http://" : why);
+		/* never the URL itself: it may hold a password */
+		snprintf(c->err, sizeof(c->err), "the proxy URL in the "
+		    "environment is %s", pu.tls ? "https://, which is not "
+		    "supported: use http://" : "not a usable http:// URL");
+		c->refused = 1;
 		return -1;
 	}
 	if (netconnect(c, pu.host, pu.port, 0) != 0) {
@@ -3624,6 +3631,12 @@ connopen(Conn *c, const Url *u, long timeoutms)
 	    "]" : "", u->port, strchr(u->host, ':') ? "[" : "", u->host,
 	    strchr(u->host, ':') ? "]" : "", u->port, cred, VERSION);
 	explicit_bzero(cred, sizeof(cred));
+	if (n < 0 || (size_t)n >= sizeof(req)) {
+		explicit_bzero(req, sizeof(req));
+		connerr(c, "proxy: the CONNECT request is too long");
+		c->refused = 1;
+		return -1;
+	}
 	if (connwrite(c, req, (size_t)n) != 0) {
 		explicit_bzero(req, sizeof(req));
 		return -1;
@@ -4801,7 +4814,9 @@ llmbodycb(void *ctx, const char *p, size_t n)
 
 	if (b->stream)
 		return ssefeed(b->sse, p, n);
-	bufadd(b->errbody, p, MIN(n, MAXERRBODY - MIN(MAXERRBODY,
+	/* kept up to the buffer's own limit (MAXERRBODY, or MAXMODELS for a
+	 * model list); the rest is not needed to explain anything */
+	bufadd(b->errbody, p, MIN(n, b->errbody->max - MIN(b->errbody->max,
 	    b->errbody->len)));
 	return 0;
 }
@@ -5028,7 +5043,7 @@ llmmodel(Endpoint *e, Turn *t)
 
 	if (e->model[0] != '\0')
 		return 0;
-	bufinit(&out, MAXERRBODY);
+	bufinit(&out, MAXMODELS);
 	st = httpexchange(e, "GET", "/models", NULL, t, &out, &ra);
 	if (st < 0) {
 		buffree(&out);
@@ -5039,8 +5054,9 @@ llmmodel(Endpoint *e, Turn *t)
 		buffree(&out);
 		return -1;
 	}
-	tok = xmalloc(sizeof(*tok) * 16384);
-	if (jsonparse(&d, out.p ? out.p : "", out.len, tok, 16384) < 0 ||
+	tok = xmalloc(sizeof(*tok) * (out.len / 2 + 8));
+	if (jsonparse(&d, out.p ? out.p : "", out.len, tok, (int)(out.len / 2 +
+	    8)) < 0 ||
 	    (data = jsonget(&d, 0, "data")) < 0 || (m = jsonat(&d, data, 0))
 	    < 0 || jsonstr(&d, jsonget(&d, m, "id"), e->model,
 	    sizeof(e->model), NULL) != 0 || e->model[0] == '\0' ||
@@ -8036,20 +8052,33 @@ runfree(RunResult *r)
 	r->tail = NULL;
 }
 
-/* output for a terminal: lines and tabs kept, every other control byte
- * (an escape sequence would act on the user's terminal) shown as \xNN */
+/* output for a terminal: lines and tabs kept; every other control byte
+ * (an escape sequence would act on the user's terminal) and bytes that
+ * are not UTF-8 shown as \xNN, C1 controls and bidirectional overrides
+ * as \u{NNNN} */
 static void
 putterm(FILE *fp, const char *p, size_t n)
 {
 	const unsigned char *s = (const unsigned char *)p;
 	size_t i;
+	uint32_t cp;
+	int k;
 
-	for (i = 0; i < n; i++) {
-		if ((s[i] < 0x20 && s[i] != '\n' && s[i] != '\t') ||
-		    s[i] == 0x7F)
+	for (i = 0; i < n; i += (size_t)k) {
+		if ((k = utf8dec(s + i, n - i, &cp)) <= 0) {
+			/* a sequence cut at the end of a piece is shown as
+			 * bytes: the stream is escaped piece by piece */
 			fprintf(fp, "\\x%02x", s[i]);
-		else
-			fputc(s[i], fp);
+			k = 1;
+		} else if ((cp < 0x20 && cp != '\n' && cp != '\t') ||
+		    cp == 0x7F) {
+			fprintf(fp, "\\x%02x", (unsigned)cp);
+		} else if ((cp >= 0x80 && cp <= 0x9f) || (cp >= 0x202a &&
+		    cp <= 0x202e) || (cp >= 0x2066 && cp <= 0x2069)) {
+			fprintf(fp, "\\u{%04X}", (unsigned)cp);
+		} else {
+			fwrite(s + i, 1, (size_t)k, fp);
+		}
 	}
 }
 
@@ -8811,6 +8840,19 @@ toolread(const JDoc *d, int args, CmdLine *cl, Buf *out)
 			break;
 		e = nl ? nl + 1 : buf + len;
 	}
+	if (e == s && s < buf + len) {
+		/* one line longer than a result may be: its head, cut on a
+		 * character boundary */
+		for (e = s + MAXTOOLOUTPUT - 256; e > s && ((unsigned char)*e &
+		    0xC0) == 0x80; e--)     /* room left for the note */
+			;
+		bufadd(out, s, (size_t)(e - s));
+		bufaddf(out, "\n[line %lld is longer than MAXTOOLOUTPUT (%d "
+		    "bytes): only its start is shown]\n", (long long)off,
+		    MAXTOOLOUTPUT);
+		free(buf);
+		return 0;
+	}
 	bufadd(out, s, (size_t)(e - s));
 	if (s != buf || e != buf + len)
 		bufaddf(out, "%s[lines %lld-%lld of %zu; use offset and limit for "
@@ -9125,7 +9167,10 @@ evend(JWriter *w, Buf *b, int sync)
 	Buf line;
 
 	jwend(w);
-	if (w->err || b->err || !jwdone(w)) {
+	if (b->err)             /* fail closed: never act off the record */
+		die("an event larger than MAXEVENT (%d bytes): stopping, since "
+		    "it cannot be recorded", MAXEVENT);
+	if (w->err || !jwdone(w)) {
 		buffree(b);
 		return;         /* a writer misuse is a bug: never half a line */
 	}
@@ -9885,7 +9930,10 @@ cmdsessions(int argc, char *argv[])
 		close(fd);
 		if (buf == NULL)
 			die("session %s:", argv[2]);
-		fwrite(buf, 1, len, stdout);
+		if (isatty(1))          /* the model's words: not to a tty raw */
+			putterm(stdout, buf, len);
+		else
+			fwrite(buf, 1, len, stdout);
 		free(buf);
 		return fflush(stdout) == 0 ? ExitOK : ExitFail;
 	}
@@ -10660,12 +10708,13 @@ cmdcheck(int argc, char *argv[])
 	putchar('\n');
 	fflush(stdout);
 	turninit(&t, ep.p->kind, NULL, NULL);
-	bufinit(&out, MAXERRBODY);
+	bufinit(&out, MAXMODELS);
 	st = httpexchange(&ep, "GET", "/models", NULL, &t, &out, &ra);
 	if (st == 200) {
-		tok = xmalloc(sizeof(*tok) * 16384);
+		tok = xmalloc(sizeof(*tok) * (out.len / 2 + 8));
 		n = 0;
-		if (jsonparse(&d, out.p ? out.p : "", out.len, tok, 16384) >=
+		if (jsonparse(&d, out.p ? out.p : "", out.len, tok,
+		    (int)(out.len / 2 + 8)) >=
 		    0 && (data = jsonget(&d, 0, "data")) >= 0)
 			n = jsontok(&d, data)->size;
 		printf("models: the server answers, %d model%s listed", n,
@@ -10798,9 +10847,12 @@ cmdaudit(int argc, char *argv[])
 		warnx("audit: %s: empty", argv[2]);
 		rc = ExitFail;
 	}
-	if (rc == ExitOK)
-		printf("%s: %d lines, chain intact (thread %s)\n", argv[2],
-		    line - 1, thread);
+	if (rc == ExitOK) {
+		putsafe(stdout, argv[2]);
+		printf(": %d lines, chain intact (thread ", line - 1);
+		putsafe(stdout, thread);
+		printf(")\n");
+	}
 	free(tok);
 	free(buf);
 	return rc == ExitOK && fflush(stdout) != 0 ? ExitFail : rc;

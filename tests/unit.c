@@ -860,6 +860,21 @@ testnet(void)
 	T(sseis("data: never dispatched", ""));
 	buffree(&sseevs);
 
+	{
+		char *mp = NULL;
+		size_t ml = 0;
+		FILE *mf = open_memstream(&mp, &ml);
+		char ts[] = "a\x1b]2;t\x07 \xc2\x9b" "31m \xe2\x80\xae" "x\xff\n";
+
+		putterm(mf, "a\x1b]2;t\x07 \xc2\x9b" "31m \xe2\x80\xae" "x\xff\n",
+		    strlen("a\x1b]2;t\x07 \xc2\x9b" "31m \xe2\x80\xae" "x\xff\n"));
+		fclose(mf);
+		T(mp != NULL && strcmp(mp, "a\\x1b]2;t\\x07 \\u{009B}31m "
+		    "\\u{202E}x\\xff\n") == 0);
+		free(mp);
+		termsafe(ts);
+		T(strcmp(ts, "a?]2;t? ??31m ???x??") == 0);
+	}
 	T(errclassify(401, "", "bad key") == ErrAuth);
 	T(errclassify(429, "insufficient_quota", "x") == ErrQuota);
 	T(errclassify(429, "rate_limit_exceeded", "slow down") == ErrRetry);
