@@ -8,6 +8,7 @@
  */
 #ifdef FUZZ_DRIVER
 const char *__asan_default_options(void);
+static char *fzread(int argc, char *argv[], const char *name, size_t *len);
 const char *__ubsan_default_options(void);
 
 const char *
@@ -20,6 +21,41 @@ const char *
 __ubsan_default_options(void)
 {
 	return "abort_on_error=1:print_stacktrace=1";
+}
+
+/* FILE (argv[1]) whole, as an exact-size copy the way libFuzzer hands an
+ * input over: no NUL after the last byte for an overread to hide behind.
+ * A usage or I/O error exits with ExitUsage. */
+static char *
+fzread(int argc, char *argv[], const char *name, size_t *len)
+{
+	char chunk[65536], *data;
+	size_t n;
+	FILE *fp;
+	Buf b;
+
+	if (argc != 2) {
+		fprintf(stderr, "usage: %s FILE\n", name);
+		exit(ExitUsage);
+	}
+	if ((fp = fopen(argv[1], "rb")) == NULL) {
+		fprintf(stderr, "%s: %s: %s\n", name, argv[1], strerror(errno));
+		exit(ExitUsage);
+	}
+	bufinit(&b, 0);
+	while ((n = fread(chunk, 1, sizeof(chunk), fp)) > 0)
+		bufadd(&b, chunk, n);
+	if (ferror(fp) || b.err) {
+		fprintf(stderr, "%s: %s: read error\n", name, argv[1]);
+		exit(ExitUsage);
+	}
+	fclose(fp);
+	data = xmalloc(b.len ? b.len : 1);
+	if (b.len > 0)
+		memcpy(data, b.p, b.len);
+	*len = b.len;
+	buffree(&b);
+	return data;
 }
 #endif
 

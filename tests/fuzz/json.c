@@ -1185,40 +1185,15 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 int
 main(int argc, char *argv[])
 {
-	char msg[128], chunk[65536], *data;
-	size_t n;
-	FILE *fp;
-	Buf b;
+	char msg[128], *data;
+	size_t len;
 	int ok;
 
-	if (argc != 2) {
-		fputs("usage: json FILE\n", stderr);
-		return ExitUsage;
-	}
-	if ((fp = fopen(argv[1], "rb")) == NULL) {
-		fprintf(stderr, "json: %s: %s\n", argv[1], strerror(errno));
-		return ExitUsage;
-	}
-	bufinit(&b, 0);
-	while ((n = fread(chunk, 1, sizeof(chunk), fp)) > 0)
-		bufadd(&b, chunk, n);
-	if (ferror(fp) || b.err) {
-		fprintf(stderr, "json: %s: read error\n", argv[1]);
-		fclose(fp);
-		buffree(&b);
-		return ExitUsage;
-	}
-	fclose(fp);
-	/* an exact-size copy, as libFuzzer hands over: no NUL after the
-	 * last byte for an overread to hide behind */
-	data = xmalloc(b.len);
-	if (b.len > 0)
-		memcpy(data, b.p, b.len);
-	ok = fuzzone(data, b.len, msg, sizeof(msg));
+	data = fzread(argc, argv, "json", &len);
+	ok = fuzzone(data, len, msg, sizeof(msg));
 	if (!ok)
 		fprintf(stderr, "json: %s: %s\n", argv[1], msg);
 	free(data);
-	buffree(&b);
 	return ok ? ExitOK : ExitFail;
 }
 #endif

@@ -840,44 +840,19 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 int
 main(int argc, char *argv[])
 {
-	char msg[512], chunk[65536], *data;
-	size_t n;
-	FILE *fp;
-	Buf b;
+	char msg[512], *data;
+	size_t len;
 	int ok;
 
-	if (argc != 2) {
-		fputs("usage: lexer FILE\n", stderr);
-		return ExitUsage;
-	}
-	if ((fp = fopen(argv[1], "rb")) == NULL) {
-		fprintf(stderr, "lexer: %s: %s\n", argv[1], strerror(errno));
-		return ExitUsage;
-	}
-	bufinit(&b, 0);
-	while ((n = fread(chunk, 1, sizeof(chunk), fp)) > 0)
-		bufadd(&b, chunk, n);
-	if (ferror(fp) || b.err) {
-		fprintf(stderr, "lexer: %s: read error\n", argv[1]);
-		fclose(fp);
-		buffree(&b);
-		return ExitUsage;
-	}
-	fclose(fp);
+	data = fzread(argc, argv, "lexer", &len);
 	fzsetup();
-	/* an exact-size copy, as libFuzzer hands over: no NUL after the
-	 * last byte for an overread to hide behind */
-	data = xmalloc(b.len);
-	if (b.len > 0)
-		memcpy(data, b.p, b.len);
-	ok = fuzzone(data, b.len, msg, sizeof(msg));
+	ok = fuzzone(data, len, msg, sizeof(msg));
 	if (!ok) {
 		fprintf(stderr, "lexer: %s: ", argv[1]);
 		putsafe(stderr, msg);
 		fputc('\n', stderr);
 	}
 	free(data);
-	buffree(&b);
 	return ok ? ExitOK : ExitFail;
 }
 #endif

@@ -451,40 +451,15 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 int
 main(int argc, char *argv[])
 {
-	char msg[256], chunk[65536];
-	uint8_t *data;
-	size_t n;
-	FILE *fp;
-	Buf b;
+	char *data, msg[256];
+	size_t len;
 	int rc;
 
-	if (argc != 2) {
-		fputs("usage: sse FILE\n", stderr);
-		return ExitUsage;
-	}
-	if ((fp = fopen(argv[1], "rb")) == NULL) {
-		fprintf(stderr, "sse: %s: %s\n", argv[1], strerror(errno));
-		return ExitUsage;
-	}
-	bufinit(&b, 0);
-	while ((n = fread(chunk, 1, sizeof(chunk), fp)) > 0)
-		bufadd(&b, chunk, n);
-	if (ferror(fp) || b.err) {
-		fprintf(stderr, "sse: %s: read error\n", argv[1]);
-		fclose(fp);
-		buffree(&b);
-		return ExitUsage;
-	}
-	fclose(fp);
-	/* an exact-size copy, as libFuzzer hands over */
-	data = xmalloc(b.len);
-	if (b.len > 0)
-		memcpy(data, b.p, b.len);
-	rc = fzone(data, b.len, msg, sizeof(msg));
+	data = fzread(argc, argv, "sse", &len);
+	rc = fzone((const uint8_t *)data, len, msg, sizeof(msg));
 	if (rc != 0)
 		fprintf(stderr, "sse: %s: %s\n", argv[1], msg);
 	free(data);
-	buffree(&b);
 	return rc == 0 ? ExitOK : ExitFail;
 }
 #endif
