@@ -1063,6 +1063,20 @@ fi
 t "a trusted workspace whose audit log cannot be written: vtcode refuses to act off the record" sh -c '
 	cd "$1/ws" && XDG_CONFIG_HOME="$1/xdg" XDG_STATE_HOME="$1/ws/a.txt/x" "$2" --base-url http://127.0.0.1:9/v1 -m test exec hi \
 	    >/dev/null 2>"$1/nolog"; [ $? -eq 1 ] && grep -q "audit log .*refusing to act off the record" "$1/nolog"' - "$ew" "$vt"
+# a tool the user's config denies is not even offered (control: the run
+# above offered it)
+printf '{"steps":[{"sse":[%s,%s]}]}\n' "$(txt ok)" "$stop" >"$ew/d.json"
+if mock "$ew/d.json" "$ew/m2"; then
+	mkdir -p "$ew/dxdg/vtcode" && cp "$ew/xdg/vtcode/trust.key" "$ew/dxdg/vtcode/" &&
+	printf '[tools]\nwrite_file = "deny"\n' >"$ew/dxdg/vtcode/vtcode.toml"
+	(cd "$ew/ws" && XDG_CONFIG_HOME="$ew/dxdg" XDG_STATE_HOME="$ew/state" "$vt" \
+	    --base-url "http://127.0.0.1:$(cat "$ew/m2.port")/v1" -m test exec hi >/dev/null 2>&1)
+	mockstop "$ew/m2"
+	t "a tool the user's config denies is not offered to the model; offered otherwise (control)" sh -c '
+		$2 get "$1/m.log" 1 tools | grep -q "\"name\": \"write_file\"" &&
+		$2 get "$1/m2.log" 0 tools | grep -q "\"name\": \"run_command\"" &&
+		! $2 get "$1/m2.log" 0 tools | grep -q "\"name\": \"write_file\""' - "$ew" "$q"
+fi
 # an untrusted workspace keeps no audit log (and --events still works)
 printf '{"steps":[{"sse":[%s,%s]}]}\n' "$(txt ok)" "$stop" >"$ew/u.json"
 if mock "$ew/u.json" "$ew/m"; then

@@ -394,10 +394,13 @@ static void policystage(char **argv, int argc);
 static int cmdpolicy(int argc, char *argv[]);
 /* sandbox */
 static int sbxabi(void);
+static int sbxruleset(int abi, uint64_t net, uint64_t scoped, uint64_t *fs,
+    char *why, size_t wsz);
 static int sbxrule(int rfd, const char *path, uint64_t rights,
     uint64_t handled);
 static int sbxlandlock(int abi, const char *tmpdir, const char *pty,
     int net, char *why, size_t wsz);
+static scmp_filter_ctx sbxfilter(char *why, size_t wsz);
 static int sbxseccomp(int net, int abi, char *why, size_t wsz);
 static int putfile(const char *path, const char *s);
 static int sbxbind(const char *path, int rw);
@@ -693,6 +696,7 @@ static int storecmp(const void *a, const void *b);
 static int cmdsessions(int argc, char *argv[]);
 static int cmdresume(int argc, char *argv[]);
 static int selfsandbox(const Endpoint *ep, char *why, size_t wsz);
+static int failnext(int pi);
 static int selfseccomp(char *why, size_t wsz);
 static int interactive(Conv *cvp);
 static void evbegin(JWriter *w, Buf *b, const char *type);
@@ -4146,15 +4150,19 @@ endpointset(Endpoint *e, int pi, int chosen, char *why, size_t wsz)
 	return 0;
 }
 
-/* the tools offered to the model: all of them in a trusted workspace,
- * the read-only ones otherwise */
+/* the tools offered to the model: those the policy would not refuse
+ * whatever they are asked (the trust gate, config.h, the user's and the
+ * workspace's overrides); run_command decides per command line */
 static int
 tooloffered(const Tool *t)
 {
 	const ToolRule *r = toolrule(t->name);
+	Verdict v;
 
-	return r != NULL && r->decision != Deny && (cfgtrusted ||
-	    r->readonly);
+	memset(&v, 0, sizeof(v));       /* verdict() combines with it */
+	if (strcmp(t->name, "run_command") == 0)
+		return !policytool(r, t->name, &v) && r->decision != Deny;
+	return policydecide(t->name, NULL, 0, NULL, &v) != Deny;
 }
 
 /* a tool's JSON schema, copied through the parser so it is valid JSON */
@@ -5100,6 +5108,19 @@ llmonce(Endpoint *e, const Conv *cv, Turn *t, long *ra)
 	return turnfinish(t, 1);
 }
 
+/* the provider after pi in config.h's failover order, or -1 (also when
+ * pi is not in it): llmturn() and the agent's own sandbox both ask */
+static int
+failnext(int pi)
+{
+	size_t i;
+
+	for (i = 0; i + 1 < LEN(failover); i++)
+		if (providerfind(failover[i]) == pi)
+			return providerfind(failover[i + 1]);
+	return -1;
+}
+
 /*
  * One model turn with retries and failover: connection errors (not
  * timeouts: that time is spent), 408, 409, 429, 5xx and overloaded
@@ -5117,7 +5138,6 @@ llmturn(Endpoint *ep, const Conv *cv, Turn *t, void (*emit)(void *, int,
 	char why[256];
 	long ra, wait;
 	int attempt, pi, next, k, kind;
-	size_t i;
 
 	for (;;) {
 		for (attempt = 0; ; attempt++) {
@@ -5150,19 +5170,14 @@ llmturn(Endpoint *ep, const Conv *cv, Turn *t, void (*emit)(void *, int,
 		}
 		if (t->any || (kind != ErrNet && kind != ErrRetry))
 			return -1;
-		/* the next provider after this one in the failover order */
+		/* the next provider after this one in the failover order
+		 * that has not had the turn yet */
 		pi = (int)(ep->p - providers);
-		next = -1;
-		for (i = 0; i < LEN(failover); i++)
-			if (providerfind(failover[i]) == pi) {
-				for (k = (int)i + 1; k < (int)LEN(failover) &&
-				    next < 0; k++)
-					if (!ep->tried[providerfind(
-					    failover[k])])
-						next = providerfind(
-						    failover[k]);
-				break;
-			}
+		for (next = failnext(pi), k = 0; next >= 0 && ep->tried[next] &&
+		    k < (int)LEN(failover); next = failnext(next), k++)
+			;
+		if (next >= 0 && ep->tried[next])
+			next = -1;      /* a list that loops back on itself */
 		if (next < 0)
 			return -1;
 		if (!evs.json)
@@ -7171,37 +7186,55 @@ sbxrule(int rfd, const char *path, uint64_t rights, uint64_t handled)
 	return rc;
 }
 
+/*
+ * A Landlock ruleset handling every file system right abi knows (one
+ * step at a time, as samples/landlock degrades), the TCP rights in net
+ * from ABI 4 and the scopes in scoped from ABI 6.  The fd, with the
+ * file system rights in *fs, or -1 with why.
+ */
+static int
+sbxruleset(int abi, uint64_t net, uint64_t scoped, uint64_t *fs, char *why,
+    size_t wsz)
+{
+	struct llruleset rs;
+	size_t sz = sizeof(uint64_t);
+	int rfd;
+
+	memset(&rs, 0, sizeof(rs));
+	rs.fs = LLF_ABI1;
+	if (abi >= 2)
+		rs.fs |= LLF_REFER;
+	if (abi >= 3)
+		rs.fs |= LLF_TRUNCATE;
+	if (abi >= 5)
+		rs.fs |= LLF_IOCTL_DEV;
+	if (abi >= 4) {
+		rs.net = net;
+		sz = 2 * sizeof(uint64_t);
+	}
+	if (abi >= 6 && scoped != 0) {
+		rs.scoped = scoped;
+		sz = 3 * sizeof(uint64_t);
+	}
+	if ((rfd = (int)syscall(LL_SYS_CREATE, &rs, sz, 0)) < 0)
+		snprintf(why, wsz, "landlock_create_ruleset: %s",
+		    strerror(errno));
+	*fs = rs.fs;
+	return rfd;
+}
+
 /* Landlock for the child; 0, or -1 with the step that failed in why */
 static int
 sbxlandlock(int abi, const char *tmpdir, const char *pty, int net,
     char *why, size_t wsz)
 {
-	struct llruleset rs;
-	uint64_t fs = LLF_ABI1, dev;
-	size_t sz = sizeof(uint64_t), i;
+	uint64_t fs, dev;
+	size_t i;
 	int rfd;
 
-	/* degrade one ABI step at a time, as samples/landlock does */
-	if (abi >= 2)
-		fs |= LLF_REFER;
-	if (abi >= 3)
-		fs |= LLF_TRUNCATE;
-	if (abi >= 5)
-		fs |= LLF_IOCTL_DEV;
-	memset(&rs, 0, sizeof(rs));
-	rs.fs = fs;
-	if (abi >= 4) {
-		rs.net = net ? 0 : LLN_BIND_TCP | LLN_CONNECT_TCP;
-		sz = 2 * sizeof(uint64_t);
-	}
-	if (abi >= 6) {
-		rs.scoped = LLS_ABSTRACT | LLS_SIGNAL;
-		sz = 3 * sizeof(uint64_t);
-	}
-	if ((rfd = (int)syscall(LL_SYS_CREATE, &rs, sz, 0)) < 0) {
-		snprintf(why, wsz, "landlock_create_ruleset: %s", strerror(errno));
+	if ((rfd = sbxruleset(abi, net ? 0 : LLN_BIND_TCP | LLN_CONNECT_TCP,
+	    LLS_ABSTRACT | LLS_SIGNAL, &fs, why, wsz)) < 0)
 		return -1;
-	}
 	dev = LLF_READ_FILE | LLF_WRITE_FILE;
 	for (i = 0; i < LEN(sbxreadexec); i++)
 		if (sbxrule(rfd, sbxreadexec[i], LLF_EXECUTE | LLF_READ_FILE |
@@ -7229,15 +7262,12 @@ fail:
 }
 
 /*
- * seccomp for the child: allow by default, refuse the calls that reach
- * past the walls Landlock draws (network, other processes' memory,
- * namespaces, mounts, the kernel's keyrings and BPF), io_uring (a second
- * syscall table), and ioctls that type into the terminal.  Non-native
- * ABIs (x32, i386) kill the process: a filter written for one syscall
- * table says nothing about another.
+ * The calls neither vtcode (once it restricts itself) nor a command ever
+ * needs, refused with EPERM, and other architectures killed: the start
+ * of both seccomp filters.  NULL with why on failure.
  */
-static int
-sbxseccomp(int net, int abi, char *why, size_t wsz)
+static scmp_filter_ctx
+sbxfilter(char *why, size_t wsz)
 {
 	static const int deny[] = {
 		SCMP_SYS(io_uring_setup), SCMP_SYS(io_uring_enter),
@@ -7253,6 +7283,37 @@ sbxseccomp(int net, int abi, char *why, size_t wsz)
 		SCMP_SYS(kexec_file_load), SCMP_SYS(init_module),
 		SCMP_SYS(finit_module), SCMP_SYS(delete_module),
 	};
+	scmp_filter_ctx ctx;
+	size_t i;
+	int rc = 0;
+
+	if ((ctx = seccomp_init(SCMP_ACT_ALLOW)) == NULL) {
+		snprintf(why, wsz, "seccomp_init failed");
+		return NULL;
+	}
+	rc |= seccomp_attr_set(ctx, SCMP_FLTATR_ACT_BADARCH,
+	    SCMP_ACT_KILL_PROCESS);
+	for (i = 0; i < LEN(deny); i++)
+		rc |= seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), deny[i], 0);
+	if (rc != 0) {
+		snprintf(why, wsz, "seccomp: cannot build the filter");
+		seccomp_release(ctx);
+		return NULL;
+	}
+	return ctx;
+}
+
+/*
+ * seccomp for the child: allow by default, refuse the calls that reach
+ * past the walls Landlock draws (network, other processes' memory,
+ * namespaces, mounts, the kernel's keyrings and BPF), io_uring (a second
+ * syscall table), and ioctls that type into the terminal.  Non-native
+ * ABIs (x32, i386) kill the process: a filter written for one syscall
+ * table says nothing about another.
+ */
+static int
+sbxseccomp(int net, int abi, char *why, size_t wsz)
+{
 	static const int netcalls[] = {
 		SCMP_SYS(connect), SCMP_SYS(bind), SCMP_SYS(listen),
 		SCMP_SYS(accept), SCMP_SYS(accept4),
@@ -7261,14 +7322,8 @@ sbxseccomp(int net, int abi, char *why, size_t wsz)
 	size_t i;
 	int rc = 0;
 
-	if ((ctx = seccomp_init(SCMP_ACT_ALLOW)) == NULL) {
-		snprintf(why, wsz, "seccomp_init failed");
+	if ((ctx = sbxfilter(why, wsz)) == NULL)
 		return -1;
-	}
-	rc |= seccomp_attr_set(ctx, SCMP_FLTATR_ACT_BADARCH,
-	    SCMP_ACT_KILL_PROCESS);
-	for (i = 0; i < LEN(deny); i++)
-		rc |= seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), deny[i], 0);
 	rc |= seccomp_rule_add(ctx, SCMP_ACT_ERRNO(ENOSYS), SCMP_SYS(clone3),
 	    0);
 	/* before Landlock ABI 3, truncate(2) on a path is not a write it
@@ -10237,13 +10292,12 @@ evusage(int64_t in, int64_t out)
 static int
 selfsandbox(const Endpoint *ep, char *why, size_t wsz)
 {
-	struct llruleset rs;
 	struct { uint64_t allowed, port; } np;
 	char dir[PATH_MAX], cfg[PATH_MAX], w2[256];
 	uint16_t ports[MAXPROVIDERS + 4];
-	int np_ = 0, i, k, abi, rfd, pi, https = 0, tls;
-	uint64_t fs = LLF_ABI1, dev, rw;
-	size_t sz = sizeof(uint64_t), j;
+	int np_ = 0, i, abi, rfd, pi, https = 0, tls;
+	uint64_t fs, dev, rw;
+	size_t j;
 	const char *px, *u;
 	Url url;
 
@@ -10267,11 +10321,7 @@ selfsandbox(const Endpoint *ep, char *why, size_t wsz)
 			}
 			https |= tls;
 		}
-		for (j = 0, k = -1; j < LEN(failover); j++)
-			if (providerfind(failover[j]) == pi)
-				k = j + 1 < LEN(failover) ?
-				    providerfind(failover[j + 1]) : -1;
-		pi = k;
+		pi = failnext(pi);
 		if (np_ > MAXPROVIDERS)
 			break;
 	}
@@ -10287,23 +10337,9 @@ selfsandbox(const Endpoint *ep, char *why, size_t wsz)
 		return -1;
 	}
 	storedir(w2, sizeof(w2));
-	if (abi >= 2)
-		fs |= LLF_REFER;
-	if (abi >= 3)
-		fs |= LLF_TRUNCATE;
-	if (abi >= 5)
-		fs |= LLF_IOCTL_DEV;
-	memset(&rs, 0, sizeof(rs));
-	rs.fs = fs;
-	if (abi >= 4) {
-		rs.net = LLN_BIND_TCP | LLN_CONNECT_TCP;
-		sz = 2 * sizeof(uint64_t);
-	}
-	if ((rfd = (int)syscall(LL_SYS_CREATE, &rs, sz, 0)) < 0) {
-		snprintf(why, wsz, "landlock_create_ruleset: %s",
-		    strerror(errno));
+	if ((rfd = sbxruleset(abi, LLN_BIND_TCP | LLN_CONNECT_TCP, 0, &fs,
+	    why, wsz)) < 0)
 		return -1;
-	}
 	dev = LLF_READ_FILE | LLF_WRITE_FILE | LLF_IOCTL_DEV;
 	rw = fs;
 	for (j = 0; j < LEN(sbxreadexec); j++)
@@ -10350,41 +10386,18 @@ fail:
 	return -1;
 }
 
-/* the agent's own seccomp filter: what it never needs */
+/* the agent's own seccomp filter: the base every command starts from */
 static int
 selfseccomp(char *why, size_t wsz)
 {
-	static const int deny[] = {
-		SCMP_SYS(ptrace), SCMP_SYS(process_vm_readv),
-		SCMP_SYS(process_vm_writev), SCMP_SYS(pidfd_getfd),
-		SCMP_SYS(mount), SCMP_SYS(umount2), SCMP_SYS(pivot_root),
-		SCMP_SYS(chroot), SCMP_SYS(open_tree), SCMP_SYS(move_mount),
-		SCMP_SYS(fsopen), SCMP_SYS(fsconfig), SCMP_SYS(fsmount),
-		SCMP_SYS(fspick), SCMP_SYS(mount_setattr), SCMP_SYS(setns),
-		SCMP_SYS(keyctl), SCMP_SYS(add_key), SCMP_SYS(request_key),
-		SCMP_SYS(bpf), SCMP_SYS(perf_event_open), SCMP_SYS(userfaultfd),
-		SCMP_SYS(io_uring_setup), SCMP_SYS(io_uring_enter),
-		SCMP_SYS(io_uring_register), SCMP_SYS(kexec_load),
-		SCMP_SYS(kexec_file_load), SCMP_SYS(init_module),
-		SCMP_SYS(finit_module), SCMP_SYS(delete_module),
-	};
 	scmp_filter_ctx ctx;
-	size_t i;
-	int rc = 0;
+	int rc;
 
-	if ((ctx = seccomp_init(SCMP_ACT_ALLOW)) == NULL) {
-		snprintf(why, wsz, "seccomp_init failed");
+	if ((ctx = sbxfilter(why, wsz)) == NULL)
 		return -1;
-	}
-	rc |= seccomp_attr_set(ctx, SCMP_FLTATR_ACT_BADARCH,
-	    SCMP_ACT_KILL_PROCESS);
-	for (i = 0; i < LEN(deny); i++)
-		rc |= seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), deny[i], 0);
-	if (rc == 0)
-		rc = seccomp_load(ctx);
-	seccomp_release(ctx);
-	if (rc != 0)
+	if ((rc = seccomp_load(ctx)) != 0)
 		snprintf(why, wsz, "seccomp: %s", strerror(-rc));
+	seccomp_release(ctx);
 	return rc != 0 ? -1 : 0;
 }
 
