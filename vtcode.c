@@ -542,10 +542,13 @@ typedef struct {
 	void *ctx;
 } HttpResp;
 
-/* server-sent events decoder (WHATWG rules) */
+/* server-sent events decoder (WHATWG rules).  cb gets each event's data
+ * as n bytes, not NUL-terminated, valid only during the call. */
 typedef struct {
 	Buf line;
 	Buf data;
+	const char *view;       /* the pending data, when not in data */
+	size_t viewn;
 	char event[64];
 	int sawcr, started, hasdata;
 	int (*cb)(void *ctx, const char *event, const char *data, size_t n);
@@ -756,7 +759,8 @@ static int httpeof(HttpResp *r);
 static void sseinit(Sse *s, int (*cb)(void *, const char *, const char *,
     size_t), void *ctx);
 static void ssefree(Sse *s);
-static int sseline(Sse *s, const char *l, size_t n);
+static int sseown(Sse *s);
+static int sseline(Sse *s, const char *l, size_t n, int stable);
 static int ssefeed(Sse *s, const char *p, size_t n);
 static int sseend(Sse *s);
 static int providerfind(const char *name);
@@ -1672,6 +1676,7 @@ static void
 jsonmembers(const JDoc *d, int obj, const JKey keys[], int nkeys, int out[])
 {
 	const JTok *o = jsontok(d, obj), *k;
+	size_t kl;
 	int i, j, m;
 
 	for (j = 0; j < nkeys; j++)
@@ -1680,9 +1685,13 @@ jsonmembers(const JDoc *d, int obj, const JKey keys[], int nkeys, int out[])
 		return;
 	for (i = 0, m = obj + 1; i < o->size; i++, m = d->tok[m + 1].next) {
 		k = &d->tok[m];
+		kl = k->end - k->start;
 		for (j = 0; j < nkeys; j++) {
-			if (k->end - k->start < keys[j].n || (!k->escaped &&
-			    k->end - k->start != keys[j].n) ||
+			/* the common case, an unescaped key, compared here */
+			if (!k->escaped ? kl != keys[j].n || (kl > 0 &&
+			    (d->buf[k->start] != keys[j].s[0] ||
+			    memcmp(d->buf + k->start, keys[j].s, kl) != 0)) :
+			    kl < keys[j].n ||
 			    !jsonkeyeqn(d, m, keys[j].s, keys[j].n))
 				continue;
 			out[j] = out[j] >= 0 || out[j] == -2 ? -2 : m + 1;
@@ -1728,6 +1737,15 @@ jsonstr(const JDoc *d, int t, char *dst, size_t sz, size_t *outlen)
 	if (k == NULL || k->type != JString)
 		return -1;
 	s = (const unsigned char *)d->buf;
+	if (!k->escaped) {      /* nothing to undo: the bytes as they are */
+		if (k->end - k->start >= sz)
+			return -1;
+		memcpy(dst, s + k->start, k->end - k->start);
+		dst[k->end - k->start] = '\0';
+		if (outlen != NULL)
+			*outlen = k->end - k->start;
+		return 0;
+	}
 	for (i = k->start; i < k->end; ) {
 		if (s[i] != '\\') {
 			if (o + 1 >= sz)
@@ -3944,9 +3962,33 @@ ssefree(Sse *s)
 	buffree(&s->data);
 }
 
-/* one line: a field, a comment, or the blank line that dispatches */
+/* the pending data held by reference, copied into s->data before the
+ * bytes it points to go away */
 static int
-sseline(Sse *s, const char *l, size_t n)
+sseown(Sse *s)
+{
+	if (s->view == NULL)
+		return 0;
+	s->data.len = 0;
+	bufadd(&s->data, s->view, s->viewn);
+	s->view = NULL;
+	if (s->data.err) {
+		snprintf(s->err, sizeof(s->err), "event data larger than "
+		    "MAXSSEDATA (%d bytes)", MAXSSEDATA);
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * One line: a field, a comment, or the blank line that dispatches.
+ * stable: l lies in the caller's input, which outlives this ssefeed()
+ * call, so the first data line of an event is only pointed at (the
+ * common event, one data line then a blank one in the same read, is
+ * never copied); ssefeed() copies it before it returns.
+ */
+static int
+sseline(Sse *s, const char *l, size_t n, int stable)
 {
 	const char *v;
 	size_t fl, vl;
@@ -3960,14 +4002,11 @@ sseline(Sse *s, const char *l, size_t n)
 		}
 	}
 	if (n == 0) {
-		if (s->hasdata) {
-			/* drop the last newline the data lines added */
-			s->data.len--;
-			bufaddc(&s->data, '\0');
-			s->data.len--;
+		if (s->hasdata)
 			rc = s->cb(s->ctx, s->event[0] ? s->event : "message",
-			    s->data.p, s->data.len);
-		}
+			    s->view ? s->view : s->data.p ? s->data.p : "",
+			    s->view ? s->viewn : s->data.len);
+		s->view = NULL;
 		s->data.len = 0;
 		s->hasdata = 0;
 		s->event[0] = '\0';
@@ -3975,7 +4014,8 @@ sseline(Sse *s, const char *l, size_t n)
 	}
 	if (l[0] == ':')
 		return 0;       /* a comment: keep-alive pings */
-	v = memchr(l, ':', n);
+	/* "data:" first: nearly every line is one */
+	v = n >= 5 && memcmp(l, "data:", 5) == 0 ? l + 4 : memchr(l, ':', n);
 	fl = v ? (size_t)(v - l) : n;
 	if (v) {
 		v++;
@@ -3987,8 +4027,18 @@ sseline(Sse *s, const char *l, size_t n)
 		vl = 0;
 	}
 	if (fl == 4 && memcmp(l, "data", 4) == 0) {
+		if (!s->hasdata && stable && vl <= MAXSSEDATA) {
+			s->view = v;
+			s->viewn = vl;
+			s->hasdata = 1;
+			return 0;
+		}
+		/* lines after the first are joined with LF */
+		if (sseown(s) != 0)
+			return -1;
+		if (s->hasdata)
+			bufaddc(&s->data, '\n');
 		bufadd(&s->data, v, vl);
-		bufaddc(&s->data, '\n');
 		if (s->data.err) {
 			snprintf(s->err, sizeof(s->err), "event data larger "
 			    "than MAXSSEDATA (%d bytes)", MAXSSEDATA);
@@ -4013,9 +4063,9 @@ ssefeed(Sse *s, const char *p, size_t n)
 {
 	const char *nl, *cr;
 	size_t i, k;
-	int rc;
+	int rc = 0;
 
-	for (i = 0; i < n; i = k) {
+	for (i = 0; i < n && rc == 0; i = k) {
 		if (s->sawcr) {
 			s->sawcr = 0;
 			if (p[i] == '\n') {
@@ -4029,7 +4079,8 @@ ssefeed(Sse *s, const char *p, size_t n)
 		if (k - i > MAXSSELINE || s->line.len + (k - i) > MAXSSELINE) {
 			snprintf(s->err, sizeof(s->err), "line longer than "
 			    "MAXSSELINE (%d bytes)", MAXSSELINE);
-			return -1;
+			rc = -1;
+			break;
 		}
 		if (k == n) {           /* the rest of a line comes later */
 			bufadd(&s->line, p + i, k - i);
@@ -4037,17 +4088,18 @@ ssefeed(Sse *s, const char *p, size_t n)
 		}
 		s->sawcr = p[k] == '\r';
 		if (s->line.len == 0) {
-			rc = sseline(s, p + i, k - i);  /* whole: no copy */
+			rc = sseline(s, p + i, k - i, 1);  /* whole: no copy */
 		} else {
 			bufadd(&s->line, p + i, k - i);
-			rc = sseline(s, s->line.p, s->line.len);
+			rc = sseline(s, s->line.p, s->line.len, 0);
 			s->line.len = 0;
 		}
-		if (rc != 0)
-			return -1;
 		k++;
 	}
-	return 0;
+	/* nothing may point into p once it is given back */
+	if (sseown(s) != 0)
+		rc = -1;
+	return rc != 0 ? -1 : 0;
 }
 
 /* the end of the stream: an event without its blank line is dropped */
@@ -4055,7 +4107,7 @@ static int
 sseend(Sse *s)
 {
 	if (s->line.len > 0) {
-		if (sseline(s, s->line.p, s->line.len) != 0)
+		if (sseline(s, s->line.p, s->line.len, 0) != 0)
 			return -1;
 		s->line.len = 0;
 	}
@@ -4840,7 +4892,7 @@ static int
 httpexchange(const Endpoint *e, const char *method, const char *path,
     const Buf *body, Turn *t, Buf *out, long *ra)
 {
-	char head[4096], why[256], buf[16384];
+	char head[4096], why[256], buf[65536];
 	HttpResp r;
 	BodyCtx bc;
 	SseCtx sc;

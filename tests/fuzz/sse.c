@@ -109,7 +109,6 @@ record(void *ctx, const char *event, const char *data, size_t n)
 	el = strlen(event);
 	CHECK(el > 0 && el < sizeof(((Sse *)0)->event));
 	CHECK(strpbrk(event, "\r\n") == NULL);
-	CHECK(data[n] == '\0');
 	CHECK(memchr(data, '\r', n) == NULL);
 	bufadd(&r->log, event, el + 1);
 	bufadd(&r->log, &n, sizeof(n));
