@@ -59,6 +59,12 @@ tests/unit: tests/unit.c $(DEPS)
 	$(CC) $(SANFLAGS) -DVERSION=\"$(VERSION)\" $(INCS) -o $@ tests/unit.c \
 		$(TSLIB) $(LIBS)
 
+# the macOS and OpenBSD sandboxes, compiled here against stubs
+tests/port: tests/port.c $(DEPS)
+	$(CC) $(SANFLAGS) -pedantic -Wall -Wextra -Wno-unused-function \
+		-Werror -DVERSION=\"$(VERSION)\" $(INCS) -o $@ tests/port.c \
+		$(TSLIB) $(LIBS)
+
 # the runner for valgrind, which knows neither Landlock nor seccomp(2):
 # the same sources with both floors at 0 in a copy of config.h, so its
 # commands run without those two walls.  Only tests.sh runs it.
@@ -141,7 +147,7 @@ demo: vtcode
 	sh tests/demo.sh
 
 clean:
-	rm -rf vtcode build tests/unit tests/fuzz/json tests/fuzz/lexer tests/fuzz/toml tests/fuzz/http tests/fuzz/sse tests/fuzz/session $(FUZZERS) \
+	rm -rf vtcode build tests/unit tests/port tests/fuzz/json tests/fuzz/lexer tests/fuzz/toml tests/fuzz/http tests/fuzz/sse tests/fuzz/session $(FUZZERS) \
 		tests/tmp bench/out vtcode-$(VERSION).tar.gz
 
 # the sources only: what the build made is left out of the copy
@@ -149,7 +155,7 @@ dist:
 	rm -rf vtcode-$(VERSION)
 	mkdir -p vtcode-$(VERSION)
 	cp -R $(DISTFILES) vtcode-$(VERSION)
-	cd vtcode-$(VERSION) && rm -rf tests/unit tests/fuzz/json \
+	cd vtcode-$(VERSION) && rm -rf tests/unit tests/port tests/fuzz/json \
 		tests/fuzz/lexer tests/fuzz/toml tests/fuzz/http tests/fuzz/sse \
 		tests/fuzz/session \
 		tests/fuzz/*-fuzzer bench/out

@@ -462,9 +462,10 @@ static const char *const protectedpaths[] = {
 
 /* ---- sandbox and runner ---- */
 
-/* Landlock: what every command may read and execute.  /etc is listed
- * file by file: Landlock can only add, so /etc whole would give away
- * /etc/shadow's neighbours (ssh host keys, sudoers.d, credentials). */
+/* Landlock (and OpenBSD's unveil): what every command may read and
+ * execute.  /etc is listed file by file: Landlock can only add, so /etc
+ * whole would give away /etc/shadow's neighbours (ssh host keys,
+ * sudoers.d, credentials). */
 static const char *const sbxreadexec[] = {
 	"/usr", "/bin", "/sbin", "/lib", "/lib64", "/lib32", "/libx32",
 	"/etc/alternatives", "/etc/ld.so.cache", "/etc/ld.so.conf",
@@ -476,7 +477,20 @@ static const char *const sbxreadexec[] = {
 	"/proc",        /* read only; another process is ptrace-guarded */
 };
 
-/* devices every command may read and write */
+#if defined(__APPLE__) || defined(VTCODE_PORTCHECK)
+/* macOS (Seatbelt, untested: README): what every command may read and
+ * execute; /private/etc file by file, as /etc is on Linux */
+static const char *const sbxreadmac[] = {
+	"/usr", "/bin", "/sbin", "/System", "/opt/homebrew",
+	"/Library/Developer/CommandLineTools",
+	"/Applications/Xcode.app/Contents/Developer",
+	"/private/var/db/dyld", "/private/var/db/timezone",
+	"/private/etc/hosts", "/private/etc/passwd", "/private/etc/group",
+	"/private/etc/localtime", "/private/etc/ssl",
+};
+#endif
+
+/* devices every command may read and write (OpenBSD: unveiled "rw") */
 static const char *const sbxdevices[] = {
 	"/dev/null", "/dev/zero", "/dev/full", "/dev/random", "/dev/urandom",
 };

@@ -558,6 +558,10 @@ t "Landlock capped at ABI 0 (below config.h's floor): refuses to run" sh -c '
 
 t "the runner 1,000 times (ASan+LSan): no leaked memory, fds or children" sh -c '
 	cd "$1" && "$2/tests/unit" runmany 1000 >"$3/rm" 2>&1 && grep -q "^1000 runs, 0 failed, fds \([0-9]*\) then \1, children left 0$" "$3/rm"' - "$ws" "$top" "$tmp"
+echo "== macOS Seatbelt and OpenBSD unveil/pledge (platforms CI cannot run): compiled here, against stubs"
+t "tests/port builds: both under -pedantic -Wall -Wextra -Werror" $MAKE -s tests/port
+t "the Seatbelt profile and parameters, the unveil list and the pledge mirror the Linux walls" sh -c '
+	tests/port >"$1/port" 2>&1; s=$?; cat "$1/port"; [ $s -eq 0 ] && grep -q "^port: [0-9]* passed, 0 failed$" "$1/port"' - "$tmp"
 echo "== run_command: the gate, then the very argv it decided, through the runner"
 rw=$tmp/rc
 mkdir -p "$rw/ws/src" "$rw/xdg"

@@ -41,7 +41,6 @@
 #include <fnmatch.h>
 #include <glob.h>
 #include <poll.h>
-#include <pty.h>
 #include <sched.h>
 #include <limits.h>
 #include <math.h>
@@ -73,6 +72,25 @@
 #include <sys/syscall.h>
 #endif
 
+#if defined(__linux__)
+#include <pty.h>
+#else
+#include <util.h>       /* openpty on macOS and the BSDs */
+#endif
+#if defined(__APPLE__)
+#include <sandbox.h>
+#endif
+#if defined(__APPLE__) || defined(VTCODE_PORTCHECK)
+/* left out of sandbox.h; Chromium and Firefox declare it the same way */
+int sandbox_init_with_parameters(const char *profile, uint64_t flags,
+    const char *const parameters[], char **errorbuf);
+#endif
+#if defined(VTCODE_PORTCHECK)
+/* the other prototypes of those platforms, for tests/port.c's stubs */
+void sandbox_free_error(char *errorbuf);
+int pledge(const char *promises, const char *execpromises);
+int unveil(const char *path, const char *permissions);
+#endif
 #include <bearssl.h>
 #include <seccomp.h>
 #include <tree_sitter/api.h>
@@ -403,6 +421,7 @@ static int sbxlandlock(int abi, const char *tmpdir, const char *pty,
 static scmp_filter_ctx sbxfilter(char *why, size_t wsz);
 static int sbxseccomp(int net, int abi, char *why, size_t wsz);
 static int putfile(const char *path, const char *s);
+static int sbxgitdir(char *gd);
 static int sbxbind(const char *path, int rw);
 static int sbxprotect(char *why, size_t wsz);
 static void sbxquarantine(Buf *out);
@@ -7448,6 +7467,36 @@ putfile(const char *path, const char *s)
 	return rc;
 }
 
+/* a .git that is a pointer file ("gitdir: PATH", as git worktree and
+ * submodules write) to a repository inside the workspace: that
+ * repository's canonical path in gd (PATH_MAX bytes) and 1, else 0 */
+static int
+sbxgitdir(char *gd)
+{
+	char path[2 * PATH_MAX + 16], buf[PATH_MAX];
+	struct stat st;
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/.git", wsroot);
+	if ((fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) < 0)
+		return 0;
+	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+		close(fd);
+		return 0;
+	}
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	buf[n > 0 ? n : 0] = '\0';
+	buf[strcspn(buf, "\r\n")] = '\0';
+	return strncmp(buf, "gitdir: ", 8) == 0 &&
+	    snprintf(path, sizeof(path), "%s%s%s", buf[8] == '/' ? "" :
+	    wsroot, buf[8] == '/' ? "" : "/", buf + 8) > 0 &&
+	    realpath(path, gd) != NULL && wsbeneath(gd) &&
+	    snprintf(path, sizeof(path), "%s/HEAD", gd) > 0 &&
+	    lstat(path, &st) == 0;
+}
+
 /* bind path onto itself; read-only unless rw.  Flags the original mount
  * has locked (nosuid, nodev, noexec) must be kept in a user namespace */
 static int
@@ -7477,13 +7526,11 @@ static int
 sbxprotect(char *why, size_t wsz)
 {
 	char path[2 * PATH_MAX + 16], git[PATH_MAX + 16], map[64];
-	char buf[PATH_MAX], gd[PATH_MAX];
+	char gd[PATH_MAX];
 	struct stat st;
 	uid_t uid = getuid();
 	gid_t gid = getgid();
 	size_t i;
-	ssize_t n;
-	int fd;
 	static int done;
 
 	if (done)
@@ -7540,20 +7587,9 @@ sbxprotect(char *why, size_t wsz)
 			    "paths cannot be pinned, refusing to run", git);
 			return -1;
 		}
-		if (S_ISREG(st.st_mode) && (fd = open(git, O_RDONLY |
-		    O_NOFOLLOW | O_CLOEXEC)) >= 0) {
-			n = read(fd, buf, sizeof(buf) - 1);
-			close(fd);
-			buf[n > 0 ? n : 0] = '\0';
-			buf[strcspn(buf, "\r\n")] = '\0';
-			if (strncmp(buf, "gitdir: ", 8) == 0 &&
-			    snprintf(path, sizeof(path), "%s%s%s", buf[8] == '/' ?
-			    "" : wsroot, buf[8] == '/' ? "" : "/", buf + 8) > 0 &&
-			    realpath(path, gd) != NULL && wsbeneath(gd) &&
-			    snprintf(path, sizeof(path), "%s/HEAD", gd) > 0 &&
-			    lstat(path, &st) == 0 && sbxbind(gd, 0) != 0)
-				goto fail;
-		}
+		if (S_ISREG(st.st_mode) && sbxgitdir(gd) && sbxbind(gd, 0)
+		    != 0)
+			goto fail;
 		if (sbxbind(git, 0) != 0)
 			goto fail;
 	}
@@ -7615,6 +7651,253 @@ sbxquarantine(Buf *out)
 			    strerror(errno));
 	}
 }
+
+/*
+ * macOS and OpenBSD: the same walls from their own kernels, ready for a
+ * port of the rest (vtcode builds on Linux only today: the runner uses
+ * prctl, pidfds and mount namespaces).  Neither can run on this
+ * project's CI.  tests/port.c compiles both here against stubs with the
+ * platforms' prototypes and checks the profile and the unveil calls
+ * they make; README lists them as untested.
+ *
+ * Seatbelt mirrors the Linux sandbox: (deny default); read and execute
+ * the system paths config.h lists for macOS; read and write the
+ * workspace and the temp dir, except the protected paths; the devices
+ * and the pty; signals and process information only inside the
+ * sandbox; the network only with --net.  The protected names are one
+ * regex (each letter both cases: the default macOS file system ignores
+ * case), so a missing one cannot be created either; a .git pointer's
+ * repository is a subpath.  Every path is a profile parameter, resolved
+ * with realpath(): nothing the user or the workspace named is ever part
+ * of the profile's text.
+ */
+#if defined(__APPLE__) || defined(VTCODE_PORTCHECK)
+
+#define SBPLMAXPARAMS 64
+
+typedef struct {
+	Buf prof;
+	const char *par[2 * SBPLMAXPARAMS + 1]; /* key, value, ..., NULL */
+	int n;
+} Sbpl;
+
+/* parameter KEY = path p made canonical; its name in key (8 bytes).
+ * 0; 1 when p does not exist and may be left out; -1 */
+static int
+sbplparam(Sbpl *s, const char *key, const char *p, int must, char *why,
+    size_t wsz)
+{
+	char rp[PATH_MAX];
+
+	if (realpath(p, rp) == NULL) {
+		if (!must && errno == ENOENT)
+			return 1;
+		snprintf(why, wsz, "%.300s: %s", p, strerror(errno));
+		return -1;
+	}
+	if (s->n >= SBPLMAXPARAMS) {
+		snprintf(why, wsz, "more than %d Seatbelt parameters",
+		    SBPLMAXPARAMS);
+		return -1;
+	}
+	s->par[2 * s->n] = xstrndup(key, strlen(key));
+	s->par[2 * s->n + 1] = xstrndup(rp, strlen(rp));
+	s->par[2 * ++s->n] = NULL;
+	return 0;
+}
+
+/* (subpath (param "R0")) ... for each list entry that exists */
+static int
+sbplpaths(Sbpl *s, const char *filter, char pre, const char *const *l,
+    size_t n, char *why, size_t wsz)
+{
+	char key[8];
+	size_t i;
+	int rc;
+
+	for (i = 0; i < n && i < 1000; i++) {
+		snprintf(key, sizeof(key), "%c%d", pre, (int)i);
+		if ((rc = sbplparam(s, key, l[i], 0, why, wsz)) < 0)
+			return -1;
+		if (rc == 0)
+			bufaddf(&s->prof, " (%s (param \"%s\"))", filter, key);
+	}
+	return 0;
+}
+
+/* the protected names as one regex: "/([.][gG][iI][tT]|...)(/|$)" */
+static int
+sbplprotected(Buf *b, char *why, size_t wsz)
+{
+	const char *c;
+	size_t i;
+
+	bufaddstr(b, "(regex #\"/([.][gG][iI][tT]");
+	for (i = 0; i < LEN(protectedpaths); i++) {
+		bufaddc(b, '|');
+		for (c = protectedpaths[i]; *c != '\0'; c++) {
+			if (isalpha((unsigned char)*c))
+				bufaddf(b, "[%c%c]", tolower((unsigned char)*c),
+				    toupper((unsigned char)*c));
+			else if (*c == '.')
+				bufaddstr(b, "[.]");
+			else if (isdigit((unsigned char)*c) || *c == '-' ||
+			    *c == '_' || *c == '/')
+				bufaddc(b, *c);
+			else {
+				snprintf(why, wsz, "protected path %s: only "
+				    "letters, digits, . - _ and / can go into a "
+				    "Seatbelt regex", protectedpaths[i]);
+				return -1;
+			}
+		}
+	}
+	bufaddstr(b, ")(/|$)\")");
+	return 0;
+}
+
+/* the profile and its parameters for a command; 0 or -1 with why */
+static int
+sbplmake(Sbpl *s, int net, const char *tmp, const char *pty, char *why,
+    size_t wsz)
+{
+	char gd[PATH_MAX];
+	Buf *b = &s->prof;
+
+	memset(s, 0, sizeof(*s));
+	bufinit(b, 0);
+	bufaddstr(b, "(version 1)\n(deny default)\n"
+	    "(allow process-exec process-fork)\n"
+	    "(allow signal (target same-sandbox))\n"
+	    "(allow process-info* (target same-sandbox))\n"
+	    "(allow sysctl-read)\n(allow ipc-posix-sem)\n"
+	    "(allow mach-lookup (global-name "
+	    "\"com.apple.system.opendirectoryd.libinfo\"))\n"
+	    "(allow file-read-metadata)\n(allow file-read*");
+	if (sbplpaths(s, "subpath", 'R', sbxreadmac, LEN(sbxreadmac), why,
+	    wsz) != 0)
+		return -1;
+	bufaddstr(b, ")\n(allow file-read* file-write-data file-ioctl");
+	if (sbplpaths(s, "literal", 'D', sbxdevices, LEN(sbxdevices), why,
+	    wsz) != 0 || sbplparam(s, "PTY", pty, 1, why, wsz) != 0 ||
+	    sbplparam(s, "WS", wsroot, 1, why, wsz) != 0 ||
+	    sbplparam(s, "TMP", tmp, 1, why, wsz) != 0)
+		return -1;
+	bufaddstr(b, " (literal (param \"PTY\")))\n"
+	    "(allow file-read* (subpath (param \"WS\")) "
+	    "(subpath (param \"TMP\")))\n"
+	    "(allow file-write* (subpath (param \"TMP\")))\n"
+	    "(allow file-write* (require-all (subpath (param \"WS\")) "
+	    "(require-not ");
+	if (sbplprotected(b, why, wsz) != 0)
+		return -1;
+	bufaddc(b, ')');
+	if (sbxgitdir(gd)) {
+		if (sbplparam(s, "GITDIR", gd, 1, why, wsz) != 0)
+			return -1;
+		bufaddstr(b, " (require-not (subpath (param \"GITDIR\")))");
+	}
+	bufaddstr(b, "))\n");
+	if (net)
+		bufaddstr(b, "(allow network* system-socket)\n");
+	if (b->err) {
+		snprintf(why, wsz, "the Seatbelt profile does not fit");
+		return -1;
+	}
+	return 0;
+}
+
+static void
+sbplfree(Sbpl *s)
+{
+	int i;
+
+	for (i = 0; i < 2 * s->n; i++)
+		free((char *)s->par[i]);
+	buffree(&s->prof);
+}
+
+/* the child's Seatbelt sandbox, inherited by everything it runs */
+static int
+sbxseatbelt(int net, const char *tmp, const char *pty, char *why,
+    size_t wsz)
+{
+	char *err = NULL;
+	Sbpl s;
+	int rc;
+
+	if (sbplmake(&s, net, tmp, pty, why, wsz) != 0) {
+		sbplfree(&s);
+		return -1;
+	}
+	rc = sandbox_init_with_parameters(s.prof.p, 0, s.par, &err);
+	if (rc != 0)
+		snprintf(why, wsz, "sandbox_init: %s", err ? err : "refused");
+	if (err != NULL)
+		sandbox_free_error(err);
+	sbplfree(&s);
+	return rc != 0 ? -1 : 0;
+}
+#endif /* __APPLE__ */
+
+/*
+ * OpenBSD: unveil the same paths with the same rights (the system paths
+ * read and execute, the workspace and temp dir read, write, execute and
+ * create, the protected paths read only, so a missing one cannot be
+ * created), lock the list, and pledge what the command may do after
+ * exec: no network promises without --net.
+ */
+#if defined(__OpenBSD__) || defined(VTCODE_PORTCHECK)
+static int
+sbxunveil(int net, const char *tmp, const char *pty, char *why, size_t wsz)
+{
+	static const char prom[] = "stdio rpath wpath cpath dpath tmppath "
+	    "fattr chown flock getpw proc exec tty unix ps prot_exec";
+	char path[PATH_MAX + 32], gd[PATH_MAX];
+	const char *fail = NULL;
+	size_t i;
+
+	for (i = 0; i < LEN(sbxreadexec) && !fail; i++)
+		if (unveil(sbxreadexec[i], "rx") != 0 && errno != ENOENT)
+			fail = sbxreadexec[i];
+	for (i = 0; i < LEN(sbxdevices) && !fail; i++)
+		if (unveil(sbxdevices[i], "rw") != 0 && errno != ENOENT)
+			fail = sbxdevices[i];
+	for (i = 0; net && i < LEN(selfread) && !fail; i++)
+		if (unveil(selfread[i], "r") != 0 && errno != ENOENT)
+			fail = selfread[i];
+	if (!fail && unveil(pty, "rw") != 0)
+		fail = pty;
+	if (!fail && unveil(wsroot, "rwxc") != 0)
+		fail = wsroot;
+	if (!fail && unveil(tmp, "rwxc") != 0)
+		fail = tmp;
+	snprintf(path, sizeof(path), "%s/.git", wsroot);
+	if (!fail && unveil(path, "r") != 0)
+		fail = ".git";
+	for (i = 0; i < LEN(protectedpaths) && !fail; i++) {
+		snprintf(path, sizeof(path), "%s/%s", wsroot, protectedpaths[i]);
+		/* ENOENT: a missing parent (.git/hooks without .git), which
+		 * the rule for that parent already covers */
+		if (unveil(path, "r") != 0 && errno != ENOENT)
+			fail = protectedpaths[i];
+	}
+	if (!fail && sbxgitdir(gd) && unveil(gd, "r") != 0)
+		fail = gd;
+	if (!fail && unveil(NULL, NULL) != 0)
+		fail = "locking the list";
+	if (fail) {
+		snprintf(why, wsz, "unveil %.300s: %s", fail, strerror(errno));
+		return -1;
+	}
+	snprintf(path, sizeof(path), "%s%s", prom, net ? " inet dns" : "");
+	if (pledge(NULL, path) != 0) {
+		snprintf(why, wsz, "pledge: %s", strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+#endif /* __OpenBSD__ */
 
 /*
  * runner: one command on its own pty, in its own session, with the
@@ -7764,6 +8047,15 @@ runchild(char *const argv[], const char *workdir, int net, int abi,
 		runfail("dropping capabilities", strerror(errno));
 	if (prctl(PR_SET_NO_NEW_PRIVS, 1L, 0L, 0L, 0L) != 0)
 		runfail("no_new_privs", strerror(errno));
+#if defined(__APPLE__)
+	(void)abi;
+	if (sbxseatbelt(net, runtmp(), pty, why, sizeof(why)) != 0)
+		runfail("sandbox", why);
+#elif defined(__OpenBSD__)
+	(void)abi;
+	if (sbxunveil(net, runtmp(), pty, why, sizeof(why)) != 0)
+		runfail("sandbox", why);
+#else
 	if (abi < SBXLANDLOCKMIN)
 		runfail("sandbox", "Landlock is not available (needs Linux "
 		    "5.13 with CONFIG_SECURITY_LANDLOCK and lsm=landlock): "
@@ -7775,6 +8067,7 @@ runchild(char *const argv[], const char *workdir, int net, int abi,
 		if (SBXSECCOMP)
 			runfail("sandbox", why);
 	}
+#endif
 	/* limits last: nothing allocates after them, so a tight address
 	 * space limit cannot trip vtcode's own code in the child */
 	for (i = 0; i < LEN(lims); i++) {
