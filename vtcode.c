@@ -1286,7 +1286,7 @@ readsmall(int dirfd, const char *name, size_t max, size_t *len,
     struct stat *st)
 {
 	char *buf = NULL;
-	size_t n = 0;
+	size_t n = 0, cap;
 	ssize_t r;
 	int fd, saved;
 
@@ -1299,8 +1299,20 @@ readsmall(int dirfd, const char *name, size_t max, size_t *len,
 	    (uintmax_t)st->st_size > max ? EFBIG : 0;
 	if (errno != 0)
 		goto fail;
-	buf = xmalloc(max + 2);
-	while (n <= max && (r = read(fd, buf + n, max + 1 - n)) != 0) {
+	/* sized by the file, one byte over to see it grow; grown (up to
+	 * max + 1 bytes) only if it does */
+	cap = (size_t)st->st_size;
+	buf = xmalloc(cap + 2);
+	for (;;) {
+		if (n > cap) {
+			if (cap >= max)
+				break;
+			cap = cap > max / 2 ? max : MIN(max,
+			    MAX(cap * 2, 4096));
+			buf = xrealloc(buf, cap + 2);
+		}
+		if ((r = read(fd, buf + n, cap + 1 - n)) == 0)
+			break;
 		if (r < 0 && errno == EINTR)
 			continue;
 		if (r < 0)
