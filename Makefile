@@ -55,12 +55,12 @@ test: vtcode werror
 # unit tests and the plain fuzz drivers: ASan + UBSan, abort on any report
 SANFLAGS = -std=c99 -g -O1 -fno-omit-frame-pointer \
 	-fsanitize=address,undefined -fno-sanitize-recover=all
-tests/unit: tests/unit.c $(DEPS)
+tests/unit: tests/unit.c tests/check.h $(DEPS)
 	$(CC) $(SANFLAGS) -DVERSION=\"$(VERSION)\" $(INCS) -o $@ tests/unit.c \
 		$(TSLIB) $(LIBS)
 
 # the macOS and OpenBSD sandboxes, compiled here against stubs
-tests/port: tests/port.c $(DEPS)
+tests/port: tests/port.c tests/check.h $(DEPS)
 	$(CC) $(SANFLAGS) -pedantic -Wall -Wextra -Wno-unused-function \
 		-Werror -DVERSION=\"$(VERSION)\" $(INCS) -o $@ tests/port.c \
 		$(TSLIB) $(LIBS)
@@ -68,11 +68,11 @@ tests/port: tests/port.c $(DEPS)
 # the runner for valgrind, which knows neither Landlock nor seccomp(2):
 # the same sources with both floors at 0 in a copy of config.h, so its
 # commands run without those two walls.  Only tests.sh runs it.
-build/vg/unit: tests/unit.c $(DEPS)
+build/vg/unit: tests/unit.c tests/check.h $(DEPS)
 	rm -rf build/vg
 	mkdir -p build/vg/tests
 	cp vtcode.c vtcode.h build/vg/
-	cp tests/unit.c build/vg/tests/
+	cp tests/unit.c tests/check.h build/vg/tests/
 	sed -e 's/^#define SBXLANDLOCKMIN .*/#define SBXLANDLOCKMIN 0/' \
 		-e 's/^#define SBXSECCOMP .*/#define SBXSECCOMP 0/' \
 		config.h >build/vg/config.h

@@ -13,20 +13,7 @@
 
 #include <regex.h>
 
-static int npass, nfail;
-
-#define T(c) check((c) != 0, __LINE__, #c)
-
-static void
-check(int ok, int line, const char *what)
-{
-	if (ok) {
-		npass++;
-		return;
-	}
-	nfail++;
-	printf("FAIL tests/port.c:%d: %s\n", line, what);
-}
+#include "check.h"
 
 /* ---- the stubs: what was asked, and what to answer ---- */
 
@@ -207,6 +194,15 @@ main(void)
 	char ws[] = "/tmp/vtport-XXXXXX", tmp[] = "/tmp/vtport-tmp-XXXXXX";
 	char p[PATH_MAX + 64], rws[PATH_MAX], rtmp[PATH_MAX], rrepo[PATH_MAX];
 	char rpty[PATH_MAX], why[600], *pty, line[3 * PATH_MAX], *s;
+	static const struct { const char *rel; int prot; } names[] = {
+		{ ".git", 1 }, { ".GIT/hooks/pre-commit", 1 },
+		{ ".Git/config", 1 }, { "sub/.git/config", 1 },
+		{ ".vtcode", 1 }, { ".VTCODE/policy.toml", 1 },
+		{ ".vt-workspace-trust", 1 },
+		{ ".github/workflows/ci.yml", 0 }, { ".gitignore", 0 },
+		{ "src/git.c", 0 }, { ".vtcoderc", 0 },
+	};
+	size_t i;
 	const char *w, *gitrule = " (require-not (subpath (param \"GITDIR\")))";
 	int m, sl, nallow;
 
@@ -254,30 +250,13 @@ main(void)
 	T(sbxseatbelt(1, tmp, pty, why, sizeof(why)) == 0);
 	T(strstr(prof.p, "(allow network* system-socket)\n") != NULL);
 	T(count(prof.p, "(allow ") == nallow + 1);
-	/* the protected names, each letter in either case, as components */
-	snprintf(p, sizeof(p), "%s/.git", rws);
-	T(protects(p) == 1);
-	snprintf(p, sizeof(p), "%s/.GIT/hooks/pre-commit", rws);
-	T(protects(p) == 1);
-	snprintf(p, sizeof(p), "%s/.Git/config", rws);
-	T(protects(p) == 1);
-	snprintf(p, sizeof(p), "%s/sub/.git/config", rws);
-	T(protects(p) == 1);
-	snprintf(p, sizeof(p), "%s/.vtcode", rws);
-	T(protects(p) == 1);
-	snprintf(p, sizeof(p), "%s/.VTCODE/policy.toml", rws);
-	T(protects(p) == 1);
-	snprintf(p, sizeof(p), "%s/.vt-workspace-trust", rws);
-	T(protects(p) == 1);
-	/* controls: names that only look alike stay writable */
-	snprintf(p, sizeof(p), "%s/.github/workflows/ci.yml", rws);
-	T(protects(p) == 0);
-	snprintf(p, sizeof(p), "%s/.gitignore", rws);
-	T(protects(p) == 0);
-	snprintf(p, sizeof(p), "%s/src/git.c", rws);
-	T(protects(p) == 0);
-	snprintf(p, sizeof(p), "%s/.vtcoderc", rws);
-	T(protects(p) == 0);
+	/* the protected names, each letter in either case, as components,
+	 * and controls: names that only look alike stay writable */
+	for (i = 0; i < LEN(names); i++) {
+		snprintf(p, sizeof(p), "%s/%s", rws, names[i].rel);
+		check(protects(p) == names[i].prot, __FILE__, __LINE__,
+		    names[i].rel);
+	}
 	/* a workspace named to break out of a quoted string changes no text */
 	s = xstrndup(prof.p, prof.len);
 	snprintf(p, sizeof(p), "%s/x\") (allow default) (\"", rws);
@@ -327,7 +306,6 @@ main(void)
 			"settime", "route", "pf", "bpf", "mcast", "audio",
 			"video", "sendfd", "recvfd", "error" };
 		static const char *const px[] = { "prot_exec" };
-		size_t i;
 
 		for (i = 0; i < LEN(sbxdevices); i++)
 			ok[i] = sbxdevices[i];

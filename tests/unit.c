@@ -11,20 +11,7 @@
 #include <sys/wait.h>
 #include <sys/ptrace.h>
 
-static int npass, nfail;
-
-#define T(c) check((c) != 0, __LINE__, #c)
-
-static void
-check(int ok, int line, const char *what)
-{
-	if (ok) {
-		npass++;
-		return;
-	}
-	nfail++;
-	printf("FAIL tests/unit.c:%d: %s\n", line, what);
-}
+#include "check.h"
 
 /* parse a C string; returns the token count or -1 */
 static JTok toks[4096];
