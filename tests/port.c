@@ -182,9 +182,16 @@ promisesnot(const char *const bad[], int n)
 	return 1;
 }
 
+/* an unveil or pledge call, printf-style, was made */
 static int
-called(const char *line)
+called(const char *fmt, ...)
 {
+	char line[3 * PATH_MAX];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
 	return strstr(calls.p ? calls.p : "", line) != NULL;
 }
 
@@ -193,7 +200,7 @@ main(void)
 {
 	char ws[] = "/tmp/vtport-XXXXXX", tmp[] = "/tmp/vtport-tmp-XXXXXX";
 	char p[PATH_MAX + 64], rws[PATH_MAX], rtmp[PATH_MAX], rrepo[PATH_MAX];
-	char rpty[PATH_MAX], why[600], *pty, line[3 * PATH_MAX], *s;
+	char rpty[PATH_MAX], why[600], *pty, *s;
 	static const struct { const char *rel; int prot; } names[] = {
 		{ ".git", 1 }, { ".GIT/hooks/pre-commit", 1 },
 		{ ".Git/config", 1 }, { "sub/.git/config", 1 },
@@ -282,22 +289,14 @@ main(void)
 
 	/* ---- unveil + pledge ---- */
 	T(sbxunveil(0, tmp, pty, why, sizeof(why)) == 0);
-	snprintf(line, sizeof(line), "unveil %s rwxc\n", rws);
-	T(called(line));
-	snprintf(line, sizeof(line), "unveil %s rwxc\n", tmp);
-	T(called(line));
-	snprintf(line, sizeof(line), "unveil %s rw\n", pty);
-	T(called(line));
-	snprintf(line, sizeof(line), "unveil %s/.git r\n", rws);
-	T(called(line));
-	snprintf(line, sizeof(line), "unveil %s/.git/hooks r\n", rws);
-	T(called(line));
-	snprintf(line, sizeof(line), "unveil %s/.vtcode r\n", rws);
-	T(called(line));
-	snprintf(line, sizeof(line), "unveil %s/.vt-workspace-trust r\n", rws);
-	T(called(line));
-	snprintf(line, sizeof(line), "unveil %s r\n", rrepo);
-	T(called(line));
+	T(called("unveil %s rwxc\n", rws));
+	T(called("unveil %s rwxc\n", tmp));
+	T(called("unveil %s rw\n", pty));
+	T(called("unveil %s/.git r\n", rws));
+	T(called("unveil %s/.git/hooks r\n", rws));
+	T(called("unveil %s/.vtcode r\n", rws));
+	T(called("unveil %s/.vt-workspace-trust r\n", rws));
+	T(called("unveil %s r\n", rrepo));
 	T(called("unveil /usr rx\n") && called("unveil /dev/null rw\n"));
 	/* nothing else is writable, the list is locked, then the pledge */
 	{
