@@ -273,6 +273,7 @@ static char *readsmall(int dirfd, const char *name, size_t max,
 static int jsonfail(JDoc *d, size_t off, const char *why);
 static size_t jsonws(const char *s, size_t n, size_t i);
 static int jsonhex4(const unsigned char *s, size_t n, size_t i, uint32_t *v);
+static size_t jsonstrslow(JDoc *d, JTok *t, size_t i);
 static size_t jsonstring(JDoc *d, JTok *t, size_t i);
 static size_t jsonnumber(JDoc *d, JTok *t, size_t i);
 static int jsonparse(JDoc *d, const char *buf, size_t len, JTok *tok, int maxtok);
@@ -637,6 +638,7 @@ typedef struct {
 	int outtty, errtty;
 	int lastnl;             /* the last byte on stdout was a newline */
 	int reasoning;          /* inside a reasoning run on stderr */
+	Buf pend;               /* answer text not yet written (no tty) */
 } Show;
 
 /* the event streams of this run */
@@ -1411,7 +1413,7 @@ jsonhex4(const unsigned char *s, size_t n, size_t i, uint32_t *v)
 /* scan the string whose opening quote is at i; returns the offset after
  * the closing quote, or 0 (never a valid result) on rejection */
 static size_t
-jsonstring(JDoc *d, JTok *t, size_t i)
+jsonstrslow(JDoc *d, JTok *t, size_t i)
 {
 	const unsigned char *s = (const unsigned char *)d->buf;
 	size_t n = d->len;
@@ -1468,6 +1470,24 @@ jsonstring(JDoc *d, JTok *t, size_t i)
 	}
 	t->end = i;
 	return i + 1;
+}
+
+/* the same, inlined in the parser for the common string: printable
+ * ASCII up to its closing quote, nothing escaped */
+static inline size_t
+jsonstring(JDoc *d, JTok *t, size_t i)
+{
+	const unsigned char *s = (const unsigned char *)d->buf;
+	size_t k = i + 1, n = d->len;
+
+	while (k < n && !jstrclass[s[k]])
+		k++;
+	if (k >= n || s[k] != '"')
+		return jsonstrslow(d, t, i);
+	t->type = JString;
+	t->start = i + 1;
+	t->end = k;
+	return k + 1;
 }
 
 /* RFC 8259: -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?
@@ -1636,7 +1656,7 @@ jsonerror(const JDoc *d, char *msg, size_t sz)
 	return msg;
 }
 
-static const JTok *
+static inline const JTok *
 jsontok(const JDoc *d, int t)
 {
 	if (d->err != NULL || t < 0 || t >= d->ntok)
@@ -1644,7 +1664,7 @@ jsontok(const JDoc *d, int t)
 	return &d->tok[t];
 }
 
-static int
+static inline int
 jsontype(const JDoc *d, int t)
 {
 	const JTok *k = jsontok(d, t);
@@ -1703,7 +1723,7 @@ jsonget(const JDoc *d, int obj, const char *key)
 }
 
 /* several members of obj in one walk: out[i] as jsonget(keys[i]) */
-static void
+static inline void
 jsonmembers(const JDoc *d, int obj, const JKey keys[], int nkeys, int out[])
 {
 	const JTok *o = jsontok(d, obj), *k;
@@ -1732,7 +1752,7 @@ jsonmembers(const JDoc *d, int obj, const JKey keys[], int nkeys, int out[])
 }
 
 /* element idx of array arr, or -1 */
-static int
+static inline int
 jsonat(const JDoc *d, int arr, int idx)
 {
 	const JTok *a = jsontok(d, arr);
@@ -3168,7 +3188,11 @@ sockread(void *ctx, unsigned char *buf, size_t len)
 	ssize_t r;
 
 	for (;;) {
-		if (netwait(c, POLLIN) != 0)
+		/* read first (the socket does not block): while a stream
+		 * flows there is nothing to wait for.  A cancel or the
+		 * request's time limit still ends it, in netwait's words */
+		if ((cancelled || nowms() >= c->deadline) &&
+		    netwait(c, POLLIN) != 0)
 			return -1;
 		r = read(c->fd, buf, len);
 		if (r > 0)
@@ -3177,7 +3201,12 @@ sockread(void *ctx, unsigned char *buf, size_t len)
 			c->eof = 1;
 			return -1;
 		}
-		if (errno != EINTR && errno != EAGAIN) {
+		if (errno == EAGAIN) {
+			if (netwait(c, POLLIN) != 0)
+				return -1;
+			continue;
+		}
+		if (errno != EINTR) {
 			snprintf(c->err, sizeof(c->err), "%s: read: %s",
 			    c->host, strerror(errno));
 			return -1;
@@ -4104,8 +4133,10 @@ ssefeed(Sse *s, const char *p, size_t n)
 				continue;
 			}
 		}
-		nl = memchr(p + i, '\n', n - i);
-		cr = memchr(p + i, '\r', nl ? (size_t)(nl - p) - i : n - i);
+		/* a blank line (LF) needs no search: one ends every event */
+		nl = p[i] == '\n' ? p + i : memchr(p + i, '\n', n - i);
+		cr = nl == p + i ? NULL : memchr(p + i, '\r', nl ?
+		    (size_t)(nl - p) - i : n - i);
 		k = cr ? (size_t)(cr - p) : nl ? (size_t)(nl - p) : n;
 		if (k - i > MAXSSELINE || s->line.len + (k - i) > MAXSSELINE) {
 			snprintf(s->err, sizeof(s->err), "line longer than "
@@ -4632,7 +4663,7 @@ jsonid(const JDoc *d, int t)
 	return jsonstrdup(d, t);
 }
 
-static void
+static inline void
 turnstr(Turn *t, int ev, const JDoc *d, int s)
 {
 	Buf *b = ev == EvText ? &t->text : &t->reasoning;
@@ -5036,6 +5067,8 @@ httpexchange(const Endpoint *e, const char *method, const char *path,
 			break;
 		}
 	}
+	if (t->emit)    /* and what the last read brought, however it ended */
+		t->emit(t->ctx, EvFlush, NULL, 0);
 	connclose(&c);
 	if (rc == 0 && bc.stream && sseend(&sse) != 0)
 		rc = turnerr(t, ErrBad, "%s", sse.err);
@@ -10454,6 +10487,18 @@ convadd(Conv *cv, int role, const char *text, size_t n)
 }
 
 static void
+showinit(Show *s)
+{
+	memset(s, 0, sizeof(*s));
+	s->outtty = isatty(1);
+	s->errtty = isatty(2);
+	bufinit(&s->pend, MAXANSWER);
+	/* what one read brings goes out in one write */
+	if (!s->outtty)
+		setvbuf(stdout, NULL, _IOFBF, 1 << 16);
+}
+
+static void
 agentemit(void *ctx, int ev, const char *p, size_t n)
 {
 	Show *s = ctx;
@@ -10466,10 +10511,12 @@ agentemit(void *ctx, int ev, const char *p, size_t n)
 		if (s->outtty)
 			putterm(stdout, p, n);
 		else
-			fwrite(p, 1, n, stdout);
+			bufadd(&s->pend, p, n); /* one write a read */
 		if (n > 0)
 			s->lastnl = p[n - 1] == '\n';
 	} else if (ev == EvFlush) {
+		fwrite(s->pend.p ? s->pend.p : "", 1, s->pend.len, stdout);
+		s->pend.len = 0;
 		fflush(stdout);
 		fflush(stderr);
 	} else if (ev == EvReasoning && !evs.json) {
@@ -10891,10 +10938,9 @@ cmdexec(int argc, char *argv[])
 	memset(&cv, 0, sizeof(cv));
 	convadd(&cv, RoleUser, prompt, strlen(prompt));
 	free(owned);
-	memset(&show, 0, sizeof(show));
-	show.outtty = isatty(1);
-	show.errtty = isatty(2);
+	showinit(&show);
 	rc = agentrun(&ep, &cv, &show);
+	buffree(&show.pend);
 	convfree(&cv, 0);
 	if (fflush(stdout) != 0)
 		return ExitFail;
@@ -10957,9 +11003,7 @@ interactive(Conv *cvp)
 		convfree(&cv, 0);
 		return ExitFail;
 	}
-	memset(&show, 0, sizeof(show));
-	show.outtty = isatty(1);
-	show.errtty = isatty(2);
+	showinit(&show);
 	fprintf(stderr, "vtcode %s: %s, model %s, workspace %s%s\n"
 	    "Ctrl-C cancels a turn, Ctrl-D ends the session.\n", VERSION,
 	    ep.p->name, ep.model[0] ? ep.model : "(the server's first)",
@@ -10998,6 +11042,7 @@ interactive(Conv *cvp)
 			fputs("[cancelled]\n", stderr);
 		}
 	}
+	buffree(&show.pend);
 	convfree(&cv, 0);
 	return ExitOK;
 }
