@@ -462,10 +462,9 @@ static const char *const protectedpaths[] = {
 
 /* ---- sandbox and runner ---- */
 
-/* Landlock (and OpenBSD's unveil): what every command may read and
- * execute.  /etc is listed file by file: Landlock can only add, so /etc
- * whole would give away /etc/shadow's neighbours (ssh host keys,
- * sudoers.d, credentials). */
+/* Landlock: what every command may read and execute.  /etc is listed
+ * file by file: Landlock can only add, so /etc whole would give away
+ * /etc/shadow's neighbours (ssh host keys, sudoers.d, credentials). */
 static const char *const sbxreadexec[] = {
 	"/usr", "/bin", "/sbin", "/lib", "/lib64", "/lib32", "/libx32",
 	"/etc/alternatives", "/etc/ld.so.cache", "/etc/ld.so.conf",
@@ -478,15 +477,44 @@ static const char *const sbxreadexec[] = {
 };
 
 #if defined(__APPLE__) || defined(VTCODE_PORTCHECK)
-/* macOS (Seatbelt, untested: README): what every command may read and
- * execute; /private/etc file by file, as /etc is on Linux */
+/* macOS (Seatbelt, untested: README): what every command may read, map
+ * and execute; /private/etc file by file, as /etc is on Linux */
 static const char *const sbxreadmac[] = {
-	"/usr", "/bin", "/sbin", "/System", "/opt/homebrew",
+	"/usr", "/bin", "/sbin", "/System",
+	"/opt/homebrew/bin", "/opt/homebrew/sbin", "/opt/homebrew/lib",
+	"/opt/homebrew/libexec", "/opt/homebrew/opt",
+	"/opt/homebrew/Cellar", "/opt/homebrew/share",
+	"/opt/homebrew/include",
 	"/Library/Developer/CommandLineTools",
 	"/Applications/Xcode.app/Contents/Developer",
 	"/private/var/db/dyld", "/private/var/db/timezone",
+	"/private/var/db/xcode_select_link",
 	"/private/etc/hosts", "/private/etc/passwd", "/private/etc/group",
 	"/private/etc/localtime", "/private/etc/ssl",
+	"/private/etc/services", "/private/etc/protocols",
+};
+/* the sysctls a command may read there: hardware and the kernel's
+ * version, never kern.proc* or kern.procargs2 (other processes) */
+static const char *const sbxsysctlmac[] = {
+	"hw.activecpu", "hw.byteorder", "hw.cachelinesize", "hw.cpufamily",
+	"hw.cputype", "hw.logicalcpu", "hw.logicalcpu_max", "hw.machine",
+	"hw.memsize", "hw.model", "hw.ncpu", "hw.pagesize",
+	"hw.physicalcpu", "hw.physicalcpu_max", "hw.optional.arm64",
+	"hw.optional.neon", "hw.optional.avx2_0", "hw.optional.sse4_2",
+	"kern.argmax", "kern.hostname", "kern.maxfilesperproc",
+	"kern.maxproc", "kern.osproductversion", "kern.osrelease",
+	"kern.ostype", "kern.osversion", "kern.version", "kern.usrstack64",
+	"machdep.cpu.brand_string", "sysctl.proc_cputype", "vm.loadavg",
+};
+#endif
+#if defined(__OpenBSD__) || defined(VTCODE_PORTCHECK)
+/* OpenBSD (unveil, untested: README): what every command may read and
+ * execute */
+static const char *const sbxreadbsd[] = {
+	"/usr", "/bin", "/sbin", "/var/run/ld.so.hints",
+	"/etc/pwd.db", "/etc/group", "/etc/localtime", "/etc/hosts",
+	"/etc/ssl/cert.pem", "/etc/services", "/etc/protocols",
+	"/etc/man.conf",
 };
 #endif
 

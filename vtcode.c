@@ -422,6 +422,7 @@ static int sbxlandlock(int abi, const char *tmpdir, const char *pty,
 static scmp_filter_ctx sbxfilter(char *why, size_t wsz);
 static int sbxseccomp(int net, int abi, char *why, size_t wsz);
 static int putfile(const char *path, const char *s);
+static int sbxpinnable(char *why, size_t wsz);
 static int sbxgitdir(char *gd);
 static int sbxbind(const char *path, int rw);
 static int sbxprotect(char *why, size_t wsz);
@@ -7512,6 +7513,28 @@ putfile(const char *path, const char *s)
 	return rc;
 }
 
+/* .git and every protected path as they are now: none may be a
+ * symbolic link, which would move any wall put on it to wherever it
+ * points.  0, or -1 with why */
+static int
+sbxpinnable(char *why, size_t wsz)
+{
+	char path[2 * PATH_MAX + 16];
+	struct stat st;
+	size_t i;
+
+	for (i = 0; i <= LEN(protectedpaths); i++) {
+		snprintf(path, sizeof(path), "%s/%s", wsroot, i == 0 ? ".git" :
+		    protectedpaths[i - 1]);
+		if (lstat(path, &st) == 0 && S_ISLNK(st.st_mode)) {
+			snprintf(why, wsz, "%.300s is a symbolic link: protected "
+			    "paths cannot be pinned, refusing to run", path);
+			return -1;
+		}
+	}
+	return 0;
+}
+
 /* a .git that is a pointer file ("gitdir: PATH", as git worktree and
  * submodules write) to a repository inside the workspace: that
  * repository's canonical path in gd (PATH_MAX bytes) and 1, else 0 */
@@ -7580,6 +7603,8 @@ sbxprotect(char *why, size_t wsz)
 
 	if (done)
 		return 0;       /* once: the agent may have done it early */
+	if (sbxpinnable(why, wsz) != 0)
+		return -1;
 	/* writing our own uid_map takes a dumpable process; the moment is
 	 * no wider than the one before harden() ran, and nothing has been
 	 * read since that was not already in memory then */
@@ -7627,11 +7652,6 @@ sbxprotect(char *why, size_t wsz)
 		existed[i] = lstat(path, &st) == 0;
 	}
 	if (lstat(git, &st) == 0) {
-		if (S_ISLNK(st.st_mode)) {
-			snprintf(why, wsz, "%.300s is a symbolic link: protected "
-			    "paths cannot be pinned, refusing to run", git);
-			return -1;
-		}
 		if (S_ISREG(st.st_mode) && sbxgitdir(gd) && sbxbind(gd, 0)
 		    != 0)
 			goto fail;
@@ -7643,11 +7663,6 @@ sbxprotect(char *why, size_t wsz)
 		    protectedpaths[i]);
 		if (lstat(path, &st) != 0)
 			continue;
-		if (S_ISLNK(st.st_mode)) {
-			snprintf(why, wsz, "%.300s is a symbolic link: protected "
-			    "paths cannot be pinned, refusing to run", path);
-			return -1;
-		}
 		if (sbxbind(path, 0) != 0)
 			goto fail;
 	}
@@ -7703,18 +7718,20 @@ sbxquarantine(Buf *out)
  * prctl, pidfds and mount namespaces).  Neither can run on this
  * project's CI.  tests/port.c compiles both here against stubs with the
  * platforms' prototypes and checks the profile and the unveil calls
- * they make; README lists them as untested.
+ * they make; README lists them as untested, with what they cannot do.
  *
- * Seatbelt mirrors the Linux sandbox: (deny default); read and execute
- * the system paths config.h lists for macOS; read and write the
- * workspace and the temp dir, except the protected paths; the devices
- * and the pty; signals and process information only inside the
- * sandbox; the network only with --net.  The protected names are one
- * regex (each letter both cases: the default macOS file system ignores
- * case), so a missing one cannot be created either; a .git pointer's
- * repository is a subpath.  Every path is a profile parameter, resolved
- * with realpath(): nothing the user or the workspace named is ever part
- * of the profile's text.
+ * Seatbelt mirrors the Linux sandbox: (deny default); read, map and
+ * execute the system paths config.h lists for macOS; read, write and
+ * execute the workspace and the temp dir, except the protected paths;
+ * the devices and the pty; the sysctls config.h lists (none that reads
+ * another process: kern.procargs2 would show vtcode's environment);
+ * signals and process information only inside the sandbox; the network
+ * only with --net.  The protected names are one regex (each ASCII letter
+ * in both cases: the default macOS file system ignores case), so a
+ * missing one cannot be created either; a .git pointer's repository is
+ * a subpath.  Every path is a profile parameter, resolved with
+ * realpath(): nothing the user or the workspace named is ever part of
+ * the profile's text.
  */
 #if defined(__APPLE__) || defined(VTCODE_PORTCHECK)
 
@@ -7726,8 +7743,8 @@ typedef struct {
 	int n;
 } Sbpl;
 
-/* parameter KEY = path p made canonical; its name in key (8 bytes).
- * 0; 1 when p does not exist and may be left out; -1 */
+/* parameter KEY = path p made canonical.  0; 1 when p does not exist
+ * and may be left out; -1 */
 static int
 sbplparam(Sbpl *s, const char *key, const char *p, int must, char *why,
     size_t wsz)
@@ -7751,23 +7768,44 @@ sbplparam(Sbpl *s, const char *key, const char *p, int must, char *why,
 	return 0;
 }
 
-/* (subpath (param "R0")) ... for each list entry that exists */
+/* " (subpath (param \"R0\"))" ... into f for each entry that exists;
+ * how many, or -1 */
 static int
-sbplpaths(Sbpl *s, const char *filter, char pre, const char *const *l,
-    size_t n, char *why, size_t wsz)
+sbplpaths(Sbpl *s, Buf *f, const char *filter, char pre,
+    const char *const *l, size_t n, char *why, size_t wsz)
 {
 	char key[8];
 	size_t i;
-	int rc;
+	int rc, k = 0;
 
 	for (i = 0; i < n && i < 1000; i++) {
 		snprintf(key, sizeof(key), "%c%d", pre, (int)i);
 		if ((rc = sbplparam(s, key, l[i], 0, why, wsz)) < 0)
 			return -1;
-		if (rc == 0)
-			bufaddf(&s->prof, " (%s (param \"%s\"))", filter, key);
+		if (rc == 0) {
+			bufaddf(f, " (%s (param \"%s\"))", filter, key);
+			k++;
+		}
 	}
-	return 0;
+	return k;
+}
+
+/* a name from config.h that goes into the profile's text: letters,
+ * digits and "._-/" only, never empty, never starting with "/" */
+static int
+sbplname(const char *c, char *why, size_t wsz)
+{
+	const char *p;
+
+	for (p = c; *p != '\0'; p++)
+		if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+		    (*p >= '0' && *p <= '9') || strchr("._-/", *p) != NULL))
+			break;
+	if (*c != '\0' && *c != '/' && *p == '\0')
+		return 0;
+	snprintf(why, wsz, "%s: not a name that can go into a Seatbelt "
+	    "profile", c);
+	return -1;
 }
 
 /* the protected names as one regex: "/([.][gG][iI][tT]|...)(/|$)" */
@@ -7779,22 +7817,18 @@ sbplprotected(Buf *b, char *why, size_t wsz)
 
 	bufaddstr(b, "(regex #\"/([.][gG][iI][tT]");
 	for (i = 0; i < LEN(protectedpaths); i++) {
+		if (sbplname(protectedpaths[i], why, wsz) != 0)
+			return -1;
 		bufaddc(b, '|');
 		for (c = protectedpaths[i]; *c != '\0'; c++) {
-			if (isalpha((unsigned char)*c))
-				bufaddf(b, "[%c%c]", tolower((unsigned char)*c),
-				    toupper((unsigned char)*c));
+			if (*c >= 'a' && *c <= 'z')
+				bufaddf(b, "[%c%c]", *c, *c - 'a' + 'A');
+			else if (*c >= 'A' && *c <= 'Z')
+				bufaddf(b, "[%c%c]", *c - 'A' + 'a', *c);
 			else if (*c == '.')
 				bufaddstr(b, "[.]");
-			else if (isdigit((unsigned char)*c) || *c == '-' ||
-			    *c == '_' || *c == '/')
+			else
 				bufaddc(b, *c);
-			else {
-				snprintf(why, wsz, "protected path %s: only "
-				    "letters, digits, . - _ and / can go into a "
-				    "Seatbelt regex", protectedpaths[i]);
-				return -1;
-			}
 		}
 	}
 	bufaddstr(b, ")(/|$)\")");
@@ -7807,49 +7841,70 @@ sbplmake(Sbpl *s, int net, const char *tmp, const char *pty, char *why,
     size_t wsz)
 {
 	char gd[PATH_MAX];
-	Buf *b = &s->prof;
+	Buf *b = &s->prof, sys;
+	size_t i;
+	int nsys;
 
 	memset(s, 0, sizeof(*s));
 	bufinit(b, 0);
-	bufaddstr(b, "(version 1)\n(deny default)\n"
-	    "(allow process-exec process-fork)\n"
+	bufinit(&sys, 0);
+	bufaddstr(b, "(version 1)\n(deny default)\n(allow process-fork)\n"
 	    "(allow signal (target same-sandbox))\n"
 	    "(allow process-info* (target same-sandbox))\n"
-	    "(allow sysctl-read)\n(allow ipc-posix-sem)\n"
-	    "(allow mach-lookup (global-name "
+	    "(allow ipc-posix-sem)\n(allow mach-lookup (global-name "
 	    "\"com.apple.system.opendirectoryd.libinfo\"))\n"
-	    "(allow file-read-metadata)\n(allow file-read*");
-	if (sbplpaths(s, "subpath", 'R', sbxreadmac, LEN(sbxreadmac), why,
-	    wsz) != 0)
-		return -1;
-	bufaddstr(b, ")\n(allow file-read* file-write-data file-ioctl");
-	if (sbplpaths(s, "literal", 'D', sbxdevices, LEN(sbxdevices), why,
-	    wsz) != 0 || sbplparam(s, "PTY", pty, 1, why, wsz) != 0 ||
+	    "(allow file-read-metadata)\n(allow sysctl-read");
+	for (i = 0; i < LEN(sbxsysctlmac); i++) {
+		if (sbplname(sbxsysctlmac[i], why, wsz) != 0)
+			goto fail;
+		bufaddf(b, " (sysctl-name \"%s\")", sbxsysctlmac[i]);
+	}
+	bufaddstr(b, ")\n");
+	/* the system paths: read, map and execute; none there, no rule
+	 * (an allow with no filter would allow everything) */
+	if ((nsys = sbplpaths(s, &sys, "subpath", 'R', sbxreadmac,
+	    LEN(sbxreadmac), why, wsz)) < 0)
+		goto fail;
+	if (nsys > 0)
+		bufaddf(b, "(allow file-read* file-map-executable "
+		    "process-exec%s)\n", sys.p);
+	bufaddstr(b, "(allow file-read* file-write-data file-ioctl");
+	if (sbplpaths(s, b, "literal", 'D', sbxdevices, LEN(sbxdevices), why,
+	    wsz) < 0 || sbplparam(s, "PTY", pty, 1, why, wsz) != 0 ||
 	    sbplparam(s, "WS", wsroot, 1, why, wsz) != 0 ||
 	    sbplparam(s, "TMP", tmp, 1, why, wsz) != 0)
-		return -1;
+		goto fail;
 	bufaddstr(b, " (literal (param \"PTY\")))\n"
-	    "(allow file-read* (subpath (param \"WS\")) "
-	    "(subpath (param \"TMP\")))\n"
+	    "(allow file-read* file-map-executable process-exec "
+	    "(subpath (param \"WS\")) (subpath (param \"TMP\")))\n"
 	    "(allow file-write* (subpath (param \"TMP\")))\n"
 	    "(allow file-write* (require-all (subpath (param \"WS\")) "
 	    "(require-not ");
 	if (sbplprotected(b, why, wsz) != 0)
-		return -1;
+		goto fail;
 	bufaddc(b, ')');
 	if (sbxgitdir(gd)) {
 		if (sbplparam(s, "GITDIR", gd, 1, why, wsz) != 0)
-			return -1;
+			goto fail;
 		bufaddstr(b, " (require-not (subpath (param \"GITDIR\")))");
 	}
 	bufaddstr(b, "))\n");
-	if (net)
-		bufaddstr(b, "(allow network* system-socket)\n");
-	if (b->err) {
+	if (net)        /* and the services name lookups and TLS ask */
+		bufaddstr(b, "(allow network* system-socket)\n"
+		    "(allow mach-lookup (global-name "
+		    "\"com.apple.SystemConfiguration.DNSConfiguration\") "
+		    "(global-name \"com.apple.SystemConfiguration.configd\") "
+		    "(global-name \"com.apple.trustd.agent\") "
+		    "(global-name \"com.apple.ocspd\"))\n");
+	if (b->err || sys.err) {
 		snprintf(why, wsz, "the Seatbelt profile does not fit");
-		return -1;
+		goto fail;
 	}
+	buffree(&sys);
 	return 0;
+fail:
+	buffree(&sys);
+	return -1;
 }
 
 static void
@@ -7867,17 +7922,23 @@ static int
 sbxseatbelt(int net, const char *tmp, const char *pty, char *why,
     size_t wsz)
 {
-	char *err = NULL;
+	char *err = NULL, *c;
 	Sbpl s;
 	int rc;
 
+	if (sbxpinnable(why, wsz) != 0)
+		return -1;
 	if (sbplmake(&s, net, tmp, pty, why, wsz) != 0) {
 		sbplfree(&s);
 		return -1;
 	}
 	rc = sandbox_init_with_parameters(s.prof.p, 0, s.par, &err);
-	if (rc != 0)
+	if (rc != 0) {
 		snprintf(why, wsz, "sandbox_init: %s", err ? err : "refused");
+		for (c = why; *c != '\0'; c++)  /* one line */
+			if ((unsigned char)*c < ' ')
+				*c = ' ';
+	}
 	if (err != NULL)
 		sandbox_free_error(err);
 	sbplfree(&s);
@@ -7886,56 +7947,65 @@ sbxseatbelt(int net, const char *tmp, const char *pty, char *why,
 #endif /* __APPLE__ */
 
 /*
- * OpenBSD: unveil the same paths with the same rights (the system paths
- * read and execute, the workspace and temp dir read, write, execute and
- * create, the protected paths read only, so a missing one cannot be
- * created), lock the list, and pledge what the command may do after
- * exec: no network promises without --net.
+ * OpenBSD: unveil the same paths with the same rights (config.h's
+ * OpenBSD paths read and execute; the workspace and temp dir read,
+ * write, execute and create; the devices read and write, "c" too as
+ * open(O_CREAT) of an existing /dev/null asks for it; the protected
+ * paths read only, so a missing one cannot be created), lock the list,
+ * and pledge what the command may do after exec: inet, dns and unix
+ * only with --net, no ps (it would read other processes' environments),
+ * no error (a violation kills).
  */
 #if defined(__OpenBSD__) || defined(VTCODE_PORTCHECK)
 static int
 sbxunveil(int net, const char *tmp, const char *pty, char *why, size_t wsz)
 {
-	static const char prom[] = "stdio rpath wpath cpath dpath tmppath "
-	    "fattr chown flock getpw proc exec tty unix ps prot_exec";
+	static const char prom[] = "stdio rpath wpath cpath dpath fattr "
+	    "chown flock getpw proc exec tty prot_exec";
 	char path[PATH_MAX + 32], gd[PATH_MAX];
 	const char *fail = NULL;
 	size_t i;
+	int e = 0;
 
-	for (i = 0; i < LEN(sbxreadexec) && !fail; i++)
-		if (unveil(sbxreadexec[i], "rx") != 0 && errno != ENOENT)
-			fail = sbxreadexec[i];
+	if (sbxpinnable(why, wsz) != 0)
+		return -1;
+	for (i = 0; i < LEN(sbxreadbsd) && !fail; i++)
+		if (unveil(sbxreadbsd[i], "rx") != 0 && (e = errno) != ENOENT)
+			fail = sbxreadbsd[i];
 	for (i = 0; i < LEN(sbxdevices) && !fail; i++)
-		if (unveil(sbxdevices[i], "rw") != 0 && errno != ENOENT)
+		if (unveil(sbxdevices[i], "rwc") != 0 && (e = errno) != ENOENT)
 			fail = sbxdevices[i];
 	for (i = 0; net && i < LEN(selfread) && !fail; i++)
-		if (unveil(selfread[i], "r") != 0 && errno != ENOENT)
+		if (unveil(selfread[i], "r") != 0 && (e = errno) != ENOENT)
 			fail = selfread[i];
 	if (!fail && unveil(pty, "rw") != 0)
-		fail = pty;
+		fail = pty, e = errno;
 	if (!fail && unveil(wsroot, "rwxc") != 0)
-		fail = wsroot;
+		fail = wsroot, e = errno;
 	if (!fail && unveil(tmp, "rwxc") != 0)
-		fail = tmp;
+		fail = tmp, e = errno;
 	snprintf(path, sizeof(path), "%s/.git", wsroot);
 	if (!fail && unveil(path, "r") != 0)
-		fail = ".git";
+		fail = ".git", e = errno;
 	for (i = 0; i < LEN(protectedpaths) && !fail; i++) {
 		snprintf(path, sizeof(path), "%s/%s", wsroot, protectedpaths[i]);
-		/* ENOENT: a missing parent (.git/hooks without .git), which
-		 * the rule for that parent already covers */
-		if (unveil(path, "r") != 0 && errno != ENOENT)
+		/* ENOENT, ENOTDIR: a parent that is missing or a file
+		 * (.git/hooks with a .git pointer file), whose own rule
+		 * already covers everything beneath it */
+		if (unveil(path, "r") != 0 && (e = errno) != ENOENT &&
+		    e != ENOTDIR)
 			fail = protectedpaths[i];
 	}
 	if (!fail && sbxgitdir(gd) && unveil(gd, "r") != 0)
-		fail = gd;
+		fail = gd, e = errno;
 	if (!fail && unveil(NULL, NULL) != 0)
-		fail = "locking the list";
+		fail = "locking the list", e = errno;
 	if (fail) {
-		snprintf(why, wsz, "unveil %.300s: %s", fail, strerror(errno));
+		snprintf(why, wsz, "unveil %.300s: %s", fail, strerror(e));
 		return -1;
 	}
-	snprintf(path, sizeof(path), "%s%s", prom, net ? " inet dns" : "");
+	snprintf(path, sizeof(path), "%s%s", prom, net ? " unix inet dns" :
+	    "");
 	if (pledge(NULL, path) != 0) {
 		snprintf(why, wsz, "pledge: %s", strerror(errno));
 		return -1;

@@ -55,11 +55,26 @@ static int uverrno;
 int
 unveil(const char *path, const char *permissions)
 {
+	char dir[PATH_MAX], *sl;
+	struct stat st;
+
 	bufaddf(&calls, "unveil %s %s\n", path ? path : "NULL",
 	    permissions ? permissions : "NULL");
 	if (path != NULL && uvfail != NULL && strcmp(path, uvfail) == 0) {
 		errno = uverrno;
 		return -1;
+	}
+	/* as the kernel: the last component may be missing, the directory
+	 * holding it may not (ENOENT), nor be a file (ENOTDIR) */
+	if (path != NULL && snprintf(dir, sizeof(dir), "%s", path) > 0 &&
+	    (sl = strrchr(dir, '/')) != NULL && sl != dir) {
+		*sl = '\0';
+		if (stat(dir, &st) != 0)
+			return -1;
+		if (!S_ISDIR(st.st_mode)) {
+			errno = ENOTDIR;
+			return -1;
+		}
 	}
 	return 0;
 }
@@ -195,6 +210,48 @@ called(const char *fmt, ...)
 	return strstr(calls.p ? calls.p : "", line) != NULL;
 }
 
+/* the profile for the workspace main() makes, without --net */
+static const char seatbelt[] =
+    "(version 1)\n(deny default)\n(allow process-fork)\n"
+    "(allow signal (target same-sandbox))\n"
+    "(allow process-info* (target same-sandbox))\n(allow ipc-posix-sem)\n"
+    "(allow mach-lookup (global-name "
+    "\"com.apple.system.opendirectoryd.libinfo\"))\n"
+    "(allow file-read-metadata)\n"
+    "(allow sysctl-read (sysctl-name \"hw.activecpu\") (sysctl-name "
+    "\"hw.byteorder\") (sysctl-name \"hw.cachelinesize\") (sysctl-name "
+    "\"hw.cpufamily\") (sysctl-name \"hw.cputype\") (sysctl-name "
+    "\"hw.logicalcpu\") (sysctl-name \"hw.logicalcpu_max\") (sysctl-name "
+    "\"hw.machine\") (sysctl-name \"hw.memsize\") (sysctl-name "
+    "\"hw.model\") (sysctl-name \"hw.ncpu\") (sysctl-name "
+    "\"hw.pagesize\") (sysctl-name \"hw.physicalcpu\") (sysctl-name "
+    "\"hw.physicalcpu_max\") (sysctl-name \"hw.optional.arm64\") "
+    "(sysctl-name \"hw.optional.neon\") (sysctl-name "
+    "\"hw.optional.avx2_0\") (sysctl-name \"hw.optional.sse4_2\") "
+    "(sysctl-name \"kern.argmax\") (sysctl-name \"kern.hostname\") "
+    "(sysctl-name \"kern.maxfilesperproc\") (sysctl-name "
+    "\"kern.maxproc\") (sysctl-name \"kern.osproductversion\") "
+    "(sysctl-name \"kern.osrelease\") (sysctl-name \"kern.ostype\") "
+    "(sysctl-name \"kern.osversion\") (sysctl-name \"kern.version\") "
+    "(sysctl-name \"kern.usrstack64\") (sysctl-name "
+    "\"machdep.cpu.brand_string\") (sysctl-name "
+    "\"sysctl.proc_cputype\") (sysctl-name \"vm.loadavg\"))\n"
+    "(allow file-read* file-map-executable process-exec (subpath (param "
+    "\"R0\")) (subpath (param \"R1\")) (subpath (param \"R2\")))\n"
+    "(allow file-read* file-write-data file-ioctl (literal (param "
+    "\"D0\")) (literal (param \"D1\")) (literal (param \"D2\")) "
+    "(literal (param \"D3\")) (literal (param \"D4\")) (literal (param "
+    "\"PTY\")))\n"
+    "(allow file-read* file-map-executable process-exec (subpath (param "
+    "\"WS\")) (subpath (param \"TMP\")))\n"
+    "(allow file-write* (subpath (param \"TMP\")))\n"
+    "(allow file-write* (require-all (subpath (param \"WS\")) "
+    "(require-not (regex #\"/([.][gG][iI][tT]|[.][vV][tT]-[wW][oO][rR]"
+    "[kK][sS][pP][aA][cC][eE]-[tT][rR][uU][sS][tT]|[.][vV][tT][cC][oO]"
+    "[dD][eE]|[.][gG][iI][tT]/[hH][oO][oO][kK][sS]|[.][gG][iI][tT]/[cC]"
+    "[oO][nN][fF][iI][gG])(/|$)\")) (require-not (subpath (param "
+    "\"GITDIR\")))))\n";
+
 int
 main(void)
 {
@@ -233,7 +290,11 @@ main(void)
 
 	/* ---- Seatbelt ---- */
 	T(sbxseatbelt(0, tmp, pty, why, sizeof(why)) == 0);
-	T(strncmp(prof.p, "(version 1)\n(deny default)\n", 27) == 0);
+	/* the whole profile, as config.h's lists and this system make it
+	 * (of sbxreadmac, /usr, /bin and /sbin exist on Linux) */
+	T(strcmp(prof.p, seatbelt) == 0);
+	if (strcmp(prof.p, seatbelt) != 0)
+		printf("%s", prof.p);
 	T(param("WS") && strcmp(param("WS"), rws) == 0);
 	T(param("TMP") && strcmp(param("TMP"), rtmp) == 0);
 	T(param("PTY") && strcmp(param("PTY"), rpty) == 0);
@@ -256,7 +317,10 @@ main(void)
 	nallow = count(prof.p, "(allow ");
 	T(sbxseatbelt(1, tmp, pty, why, sizeof(why)) == 0);
 	T(strstr(prof.p, "(allow network* system-socket)\n") != NULL);
-	T(count(prof.p, "(allow ") == nallow + 1);
+	T(strstr(prof.p, "(allow mach-lookup (global-name \"com.apple."
+	    "SystemConfiguration.DNSConfiguration\") ") != NULL);
+	T(count(prof.p, "(allow ") == nallow + 2);
+	T(strncmp(prof.p, seatbelt, strlen(seatbelt)) == 0);
 	/* the protected names, each letter in either case, as components,
 	 * and controls: names that only look alike stay writable */
 	for (i = 0; i < LEN(names); i++) {
@@ -297,13 +361,14 @@ main(void)
 	T(called("unveil %s/.vtcode r\n", rws));
 	T(called("unveil %s/.vt-workspace-trust r\n", rws));
 	T(called("unveil %s r\n", rrepo));
-	T(called("unveil /usr rx\n") && called("unveil /dev/null rw\n"));
+	T(called("unveil /usr rx\n") && called("unveil /dev/null rwc\n"));
 	/* nothing else is writable, the list is locked, then the pledge */
 	{
 		const char *ok[LEN(sbxdevices) + 3];
-		static const char *const bad[] = { "inet", "dns", "id",
-			"settime", "route", "pf", "bpf", "mcast", "audio",
-			"video", "sendfd", "recvfd", "error" };
+		static const char *const bad[] = { "inet", "dns", "unix",
+			"ps", "id", "settime", "route", "pf", "bpf", "mcast",
+			"audio", "video", "sendfd", "recvfd", "error",
+			"tmppath", "vminfo" };
 		static const char *const px[] = { "prot_exec" };
 
 		for (i = 0; i < LEN(sbxdevices); i++)
@@ -321,23 +386,36 @@ main(void)
 	T(strstr(calls.p, "resolv.conf") == NULL);
 	calls.len = 0;
 	T(sbxunveil(1, tmp, pty, why, sizeof(why)) == 0);
-	T(strstr(calls.p, " prot_exec inet dns\n") != NULL);
+	T(strstr(calls.p, " prot_exec unix inet dns\n") != NULL);
 	T(called("unveil /etc/resolv.conf r\n"));
 	/* a system path that is missing is skipped; any other failure, or
 	 * the workspace failing, stops the command */
 	calls.len = 0;
-	uvfail = "/lib64";
+	uvfail = "/etc/pwd.db";
 	uverrno = ENOENT;
 	T(sbxunveil(0, tmp, pty, why, sizeof(why)) == 0);
 	uverrno = EPERM;
 	T(sbxunveil(0, tmp, pty, why, sizeof(why)) == -1);
-	T(strncmp(why, "unveil /lib64: ", 15) == 0);
+	T(strcmp(why, "unveil /etc/pwd.db: Operation not permitted") == 0);
 	uvfail = rws;
 	uverrno = ENOENT;
 	calls.len = 0;
 	T(sbxunveil(0, tmp, pty, why, sizeof(why)) == -1);
 	T(strstr(calls.p, "pledge") == NULL);
 	uvfail = NULL;
+
+	/* a protected path that is a symbolic link cannot be pinned: both
+	 * refuse, as Linux does; the control ran above (none there) */
+	snprintf(p, sizeof(p), "%s/.vtcode", rws);
+	if (symlink("repo", p) != 0)
+		die("%s:", p);
+	calls.len = 0;
+	T(sbxseatbelt(0, tmp, pty, why, sizeof(why)) == -1);
+	T(strstr(why, ".vtcode is a symbolic link") != NULL);
+	T(sbxunveil(0, tmp, pty, why, sizeof(why)) == -1);
+	T(strstr(why, ".vtcode is a symbolic link") != NULL);
+	T(calls.len == 0);
+	unlink(p);
 
 	snprintf(p, sizeof(p), "rm -rf '%s' '%s'", ws, tmp);
 	if (system(p) != 0)
