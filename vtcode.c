@@ -751,6 +751,7 @@ static void evretry(const char *provider, int attempt, long wait,
 static void agentfail(const char *why);
 static void evusage(int64_t in, int64_t out);
 static int urldecode(const char *s, size_t n, char *out, size_t sz);
+static void urlauthority(const Url *u, int always, char *out, size_t sz);
 static int urlparse(Url *u, const char *s, char *why, size_t wsz);
 static int hostloopback(const char *h);
 static int addrloopback(const struct sockaddr *sa);
@@ -3061,6 +3062,21 @@ urlparse(Url *u, const char *s, char *why, size_t wsz)
 	return 0;
 }
 
+/* "host:port" as a request names it: an IPv6 literal in brackets, the
+ * port left out when it is the scheme's own unless always */
+static void
+urlauthority(const Url *u, int always, char *out, size_t sz)
+{
+	int v6 = strchr(u->host, ':') != NULL;
+
+	if (always || strcmp(u->port, u->tls ? "443" : "80") != 0)
+		snprintf(out, sz, "%s%s%s:%s", v6 ? "[" : "", u->host,
+		    v6 ? "]" : "", u->port);
+	else
+		snprintf(out, sz, "%s%s%s", v6 ? "[" : "", u->host,
+		    v6 ? "]" : "");
+}
+
 /* a host name that only ever means this machine */
 static int
 hostloopback(const char *h)
@@ -3659,7 +3675,7 @@ connread(Conn *c, void *p, size_t n)
 static int
 connopen(Conn *c, const Url *u, long timeoutms)
 {
-	char req[2048], why[256], cred[1024], *b64 = NULL;
+	char req[2048], why[256], cred[1024], auth[280], *b64 = NULL;
 	const char *proxy = netproxy(u);
 	HttpResp r;
 	Url pu;
@@ -3708,11 +3724,10 @@ connopen(Conn *c, const Url *u, long timeoutms)
 		explicit_bzero(b64, strlen(b64));
 		free(b64);
 	}
-	n = snprintf(req, sizeof(req), "CONNECT %s%s%s:%s HTTP/1.1\r\n"
-	    "Host: %s%s%s:%s\r\n%sUser-Agent: vtcode/%s\r\n\r\n",
-	    strchr(u->host, ':') ? "[" : "", u->host, strchr(u->host, ':') ?
-	    "]" : "", u->port, strchr(u->host, ':') ? "[" : "", u->host,
-	    strchr(u->host, ':') ? "]" : "", u->port, cred, VERSION);
+	urlauthority(u, 1, auth, sizeof(auth));
+	n = snprintf(req, sizeof(req), "CONNECT %s HTTP/1.1\r\n"
+	    "Host: %s\r\n%sUser-Agent: vtcode/%s\r\n\r\n", auth, auth, cred,
+	    VERSION);
 	explicit_bzero(cred, sizeof(cred));
 	if (n < 0 || (size_t)n >= sizeof(req)) {
 		explicit_bzero(req, sizeof(req));
@@ -4955,7 +4970,7 @@ static int
 httpexchange(const Endpoint *e, const char *method, const char *path,
     const Buf *body, Turn *t, Buf *out, long *ra)
 {
-	char head[4096], why[256], buf[65536];
+	char head[4096], why[256], buf[65536], auth[280];
 	HttpResp r;
 	BodyCtx bc;
 	SseCtx sc;
@@ -4975,14 +4990,11 @@ httpexchange(const Endpoint *e, const char *method, const char *path,
 		connclose(&c);
 		return rc;
 	}
+	urlauthority(&u, 0, auth, sizeof(auth));
 	hl = snprintf(head, sizeof(head), "%s %s%s HTTP/1.1\r\n"
-	    "Host: %s%s%s%s%s\r\nUser-Agent: vtcode/%s\r\n"
+	    "Host: %s\r\nUser-Agent: vtcode/%s\r\n"
 	    "Accept: %s\r\nConnection: close\r\n", method,
-	    strcmp(u.path, "/") == 0 ? "" : u.path, path,
-	    strchr(u.host, ':') ? "[" : "", u.host,
-	    strchr(u.host, ':') ? "]" : "",
-	    strcmp(u.port, u.tls ? "443" : "80") ? ":" : "",
-	    strcmp(u.port, u.tls ? "443" : "80") ? u.port : "", VERSION,
+	    strcmp(u.path, "/") == 0 ? "" : u.path, path, auth, VERSION,
 	    body ? "text/event-stream" : "application/json");
 	if (body != NULL)
 		hl += snprintf(head + hl, sizeof(head) - (size_t)hl,

@@ -741,6 +741,18 @@ testnet(void)
 	T(urlok("https://api.openai.com/v1/", 1, "api.openai.com", "443",
 	    "/v1/"));
 	T(urlok("HTTP://[::1]:8080", 0, "::1", "8080", "/"));
+	/* the Host header and the CONNECT line name a host the same way */
+	T(urlparse(&u, "http://[::1]:8080/v1", why, sizeof(why)) == 0);
+	urlauthority(&u, 0, why, sizeof(why));
+	T(strcmp(why, "[::1]:8080") == 0);
+	T(urlparse(&u, "https://api.openai.com/v1", why, sizeof(why)) == 0);
+	urlauthority(&u, 0, why, sizeof(why));
+	T(strcmp(why, "api.openai.com") == 0);
+	urlauthority(&u, 1, why, sizeof(why));
+	T(strcmp(why, "api.openai.com:443") == 0);
+	T(urlparse(&u, "https://[2001:db8::1]/", why, sizeof(why)) == 0);
+	urlauthority(&u, 1, why, sizeof(why));
+	T(strcmp(why, "[2001:db8::1]:443") == 0);
 	T(urlok("http://proxy:3128", 0, "proxy", "3128", "/"));
 	T(urlparse(&u, "http://u%40x:p%3Aw@proxy:3128/", why, sizeof(why))
 	    == 0 && strcmp(u.user, "u@x") == 0 && strcmp(u.pass, "p:w") == 0);
