@@ -387,6 +387,11 @@ ln -s "$tw2/outside/target" "$tw2/ws/src/link.txt"
 echo keep >"$tw2/outside/target"
 # tool NAME JSON: run a write tool in the scratch workspace, umask 022
 tool() { (cd "$tw2/ws" && umask 022 && "$top/tests/unit" tool "$@"); }
+mkdir -p "$tw2/ws/empty"
+t "list_files on an empty directory (ASan+UBSan: no qsort of NULL)" sh -c '
+	cd "$1/ws" && "$2" tool list_files "{\"path\":\"empty\"}" >"$1/ls.out" && grep -qx "(empty)" "$1/ls.out"' - "$tw2" "$top/tests/unit"
+t "control: list_files on a directory with files lists them" sh -c '
+	cd "$1/ws" && "$2" tool list_files "{\"path\":\"src\"}" | grep -q "a.txt"' - "$tw2" "$top/tests/unit"
 t "write_file creates a file (and its directories) with the user's umask" sh -c '
 	cd "$1/ws" && umask 022 && "$2" tool write_file "{\"path\":\"new/dir/f.c\",\"content\":\"int x;\\n\"}" | grep -q "^created new/dir/f.c: 7 bytes, 1 lines" &&
 	[ "$(cat new/dir/f.c)" = "int x;" ] && [ "$(stat -c %a new/dir/f.c)" = 644 ]' - "$tw2" "$top/tests/unit"

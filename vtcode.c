@@ -9227,7 +9227,8 @@ listdir(int dfd, const char *rel, const Ignore *ig, int depth,
 		names[n++] = xstrndup(de->d_name, strlen(de->d_name));
 	}
 	closedir(d);
-	qsort(names, n, sizeof(*names), strpcmp);
+	if (n > 1)      /* names is NULL in an empty directory */
+		qsort(names, n, sizeof(*names), strpcmp);
 	for (i = 0; i < n; i++) {
 		snprintf(sub, sizeof(sub), "%s%s%s", rel, *rel ? "/" : "",
 		    names[i]);

@@ -546,7 +546,8 @@ testlex(void)
  * Drivers that tests.sh runs in scratch workspaces (the agent loop that
  * will call these is not in this build):
  *   unit gate TOOL ARG [SUMMARY]  the whole approval gate, on /dev/tty
- *   unit tool NAME JSON           run write_file or edit_file
+ *   unit tool NAME JSON           run write_file, edit_file or
+ *                                 list_files
  *   unit run COMMAND              run_command: the gate, then the runner
  *   unit selfbox URL FILE PORT    the agent's own sandbox, then what
  *                                 it can still read and connect to
@@ -1009,7 +1010,8 @@ driver(int argc, char *argv[])
 			die("bad JSON");
 		rc = strcmp(argv[2], "write_file") == 0 ? toolwrite(&d, 0, &out) :
 		    strcmp(argv[2], "edit_file") == 0 ? tooledit(&d, 0, &out) :
-		    toolerr(&out, "no such tool");
+		    strcmp(argv[2], "list_files") == 0 ? toollist(&d, 0, NULL,
+		    &out) : toolerr(&out, "no such tool");
 		printf("%s\n", out.p);
 		buffree(&out);
 		free(tok);
