@@ -660,6 +660,17 @@ llm "streamed text: exactly the answer on stdout, exit 0" \
      [ "$($q get m.log 0 path)" = /v1/chat/completions ] && [ "$($q get m.log 0 model)" = test ] &&
      [ "$($q get m.log 0 stream)" = true ] && [ "$($q get m.log 0 stream_options.include_usage)" = true ] &&
      [ "$($q get m.log 0 messages.1.content)" = "do the task" ]'
+printf '%s\n' "{\"steps\":[{\"sse_file\":\"$testdata/llm/openai/text.sse\"}]}" >"$lw/full.json"
+if mock "$lw/full.json"; then
+	(cd "$lw/ws" && XDG_CONFIG_HOME="$lw/xdg" timeout 120 "$vt" --base-url \
+	    "http://127.0.0.1:$(cat "$lw/m.port")/v1" -m test exec hi >/dev/full 2>"$lw/err")
+	frc=$?
+	mockstop
+	t "an answer that cannot be written (stdout is /dev/full): exit 1, and said (control: the test above)" \
+	    sh -c '[ "$1" -eq 1 ] && grep -q "the answer could not be written to standard output" "$2"' - "$frc" "$lw/err"
+else
+	bad "an answer that cannot be written (the mock did not start)"
+fi
 llm "streamed text sent one byte per write: the same answer" \
     "{\"steps\":[{\"sse_file\":\"$testdata/llm/openai/long_text.sse\",\"split_every_byte\":true}]}" \
     '[ $rc -eq 0 ] && grep -q "\"condition\": \"Cloudy\"" out && [ $(wc -l <out) -eq 31 ]'

@@ -4026,7 +4026,9 @@ sseinit(Sse *s, int (*cb)(void *, const char *, const char *, size_t),
 {
 	memset(s, 0, sizeof(*s));
 	bufinit(&s->line, MAXSSELINE);
-	bufinit(&s->data, MAXSSEDATA);
+	/* an event's data (its lines and the LFs between them) is under
+	 * MAXSSEDATA bytes, as tests/fuzz/sse.c's model of the rules has it */
+	bufinit(&s->data, MAXSSEDATA - 1);
 	s->cb = cb;
 	s->ctx = ctx;
 }
@@ -4103,7 +4105,7 @@ sseline(Sse *s, const char *l, size_t n, int stable)
 		vl = 0;
 	}
 	if (fl == 4 && memcmp(l, "data", 4) == 0) {
-		if (!s->hasdata && stable && vl <= MAXSSEDATA) {
+		if (!s->hasdata && stable && vl < MAXSSEDATA) {
 			s->view = v;
 			s->viewn = vl;
 			s->hasdata = 1;
@@ -10569,16 +10571,39 @@ convadd(Conv *cv, int role, const char *text, size_t n)
 	return m;
 }
 
+static Show *showing;           /* whose pending text exit() must write */
+
+static void
+showatexit(void)
+{
+	if (showing != NULL && showing->pend.len > 0)
+		fwrite(showing->pend.p, 1, showing->pend.len, stdout);
+}
+
 static void
 showinit(Show *s)
 {
+	static char outbuf[1 << 16];
+	static int once;
+
 	memset(s, 0, sizeof(*s));
 	s->outtty = isatty(1);
 	s->errtty = isatty(2);
 	bufinit(&s->pend, MAXANSWER);
-	/* what one read brings goes out in one write */
+	/* what one read brings goes out in one write, and text not yet
+	 * written when vtcode dies on the way is written by exit() */
 	if (!s->outtty)
-		setvbuf(stdout, NULL, _IOFBF, 1 << 16);
+		setvbuf(stdout, outbuf, _IOFBF, sizeof(outbuf));
+	if (!once++)
+		atexit(showatexit);
+	showing = s;
+}
+
+static void
+showfree(Show *s)
+{
+	showing = NULL;
+	buffree(&s->pend);
 }
 
 static void
@@ -10600,6 +10625,7 @@ agentemit(void *ctx, int ev, const char *p, size_t n)
 	} else if (ev == EvFlush) {
 		fwrite(s->pend.p ? s->pend.p : "", 1, s->pend.len, stdout);
 		s->pend.len = 0;
+		s->pend.err = 0;
 		fflush(stdout);
 		fflush(stderr);
 	} else if (ev == EvReasoning && !evs.json) {
@@ -11023,10 +11049,13 @@ cmdexec(int argc, char *argv[])
 	free(owned);
 	showinit(&show);
 	rc = agentrun(&ep, &cv, &show);
-	buffree(&show.pend);
+	showfree(&show);
 	convfree(&cv, 0);
-	if (fflush(stdout) != 0)
+	if (fflush(stdout) != 0 || ferror(stdout)) {
+		warnx("exec: the answer could not be written to standard "
+		    "output");
 		return ExitFail;
+	}
 	return rc == 0 ? ExitOK : rc == -2 ? ExitCancel : ExitFail;
 }
 
@@ -11125,7 +11154,7 @@ interactive(Conv *cvp)
 			fputs("[cancelled]\n", stderr);
 		}
 	}
-	buffree(&show.pend);
+	showfree(&show);
 	convfree(&cv, 0);
 	return ExitOK;
 }

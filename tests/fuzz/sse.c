@@ -195,6 +195,23 @@ refsse(const char *p, size_t n, Rec *rec)
 	return rc;
 }
 
+/* ssefeed from a copy of the piece that is wiped and freed right after:
+ * anything the decoder kept pointing into it would read freed memory,
+ * which ASan reports */
+static int
+feedcopy(Sse *s, const char *p, size_t len)
+{
+	char *c = malloc(len ? len : 1);
+	int rc;
+
+	CHECK(c != NULL);
+	memcpy(c, p, len);
+	rc = ssefeed(s, c, len);
+	memset(c, 0xAA, len);
+	free(c);
+	return rc;
+}
+
 static void
 decode(Run *o, const char *p, size_t n, int flags, int seed, int mode)
 {
@@ -210,7 +227,7 @@ decode(Run *o, const char *p, size_t n, int flags, int seed, int mode)
 	splitinit(&sp, mode, seed);
 	while (o->rc == 0 && off < n) {
 		len = nextlen(&sp, p + off, n - off);
-		o->rc = ssefeed(&s, p + off, len);
+		o->rc = feedcopy(&s, p + off, len);
 		off += len;
 	}
 	if (o->rc == 0)
@@ -297,7 +314,7 @@ llm(Turn *t, Emits *em, const char *p, size_t n, int flags, int seed,
 	splitinit(&sp, mode, seed);
 	while (rc == 0 && off < n) {
 		len = nextlen(&sp, p + off, n - off);
-		rc = ssefeed(&s, p + off, len);
+		rc = feedcopy(&s, p + off, len);
 		off += len;
 	}
 	if (rc == 0)
