@@ -542,6 +542,17 @@ for abi in 1 2 3 4 5 6 7; do
 	    "echo x > abi-$abi && cat abi-$abi" >/dev/null 2>&1) && r2=0 || r2=1
 	t "Landlock ABI capped at $abi: /etc refused, the workspace writable" sh -c '[ $1 -eq 1 ] && [ $2 -eq 0 ]' - $r1 $r2
 done
+# kill(-1, 0): the permission check for "every process I may signal",
+# nothing sent.  Below ABI 6 only seccomp stands in the way
+for abi in 5 7; do
+	kr=
+	for a in killall killall-hibits killself; do
+		(cd "$E/ws" && asuser env VTCODE_LANDLOCK_ABI_MAX=$abi "$E/bin/vtcode" sandbox -- \
+		    "$E/ws/probe" $a >/dev/null 2>&1) && kr="$kr 0" || kr="$kr 1"
+	done
+	t "Landlock ABI capped at $abi: kill(-1) refused, high bits or not (control: a signal to itself works)" \
+	    sh -c '[ "$1" = " 1 1 0" ]' - "$kr"
+done
 echo victim >"$E/victim" && chmod 666 "$E/victim"
 (cd "$E/ws" && asuser env VTCODE_LANDLOCK_ABI_MAX=2 "$E/bin/vtcode" sandbox -- /usr/bin/python3 -c \
     "import os; os.truncate('$E/victim', 0)" >/dev/null 2>&1)

@@ -7426,6 +7426,11 @@ sbxfilter(char *why, size_t wsz)
 	    SCMP_ACT_KILL_PROCESS);
 	for (i = 0; i < LEN(deny); i++)
 		rc |= seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), deny[i], 0);
+	/* kill(-1, sig): every process the caller may signal.  Landlock
+	 * scopes signals only from ABI 6; this much holds before it.  The
+	 * kernel reads pid as 32 bits: masked, so high bits change nothing */
+	rc |= seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(kill), 1,
+	    SCMP_A0_64(SCMP_CMP_MASKED_EQ, 0xFFFFFFFFULL, 0xFFFFFFFFULL));
 	if (rc != 0) {
 		snprintf(why, wsz, "seccomp: cannot build the filter");
 		seccomp_release(ctx);
