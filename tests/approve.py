@@ -18,38 +18,15 @@ import subprocess
 import sys
 import time
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from ptycheck import Checks, readuntil  # noqa: E402
+
 unit = os.path.abspath(sys.argv[1])
 ws = os.path.abspath(sys.argv[2])
 cfg = os.environ["XDG_CONFIG_HOME"]
-failed = 0
 
-
-def report(ok, name, why=""):
-    global failed
-    if ok:
-        print("ok   approve: " + name)
-    else:
-        failed += 1
-        print("FAIL approve: %s: %s" % (name, why))
-
-
-def readuntil(fd, marks, limit=15):
-    """read from the pty until one of marks shows up (bounded in time)"""
-    buf = b""
-    deadline = time.monotonic() + limit
-    while time.monotonic() < deadline:
-        if any(m in buf for m in marks):
-            return buf
-        r, _, _ = select.select([fd], [], [], 0.2)
-        if r:
-            try:
-                chunk = os.read(fd, 4096)
-            except OSError:
-                return buf
-            if not chunk:
-                return buf
-            buf += chunk
-    return buf
+checks = Checks("approve")
+report = checks.report
 
 
 def gate(args, answers, env=None):
@@ -172,4 +149,4 @@ report(rc == 2, "write_file: not for another path", out)
 rc, out = notty(["read_file", "src/a.c"])
 report(rc == 0, "read_file: Allow in the table, no question", out)
 os.unlink(store)
-sys.exit(1 if failed else 0)
+sys.exit(1 if checks.failed else 0)

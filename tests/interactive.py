@@ -14,38 +14,16 @@
 import json
 import os
 import pty
-import select
 import sys
 import time
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from ptycheck import Checks, readuntil  # noqa: E402
+
 vt, ws, port, log = sys.argv[1:5]
-failed = 0
 
-
-def report(ok, name, why=""):
-    global failed
-    if ok:
-        print("ok   interactive: " + name)
-    else:
-        failed += 1
-        print("FAIL interactive: %s: %s" % (name, why))
-
-
-def readuntil(fd, mark, limit=20):
-    buf = b""
-    deadline = time.monotonic() + limit
-    while time.monotonic() < deadline and mark not in buf:
-        r, _, _ = select.select([fd], [], [], 0.2)
-        if r:
-            try:
-                chunk = os.read(fd, 4096)
-            except OSError:
-                break
-            if not chunk:
-                break
-            buf += chunk
-    return buf
-
+checks = Checks("interactive")
+report = checks.report
 
 pid, fd = pty.fork()
 if pid == 0:
@@ -90,4 +68,4 @@ said = [m.get("content") for m in msgs]
 report(len(reqs) == 3 and said[1:] == ["hello", "first answer", "again"],
        "the third request carries the conversation, not the cancelled turn",
        said)
-sys.exit(1 if failed else 0)
+sys.exit(1 if checks.failed else 0)

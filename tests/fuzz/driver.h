@@ -136,3 +136,40 @@ nextlen(Split *s, const char *p, size_t left)
 	return MIN(k, left);
 }
 #endif
+
+#ifdef FUZZ_NAME
+/*
+ * The entry points of a target whose every check is in fzone(data, size,
+ * msg, sz) (0, or 1 with the reason in msg for an input it refuses):
+ * libFuzzer's, and with FUZZ_DRIVER a main() that runs it on FILE, says
+ * why it refused and exits ExitOK or ExitFail.
+ */
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+static int fzone(const uint8_t *data, size_t size, char *msg, size_t sz);
+
+int
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	char msg[256];
+
+	fzone(data, size, msg, sizeof(msg));
+	return 0;
+}
+
+#ifdef FUZZ_DRIVER
+int
+main(int argc, char *argv[])
+{
+	char *data, msg[256];
+	size_t len;
+	int rc;
+
+	data = fzread(argc, argv, FUZZ_NAME, &len);
+	rc = fzone((const uint8_t *)data, len, msg, sizeof(msg));
+	if (rc != 0)
+		fprintf(stderr, "%s: %s: %s\n", FUZZ_NAME, argv[1], msg);
+	free(data);
+	return rc == 0 ? ExitOK : ExitFail;
+}
+#endif
+#endif

@@ -39,6 +39,7 @@
 #define VTCODE_NOMAIN
 #include "../../vtcode.c"
 #define FUZZ_SPLIT
+#define FUZZ_NAME "http"       /* driver.h: the entry points */
 #include "driver.h"
 
 #define CHECK(c)        ((c) ? (void)0 : fzfail(__LINE__, #c))
@@ -65,7 +66,6 @@ typedef struct {
 	int *calls;
 } Sink;
 
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static void fzfail(int line, const char *what);
 static int sink(void *ctx, const char *p, size_t n);
@@ -74,7 +74,6 @@ static void respfeed(Run *o, const char *p, size_t n, int flags, int seed,
     int mode);
 static void respfree(Run *o);
 static void same(const Run *a, const Run *b);
-static int fzone(const uint8_t *data, size_t size, char *msg, size_t sz);
 
 static void
 fzfail(int line, const char *what)
@@ -259,29 +258,3 @@ fzone(const uint8_t *data, size_t size, char *msg, size_t sz)
 	respfree(&bytes);
 	return ok ? 0 : 1;
 }
-
-int
-LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
-{
-	char msg[256];
-
-	fzone(data, size, msg, sizeof(msg));
-	return 0;
-}
-
-#ifdef FUZZ_DRIVER
-int
-main(int argc, char *argv[])
-{
-	char *data, msg[256];
-	size_t len;
-	int rc;
-
-	data = fzread(argc, argv, "http", &len);
-	rc = fzone((const uint8_t *)data, len, msg, sizeof(msg));
-	if (rc != 0)
-		fprintf(stderr, "http: %s: %s\n", argv[1], msg);
-	free(data);
-	return rc == 0 ? ExitOK : ExitFail;
-}
-#endif

@@ -35,11 +35,11 @@
  */
 #define VTCODE_NOMAIN
 #include "../../vtcode.c"
+#define FUZZ_NAME "session"       /* driver.h: the entry points */
 #include "driver.h"
 
 #define CHECK(c)        ((c) ? (void)0 : fzfail(__LINE__, #c))
 
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static void fzfail(int line, const char *what);
 static int utf8ok(const char *s);
@@ -50,7 +50,6 @@ static int sameopt(const char *a, const char *b);
 static void samemeta(const StoreMeta *a, const StoreMeta *b);
 static void sameconv(const Conv *a, const Conv *b);
 static void roundtrip(const StoreMeta *sm, const Conv *cv);
-static int fzone(const uint8_t *data, size_t size, char *msg, size_t sz);
 
 static void
 fzfail(int line, const char *what)
@@ -263,29 +262,3 @@ fzone(const uint8_t *data, size_t size, char *msg, size_t sz)
 	CHECK(cv.n == 0 && cv.m == NULL);
 	return 0;
 }
-
-int
-LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
-{
-	char msg[256];
-
-	fzone(data, size, msg, sizeof(msg));
-	return 0;
-}
-
-#ifdef FUZZ_DRIVER
-int
-main(int argc, char *argv[])
-{
-	char *data, msg[256];
-	size_t len;
-	int rc;
-
-	data = fzread(argc, argv, "session", &len);
-	rc = fzone((const uint8_t *)data, len, msg, sizeof(msg));
-	if (rc != 0)
-		fprintf(stderr, "session: %s: %s\n", argv[1], msg);
-	free(data);
-	return rc == 0 ? ExitOK : ExitFail;
-}
-#endif

@@ -48,6 +48,7 @@
 #define VTCODE_NOMAIN
 #include "../../vtcode.c"
 #define FUZZ_SPLIT
+#define FUZZ_NAME "sse"       /* driver.h: the entry points */
 #include "driver.h"
 
 #define CHECK(c)        ((c) ? (void)0 : fzfail(__LINE__, #c))
@@ -75,7 +76,6 @@ typedef struct {
 	char err[sizeof(((Turn *)0)->err)];
 } Emits;
 
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static void fzfail(int line, const char *what);
 static int record(void *ctx, const char *event, const char *data,
@@ -89,7 +89,6 @@ static int llm(Turn *t, Emits *em, const char *p, size_t n, int flags,
     int seed, int mode);
 static void turncheck(const Turn *t, const Emits *em, int fin);
 static void turnsame(const Turn *a, const Turn *b, int ids);
-static int fzone(const uint8_t *data, size_t size, char *msg, size_t sz);
 
 static void
 fzfail(int line, const char *what)
@@ -453,29 +452,3 @@ fzone(const uint8_t *data, size_t size, char *msg, size_t sz)
 	buffree(&bytes.rec.log);
 	return whole.rc != 0;
 }
-
-int
-LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
-{
-	char msg[256];
-
-	fzone(data, size, msg, sizeof(msg));
-	return 0;
-}
-
-#ifdef FUZZ_DRIVER
-int
-main(int argc, char *argv[])
-{
-	char *data, msg[256];
-	size_t len;
-	int rc;
-
-	data = fzread(argc, argv, "sse", &len);
-	rc = fzone((const uint8_t *)data, len, msg, sizeof(msg));
-	if (rc != 0)
-		fprintf(stderr, "sse: %s: %s\n", argv[1], msg);
-	free(data);
-	return rc == 0 ? ExitOK : ExitFail;
-}
-#endif
