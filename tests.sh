@@ -859,7 +859,17 @@ while ! [ -s "$lw/ports" ] && [ $i -lt 100 ]; do sleep 0.05; i=$((i + 1)); done
 read -r p1 p2 <"$lw/ports"
 (cd "$lw/ws" && XDG_CONFIG_HOME="$lw/xdg" ASAN_OPTIONS=detect_leaks=0 "$top/tests/unit" selfbox \
     "http://127.0.0.1:$p1/v1" "$tmp/home/.ssh/id_test" "$p2") >"$lw/self" 2>&1
+# the same in a trusted workspace, where run_command is offered
+mkdir -p "$lw/tws" && cp "$lw/ws/a.txt" "$lw/tws/"
+(cd "$lw/tws" && XDG_CONFIG_HOME="$lw/xdg" "$vt" trust >/dev/null &&
+    XDG_CONFIG_HOME="$lw/xdg" ASAN_OPTIONS=detect_leaks=0 "$top/tests/unit" selfbox \
+    "http://127.0.0.1:$p1/v1" "$tmp/home/.ssh/id_test" "$p2") >"$lw/tself" 2>&1
 kill $lpid 2>/dev/null
+t "agent sandbox, untrusted workspace: no temp dir is made and no pty can be opened" sh -c '
+	grep -q "^trusted 0, temp dir none$" "$1" && grep -q "^ptmx: Permission denied$" "$1"' - "$lw/self"
+t "agent sandbox, trusted workspace (control): the temp dir is made and a pty opens" sh -c '
+	grep -q "^trusted 1, temp dir made$" "$1" && grep -q "^ptmx: ok$" "$1" &&
+	grep -q "^read .*id_test: Permission denied$" "$1"' - "$lw/tself"
 t "agent sandbox: ~/.ssh is out of reach; the workspace is not (control)" sh -c '
 	grep -q "^read .*id_test: Permission denied$" "$1" && grep -q "^read a.txt: ok$" "$1"' - "$lw/self"
 if [ "$(sed -n "s/^abi //p" "$lw/self")" -ge 4 ] 2>/dev/null; then

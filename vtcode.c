@@ -67,9 +67,11 @@
 #include <time.h>
 #include <unistd.h>
 #ifdef __linux__
+#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/random.h>
 #include <sys/syscall.h>
+#include <linux/filter.h>
 #endif
 
 #if defined(__linux__)
@@ -271,7 +273,7 @@ static char *readsmall(int dirfd, const char *name, size_t max,
     size_t *len, struct stat *st);
 /* json */
 static int jsonfail(JDoc *d, size_t off, const char *why);
-static size_t jsonws(const char *s, size_t n, size_t i);
+static inline size_t jsonws(const char *s, size_t n, size_t i);
 static int jsonhex4(const unsigned char *s, size_t n, size_t i, uint32_t *v);
 static size_t jsonstrslow(JDoc *d, JTok *t, size_t i);
 static size_t jsonstring(JDoc *d, JTok *t, size_t i);
@@ -420,7 +422,8 @@ static int sbxrule(int rfd, const char *path, uint64_t rights,
 static int sbxlandlock(int abi, const char *tmpdir, const char *pty,
     int net, char *why, size_t wsz);
 static scmp_filter_ctx sbxfilter(char *why, size_t wsz);
-static int sbxseccomp(int net, int abi, char *why, size_t wsz);
+static const struct sock_fprog *sbxprogram(int net, int abi, char *why,
+    size_t wsz);
 static int putfile(const char *path, const char *s);
 static int sbxpinnable(char *why, size_t wsz);
 static int sbxgitdir(char *gd);
@@ -434,8 +437,8 @@ static void runtmpclean(void);
 static int runcaps(void);
 static void runfail(const char *step, const char *why);
 static void runchild(char *const argv[], const char *workdir, int net,
-    int abi, int slave, const char *pty, int errfd, int in, int out,
-    int leader);
+    int abi, const struct sock_fprog *prog, int slave, const char *pty,
+    int errfd, int in, int out, int leader);
 static void runkeep(RunResult *r, const char *p, size_t n);
 static int runkillkids(void);
 static void runreap(pid_t pgid);
@@ -1379,7 +1382,7 @@ jsonfail(JDoc *d, size_t off, const char *why)
 	return -1;
 }
 
-static size_t
+static inline size_t
 jsonws(const char *s, size_t n, size_t i)
 {
 	while (i < n && (s[i] == ' ' || s[i] == '\n' || s[i] == '\r' ||
@@ -1535,18 +1538,20 @@ jsonnumber(JDoc *d, JTok *t, size_t i)
 
 /*
  * Parse buf[0..len) into tok[0..maxtok).  Returns the token count (the
- * root is token 0) or -1 with d->err and d->erroff set.  A state machine
- * over an explicit stack of open containers: no recursion, so depth is a
- * config.h number rather than whatever the C stack allows.
+ * root is token 0) or -1 with d->err and d->erroff set.  No recursion:
+ * an explicit stack of open containers, so depth is a config.h number
+ * rather than whatever the C stack allows.  The loop has two halves, a
+ * value and then what may follow it (closing brackets, a comma, a key),
+ * so each byte is looked at once; the count of tokens lives in a local
+ * until the end, as every store into tok[] could otherwise change d.
  */
 static int
 jsonparse(JDoc *d, const char *buf, size_t len, JTok *tok, int maxtok)
 {
-	enum { SValue, SAfter, SKey } st = SValue;
-	int stack[MAXJSONDEPTH], depth = 0, p;
+	int stack[MAXJSONDEPTH], depth = 0, p = -1, nt = 0;
 	size_t i = 0;
 	JTok *t;
-	unsigned char c;
+	unsigned char c, obj = 0;       /* obj: the innermost is an object */
 
 	d->buf = buf;
 	d->len = len;
@@ -1558,94 +1563,99 @@ jsonparse(JDoc *d, const char *buf, size_t len, JTok *tok, int maxtok)
 	if (len > MAXJSONSIZE)
 		return jsonfail(d, 0, "document larger than MAXJSONSIZE");
 	for (;;) {
+		/* a value starts at i */
 		i = jsonws(buf, len, i);
-		p = depth > 0 ? stack[depth - 1] : -1;
-		if (st == SAfter) {
-			if (p < 0) {
-				if (i != len)
-					return jsonfail(d, i, "data after the "
-					    "top-level value");
-				return d->ntok;
-			}
-			c = (unsigned char)(tok[p].type == JObject ? '}' : ']');
-			if (i >= len)
-				return jsonfail(d, i, tok[p].type == JObject ?
-				    "unterminated object" : "unterminated array");
-			if (buf[i] == (char)c) {
-				tok[p].end = ++i;
-				tok[p].next = d->ntok;
-				depth--;
-			} else if (buf[i] == ',') {
-				i++;
-				st = tok[p].type == JObject ? SKey : SValue;
-			} else {
-				return jsonfail(d, i, tok[p].type == JObject ?
-				    "expected ',' or '}'" : "expected ',' or ']'");
-			}
-			continue;
-		}
 		if (i >= len)
-			return jsonfail(d, i, st == SKey ? "expected a key" :
-			    "expected a value");
-		if (d->ntok >= maxtok)
+			return jsonfail(d, i, "expected a value");
+		if (nt >= maxtok)
 			return jsonfail(d, i, "too many tokens");
-		t = &tok[d->ntok++];
+		t = &tok[nt++];
 		memset(t, 0, sizeof(*t));
-		t->next = d->ntok;
-		if (st == SKey) {
-			if (buf[i] != '"')
-				return jsonfail(d, i, "expected a string key");
-			if ((i = jsonstring(d, t, i)) == 0)
-				return -1;
+		t->next = nt;
+		if (p >= 0 && !obj)
 			tok[p].size++;
-			i = jsonws(buf, len, i);
-			if (i >= len || buf[i] != ':')
-				return jsonfail(d, i, "expected ':'");
-			i++;
-			st = SValue;
-			continue;
-		}
-		if (p >= 0 && tok[p].type == JArray)
-			tok[p].size++;
-		st = SAfter;
-		switch (buf[i]) {
-		case '{':
-		case '[':
+		c = (unsigned char)buf[i];
+		if (c == '{' || c == '[') {
 			if (depth >= MAXJSONDEPTH)
 				return jsonfail(d, i, "nested deeper than "
 				    "MAXJSONDEPTH");
-			t->type = buf[i] == '{' ? JObject : JArray;
+			t->type = c == '{' ? JObject : JArray;
 			t->start = i;
-			stack[depth++] = d->ntok - 1;
 			i = jsonws(buf, len, i + 1);
-			if (i < len && buf[i] == (t->type == JObject ? '}' : ']')) {
-				t->end = ++i;
-				depth--;
+			if (i < len && buf[i] == (char)(c + 2)) {
+				t->end = ++i;   /* {} or []: '{' + 2 is '}' */
 			} else {
-				st = t->type == JObject ? SKey : SValue;
+				stack[depth++] = p = nt - 1;
+				obj = c == '{';
+				if (!obj)
+					continue;
+				goto key;
 			}
-			break;
-		case '"':
+		} else if (c == '"') {
 			if ((i = jsonstring(d, t, i)) == 0)
 				return -1;
-			break;
-		case 't': case 'f': case 'n':
+		} else if (c == 't' || c == 'f' || c == 'n') {
 			t->start = i;
-			c = (unsigned char)buf[i];
 			t->type = c == 't' ? JTrue : c == 'f' ? JFalse : JNull;
 			t->end = i + (c == 'f' ? 5 : 4);
 			if (t->end > len || memcmp(buf + i, c == 't' ? "true" :
 			    c == 'f' ? "false" : "null", t->end - i) != 0)
 				return jsonfail(d, i, "invalid literal");
 			i = t->end;
-			break;
-		default:
-			if (buf[i] != '-' && (buf[i] < '0' || buf[i] > '9'))
+		} else {
+			if (c != '-' && (c < '0' || c > '9'))
 				return jsonfail(d, i, "unexpected character");
 			if ((i = jsonnumber(d, t, i)) == 0)
 				return -1;
+		}
+		/* after a value: containers it closes, then a comma */
+		for (;;) {
+			i = jsonws(buf, len, i);
+			if (p < 0) {
+				if (i != len)
+					return jsonfail(d, i, "data after the "
+					    "top-level value");
+				d->ntok = nt;
+				return nt;
+			}
+			if (i >= len)
+				return jsonfail(d, i, obj ?
+				    "unterminated object" : "unterminated array");
+			c = (unsigned char)buf[i];
+			if (c == (obj ? '}' : ']')) {
+				tok[p].end = ++i;
+				tok[p].next = nt;
+				p = --depth > 0 ? stack[depth - 1] : -1;
+				obj = p >= 0 && tok[p].type == JObject;
+				continue;
+			}
+			if (c != ',')
+				return jsonfail(d, i, obj ?
+				    "expected ',' or '}'" : "expected ',' or ']'");
+			i++;
 			break;
 		}
+		if (!obj)
+			continue;
+key:
+		/* a member of object p: "key" : (the value comes next) */
+		i = jsonws(buf, len, i);
+		if (i >= len)
+			return jsonfail(d, i, "expected a key");
+		if (nt >= maxtok)
+			return jsonfail(d, i, "too many tokens");
+		t = &tok[nt++];
+		memset(t, 0, sizeof(*t));
+		t->next = nt;
+		if (buf[i] != '"')
+			return jsonfail(d, i, "expected a string key");
+		if ((i = jsonstring(d, t, i)) == 0)
+			return -1;
+		tok[p].size++;
+		i = jsonws(buf, len, i);
+		if (i >= len || buf[i] != ':')
+			return jsonfail(d, i, "expected ':'");
+		i++;
 	}
 }
 
@@ -7446,20 +7456,32 @@ sbxfilter(char *why, size_t wsz)
  * syscall table), and ioctls that type into the terminal.  Non-native
  * ABIs (x32, i386) kill the process: a filter written for one syscall
  * table says nothing about another.
+ *
+ * libseccomp compiles it here, in vtcode, once for each kind (network
+ * or not, Landlock below ABI 3 or not), into the BPF program it would
+ * load (seccomp_export_bpf); each child only installs that program, one
+ * system call, instead of running the whole compiler cold in a freshly
+ * forked copy of vtcode before every command.  The program, or NULL
+ * with why.
  */
-static int
-sbxseccomp(int net, int abi, char *why, size_t wsz)
+static const struct sock_fprog *
+sbxprogram(int net, int abi, char *why, size_t wsz)
 {
 	static const int netcalls[] = {
 		SCMP_SYS(connect), SCMP_SYS(bind), SCMP_SYS(listen),
 		SCMP_SYS(accept), SCMP_SYS(accept4),
 	};
+	static struct sock_fprog made[2][2];
+	struct sock_fprog *prog = &made[net != 0][abi < 3];
 	scmp_filter_ctx ctx;
+	off_t len = 0;
 	size_t i;
-	int rc = 0;
+	int rc = 0, fd = -1;
 
+	if (prog->filter != NULL)
+		return prog;
 	if ((ctx = sbxfilter(why, wsz)) == NULL)
-		return -1;
+		return NULL;
 	rc |= seccomp_rule_add(ctx, SCMP_ACT_ERRNO(ENOSYS), SCMP_SYS(clone3),
 	    0);
 	/* before Landlock ABI 3, truncate(2) on a path is not a write it
@@ -7494,13 +7516,30 @@ sbxseccomp(int net, int abi, char *why, size_t wsz)
 			rc |= seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM),
 			    netcalls[i], 0);
 	}
-	if (rc != 0 || seccomp_load(ctx) != 0) {
-		snprintf(why, wsz, "seccomp: cannot build or load the filter");
-		seccomp_release(ctx);
-		return -1;
-	}
+	/* the program as seccomp_load() would hand it to the kernel; a
+	 * memfd, as libseccomp 2.5 writes it only to a file descriptor */
+	if (rc == 0 && (fd = memfd_create("vtcode-seccomp", MFD_CLOEXEC)) >= 0 &&
+	    seccomp_export_bpf(ctx, fd) == 0)
+		len = lseek(fd, 0, SEEK_END);
 	seccomp_release(ctx);
-	return 0;
+	if (len <= 0 || len % (off_t)sizeof(struct sock_filter) != 0 ||
+	    len / (off_t)sizeof(struct sock_filter) > BPF_MAXINSNS) {
+		snprintf(why, wsz, "seccomp: cannot build the filter");
+		if (fd >= 0)
+			close(fd);
+		return NULL;
+	}
+	prog->filter = xmalloc((size_t)len);
+	if (pread(fd, prog->filter, (size_t)len, 0) != (ssize_t)len) {
+		snprintf(why, wsz, "seccomp: cannot read the filter back");
+		free(prog->filter);
+		prog->filter = NULL;
+		close(fd);
+		return NULL;
+	}
+	close(fd);
+	prog->len = (unsigned short)(len / (off_t)sizeof(struct sock_filter));
+	return prog;
 }
 
 /*
@@ -8119,10 +8158,12 @@ runfail(const char *step, const char *why)
 	_exit(127);
 }
 
-/* the child, from fork() to execve() */
+/* the child, from fork() to execve(); prog is its seccomp program (NULL
+ * only where config.h makes seccomp optional and it cannot be had) */
 static void
 runchild(char *const argv[], const char *workdir, int net, int abi,
-    int slave, const char *pty, int errfd, int in, int out, int leader)
+    const struct sock_fprog *prog, int slave, const char *pty, int errfd,
+    int in, int out, int leader)
 {
 	static const struct { int res; rlim_t lim; } lims[] = {
 		{ RLIMIT_CPU, RLIMCPU }, { RLIMIT_AS, RLIMAS },
@@ -8183,10 +8224,12 @@ runchild(char *const argv[], const char *workdir, int net, int abi,
 		runfail("no_new_privs", strerror(errno));
 #if defined(__APPLE__)
 	(void)abi;
+	(void)prog;
 	if (sbxseatbelt(net, runtmp(), pty, why, sizeof(why)) != 0)
 		runfail("sandbox", why);
 #elif defined(__OpenBSD__)
 	(void)abi;
+	(void)prog;
 	if (sbxunveil(net, runtmp(), pty, why, sizeof(why)) != 0)
 		runfail("sandbox", why);
 #else
@@ -8197,9 +8240,11 @@ runchild(char *const argv[], const char *workdir, int net, int abi,
 	if (abi > 0 && sbxlandlock(abi, runtmp(), pty, net, why,
 	    sizeof(why)) != 0)
 		runfail("sandbox", why);
-	if (sbxseccomp(net, abi, why, sizeof(why)) != 0) {
-		if (SBXSECCOMP)
-			runfail("sandbox", why);
+	/* the filter vtcode compiled for this kind of command */
+	if (prog != NULL && prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, prog,
+	    0L, 0L) != 0) {
+		snprintf(why, sizeof(why), "seccomp: %s", strerror(errno));
+		runfail("sandbox", why);
 	}
 #endif
 	/* limits last: nothing allocates after them, so a tight address
@@ -8374,6 +8419,7 @@ runpipe(char *const *argvs[], int n, const char *workdir, int net,
     long timeoutms, RunResult *r, char *why, size_t wsz)
 {
 	static int protected;
+	const struct sock_fprog *prog = NULL;
 	struct termios tio;
 	char buf[600], *pty;
 	long start = nowms();
@@ -8396,6 +8442,10 @@ runpipe(char *const *argvs[], int n, const char *workdir, int net,
 		    SBXLANDLOCKMIN);
 		return -1;
 	}
+#if !defined(__APPLE__) && !defined(__OpenBSD__)
+	if ((prog = sbxprogram(net, abi, why, wsz)) == NULL && SBXSECCOMP)
+		return -1;
+#endif
 	if (prctl(PR_SET_CHILD_SUBREAPER, 1L, 0L, 0L, 0L) != 0)
 		die("prctl PR_SET_CHILD_SUBREAPER:");
 	if (!protected && sbxprotect(why, wsz) != 0)
@@ -8440,8 +8490,8 @@ runpipe(char *const *argvs[], int n, const char *workdir, int net,
 			close(ep[0]);
 			if (pp[0] >= 0)
 				close(pp[0]);
-			runchild(argvs[i], workdir, net, abi, slave, pty, ep[1],
-			    in, pp[1] >= 0 ? pp[1] : slave, i == 0);
+			runchild(argvs[i], workdir, net, abi, prog, slave, pty,
+			    ep[1], in, pp[1] >= 0 ? pp[1] : slave, i == 0);
 		}
 		if (in != slave)
 			close(in);
@@ -10798,9 +10848,10 @@ evusage(int64_t in, int64_t out)
  * state are read, so that a parser bug fed by a hostile server still
  * cannot read ~/.ssh or reach another host.  Landlock: read and execute
  * the system dirs (the same list as commands), the few more files name
- * resolution reads, and the CA bundle; read and write the workspace, the
- * runner's temp dir, vtcode's state and config dirs, the terminal and
- * the ptys; at ABI >= 4 TCP connect only to the ports of the providers
+ * resolution reads, and the CA bundle; read and write the workspace,
+ * vtcode's state and config dirs and the terminal, and where run_command
+ * is offered (a trusted workspace) the runner's temp dir and the ptys;
+ * at ABI >= 4 TCP connect only to the ports of the providers
  * this run may use and of the proxy, bind nothing.  seccomp: no ptrace,
  * process_vm_*, mounts, keyrings, bpf and the like.  The protected paths'
  * mount namespace is made first: Landlock forbids mounting afterwards.
@@ -10871,18 +10922,23 @@ selfsandbox(const Endpoint *ep, char *why, size_t wsz)
 	for (j = 0; j < LEN(sbxdevices); j++)
 		if (sbxrule(rfd, sbxdevices[j], dev, fs) != 0)
 			goto fail;
-	u = runtmp();
 	if ((https && sbxrule(rfd, cafile, LLF_READ_FILE, fs) != 0) ||
 	    sbxrule(rfd, "/dev/tty", dev, fs) != 0 ||
-	    sbxrule(rfd, "/dev/ptmx", dev, fs) != 0 ||
-	    sbxrule(rfd, "/dev/pts", dev | LLF_READ_DIR, fs) != 0 ||
 	    sbxrule(rfd, wsroot, rw, fs) != 0 ||
-	    sbxrule(rfd, u, rw, fs) != 0 ||
-	    /* the temp dir itself goes at exit: an empty dir in /tmp is
-	     * all this lets vtcode remove */
-	    sbxrule(rfd, "/tmp", 1ULL << 4 /* REMOVE_DIR */, fs) != 0 ||
 	    sbxrule(rfd, dir, rw, fs) != 0 || sbxrule(rfd, cfg, rw, fs) != 0)
 		goto fail;
+	/* what only commands need (ptys, the temp dir), only where
+	 * run_command is offered at all: a trusted workspace */
+	if (cfgtrusted) {
+		u = runtmp();
+		if (sbxrule(rfd, "/dev/ptmx", dev, fs) != 0 ||
+		    sbxrule(rfd, "/dev/pts", dev | LLF_READ_DIR, fs) != 0 ||
+		    sbxrule(rfd, u, rw, fs) != 0 ||
+		    /* the temp dir itself goes at exit: an empty dir in
+		     * /tmp is all this lets vtcode remove */
+		    sbxrule(rfd, "/tmp", 1ULL << 4 /* REMOVE_DIR */, fs) != 0)
+			goto fail;
+	}
 	for (i = 0; abi >= 4 && i < np_; i++) {
 		np.allowed = LLN_CONNECT_TCP;
 		np.port = ports[i];

@@ -890,7 +890,7 @@ testnet(void)
 
 /* unit selfbox URL FILE PORT: the agent's own sandbox for provider URL,
  * then what it can still do: read FILE, read a.txt in the workspace,
- * connect to PORT and to URL's port on 127.0.0.1 */
+ * connect to PORT and to URL's port on 127.0.0.1, open a pty */
 static int
 selfboxdrv(char *argv[])
 {
@@ -929,6 +929,14 @@ selfboxdrv(char *argv[])
 	}
 	printf("ptrace: %s\n", ptrace(PTRACE_TRACEME, 0, NULL, NULL) == 0 ?
 	    "ok" : strerror(errno));
+	/* what only run_command needs: there in a trusted workspace only */
+	printf("trusted %d, temp dir %s\n", cfgtrusted, runtmpdir[0] ?
+	    "made" : "none");
+	printf("ptmx: %s\n", (fd = open("/dev/ptmx", O_RDWR | O_NOCTTY)) >= 0 ?
+	    "ok" : strerror(errno));
+	if (fd >= 0)
+		close(fd);
+	runtmpclean();
 	return 0;
 }
 
