@@ -526,7 +526,8 @@ static const char *const sbxdevices[] = {
 /* The agent restricts itself too (SELFSANDBOX 1) once it has read what
  * it needs: Landlock and seccomp (vtcode.1, THE AGENT'S OWN SANDBOX).  It
  * reads and executes sbxreadexec, reads these as well (name resolution),
- * and writes only the workspace, its temp, state and config dirs. */
+ * and writes only the workspace, its state and config dirs, and in a
+ * trusted workspace (run_command) the commands' temp dir. */
 #define SELFSANDBOX       1
 static const char *const selfread[] = {
 	"/etc/resolv.conf", "/etc/gai.conf", "/etc/host.conf",
@@ -580,6 +581,7 @@ static const char *const runenv[] = {
 #define MAXHTTPBODY       (256 << 20)
 #define MAXERRBODY        (64 << 10)
 #define MAXMODELS         (4 << 20)   /* bytes of a server's model list */
+#define HTTPREADBUF       (256 << 10) /* bytes asked of one read(2) */
 
 /* Server-sent events: bytes in one line, and in one event's data. */
 #define MAXSSELINE        (4 << 20)

@@ -72,6 +72,8 @@
 #include <sys/random.h>
 #include <sys/syscall.h>
 #include <linux/filter.h>
+#else
+struct sock_fprog;      /* Linux's seccomp program, in runchild's list */
 #endif
 
 #if defined(__linux__)
@@ -422,8 +424,10 @@ static int sbxrule(int rfd, const char *path, uint64_t rights,
 static int sbxlandlock(int abi, const char *tmpdir, const char *pty,
     int net, char *why, size_t wsz);
 static scmp_filter_ctx sbxfilter(char *why, size_t wsz);
+#if defined(__linux__)
 static const struct sock_fprog *sbxprogram(int net, int abi, char *why,
     size_t wsz);
+#endif
 static int putfile(const char *path, const char *s);
 static int sbxpinnable(char *why, size_t wsz);
 static int sbxgitdir(char *gd);
@@ -504,6 +508,8 @@ typedef char assert_jsonnum[(MAXJSONNUMLEN >= 32) ? 1 : -1];
 typedef char assert_arglen[(MAXARGLEN >= 256) ? 1 : -1];
 typedef char assert_configkey[(MAXCONFIGKEY < CONFIGKEYCAP) ? 1 : -1];
 typedef char assert_overrides[(MAXOVERRIDES >= 1) ? 1 : -1];
+typedef char assert_httpreadbuf[(HTTPREADBUF >= 4096 &&
+    HTTPREADBUF <= INT_MAX) ? 1 : -1];
 
 typedef char assert_protected[(LEN(protectedpaths) >= 1) ? 1 : -1];
 typedef char assert_toolrules[(LEN(toolrules) >= 1) ? 1 : -1];
@@ -4982,7 +4988,9 @@ static int
 httpexchange(const Endpoint *e, const char *method, const char *path,
     const Buf *body, Turn *t, Buf *out, long *ra)
 {
-	char head[4096], why[256], buf[65536], auth[280];
+	/* static: one exchange at a time, and not 256 KB of stack */
+	static char buf[HTTPREADBUF];
+	char head[4096], why[256], auth[280];
 	HttpResp r;
 	BodyCtx bc;
 	SseCtx sc;
@@ -7464,6 +7472,7 @@ sbxfilter(char *why, size_t wsz)
  * forked copy of vtcode before every command.  The program, or NULL
  * with why.
  */
+#if defined(__linux__)
 static const struct sock_fprog *
 sbxprogram(int net, int abi, char *why, size_t wsz)
 {
@@ -7541,6 +7550,7 @@ sbxprogram(int net, int abi, char *why, size_t wsz)
 	prog->len = (unsigned short)(len / (off_t)sizeof(struct sock_filter));
 	return prog;
 }
+#endif
 
 /*
  * Protected paths (config.h's protectedpaths) are read-only to commands
@@ -8240,7 +8250,9 @@ runchild(char *const argv[], const char *workdir, int net, int abi,
 	if (abi > 0 && sbxlandlock(abi, runtmp(), pty, net, why,
 	    sizeof(why)) != 0)
 		runfail("sandbox", why);
-	/* the filter vtcode compiled for this kind of command */
+	/* the filter vtcode compiled for this kind of command; one that
+	 * was built but will not load stops the command even where
+	 * config.h makes seccomp optional: it was meant to be there */
 	if (prog != NULL && prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, prog,
 	    0L, 0L) != 0) {
 		snprintf(why, sizeof(why), "seccomp: %s", strerror(errno));
