@@ -524,6 +524,26 @@ box --timeout 2000 -- /bin/sh -c 'setsid sleep 1000 & sh -c "sleep 1000 &"; slee
 rc=$?
 t "timeout: exit 124 with the reason" sh -c '[ $1 -eq 124 ] && grep -q "timed out after 2000 ms" "$2"' - $rc "$tmp/esc.out"
 t "timeout: the setsid'd and double-forked sleeps are gone too" sh -c '! pgrep -f "^sleep 1000" >/dev/null'
+# SIGTERM to vtcode (a service manager, a closing terminal's SIGHUP): the
+# command and all it started are killed, the temp dir removed, exit 130
+ntmp=$(ls -d /tmp/vtcode-* 2>/dev/null | wc -l)
+box --timeout 60000 -- /bin/sh -c 'setsid sleep 1001 & sleep 1002 & sleep 1003' >"$tmp/term.out" 2>&1 &
+bpid=$!
+i=0
+while ! pgrep -f "^sleep 1003" >/dev/null && [ $i -lt 100 ]; do sleep 0.05; i=$((i + 1)); done
+pkill -TERM -f "vtcode sandbox --timeout 60000 -- /bin/sh -c setsid sleep 1001"
+wait $bpid
+rc=$?
+t "SIGTERM to vtcode sandbox: exit 130 with the reason; the setsid'd sleep and the rest are gone" sh -c '
+	[ $1 -eq 130 ] && grep -q "interrupted: the command was killed" "$2" && ! pgrep -f "^sleep 100[123]" >/dev/null' - $rc "$tmp/term.out"
+t "SIGTERM to vtcode sandbox: its temp dir is removed" [ "$(ls -d /tmp/vtcode-* 2>/dev/null | wc -l)" = "$ntmp" ]
+# control: a SIGHUP vtcode was started ignoring (nohup) stays ignored
+(cd "$E/ws" && asuser sh -c 'trap "" HUP; exec "$1" sandbox --timeout 60000 -- /bin/sleep 1.5' - "$E/bin/vtcode") >"$tmp/term.out" 2>&1 &
+bpid=$!
+sleep 0.5
+pkill -HUP -f "vtcode sandbox --timeout 60000 -- /bin/sleep 1.5"
+wait $bpid
+t "control: with SIGHUP ignored (nohup), a SIGHUP changes nothing: the command ends, exit 0" [ $? -eq 0 ]
 box --timeout 3000 -- /bin/bash -c 'f() { f | f & }; f' >/dev/null 2>&1
 t "a fork bomb is contained and gone after the timeout" sh -c 'sleep 0.5; [ "$(pgrep -c -u "$1" bash || true)" = 0 ]' - "$(id -un vtctest 2>/dev/null || id -un)"
 box -- /bin/sh -c 'head -c 100000000 /dev/zero | tr "\000" a' >"$tmp/esc.out" 2>&1
@@ -870,6 +890,46 @@ t "agent sandbox, untrusted workspace: no temp dir is made and no pty can be ope
 t "agent sandbox, trusted workspace (control): the temp dir is made and a pty opens" sh -c '
 	grep -q "^trusted 1, temp dir made$" "$1" && grep -q "^ptmx: ok$" "$1" &&
 	grep -q "^read .*id_test: Permission denied$" "$1"' - "$lw/tself"
+
+echo "== Ctrl-C while run_command runs"
+mkfifo "$lw/tws/fifo"
+kcall='{"choices":[{"index":0,"delta":{"tool_calls":[{"index":0,"id":"k","function":{"name":"run_command","arguments":"{\"command\":\"cat fifo\",\"timeout_ms\":60000}"}}]}}]}'
+printf '{"steps":[{"sse":[%s,%s]},{"sse":[%s,%s]}]}\n' "$kcall" "$fin" "$(txt 'read it')" "$stop" >"$lw/k.json"
+# kx: vtcode exec in the trusted workspace, in the background ($kpid);
+# then wait (at most 5 s) until the command is running
+kx() {
+	(cd "$lw/tws" && XDG_CONFIG_HOME="$lw/xdg" exec "$vt" --base-url "http://127.0.0.1:$(cat "$lw/k.port")/v1" \
+	    -m test exec "read the fifo" >"$lw/k.out" 2>"$lw/k.err") &
+	kpid=$!
+	i=0
+	while ! pgrep -f "^/.*cat fifo$" >/dev/null && [ $i -lt 100 ]; do sleep 0.05; i=$((i + 1)); done
+}
+if mock "$lw/k.json" "$lw/k"; then
+	ntmp=$(ls -d /tmp/vtcode-* 2>/dev/null | wc -l)
+	kx
+	s0=$(date +%s)
+	kill -INT $kpid
+	wait $kpid
+	rc=$?
+	s1=$(date +%s)
+	mockstop "$lw/k"
+	t "Ctrl-C while run_command waits: the command is killed at once, exec exits 130" sh -c '
+		[ $1 -eq 130 ] && [ $(($3 - $2)) -le 5 ] && ! pgrep -f "^/.*cat fifo$" >/dev/null' - $rc $s0 $s1
+	t "Ctrl-C while run_command waits: the temp dir is removed" [ "$(ls -d /tmp/vtcode-* 2>/dev/null | wc -l)" = "$ntmp" ]
+else
+	bad "Ctrl-C: the mock did not start"
+fi
+if mock "$lw/k.json" "$lw/k"; then
+	kx
+	timeout 10 sh -c 'echo fed >"$1"' - "$lw/tws/fifo"
+	wait $kpid
+	rc=$?
+	mockstop "$lw/k"
+	t "control: the same command, its fifo fed, ends and the answer comes (exit 0)" sh -c '
+		[ $1 -eq 0 ] && [ "$(cat "$2")" = "read it" ] && grep -qF "fed\\n[exit status 0]" "$3"' - $rc "$lw/k.out" "$lw/k.log"
+else
+	bad "Ctrl-C control: the mock did not start"
+fi
 t "agent sandbox: ~/.ssh is out of reach; the workspace is not (control)" sh -c '
 	grep -q "^read .*id_test: Permission denied$" "$1" && grep -q "^read a.txt: ok$" "$1"' - "$lw/self"
 if [ "$(sed -n "s/^abi //p" "$lw/self")" -ge 4 ] 2>/dev/null; then

@@ -169,6 +169,7 @@ typedef struct {
 	int status;             /* exit status, or -1 when a signal ended it */
 	int sig;                /* that signal */
 	int timedout, truncated, abi;
+	int cancelled;          /* killed because vtcode was interrupted */
 	long ms;
 	size_t total;           /* bytes it wrote */
 	Buf out;                /* the first RUNMAXOUTPUT / 2 bytes */
@@ -847,6 +848,8 @@ static void agentemit(void *ctx, int ev, const char *p, size_t n);
 static int agentrepeat(Buf *seen, const ToolCall *c);
 static int agentrun(Endpoint *ep, Conv *cv, Show *show);
 static void onsigint(int sig);
+static void onsigquit(int sig);
+static void catchsignals(void);
 static int agentinit(Endpoint *ep);
 static void agentstart(void);
 static char *readprompt(void);
@@ -1221,8 +1224,10 @@ xdgdir(const char *env, const char *fallback, int create, char *out,
 		return -1;
 	if (n < 0 || (size_t)n >= sz)
 		return -1;
-	if (!create)
-		return 0;
+	if (!create || mkdir(out, 0700) == 0 || errno == EEXIST)
+		return 0;       /* usually there already: one call */
+	if (errno != ENOENT)
+		return -1;
 	for (p = out + 1; ; p++) {
 		if (*p != '/' && *p != '\0')
 			continue;
@@ -2948,7 +2953,9 @@ harden(void)
  * host name; there is no switch to turn either off.
  */
 
-static volatile sig_atomic_t cancelled; /* SIGINT during a turn */
+/* SIGINT during a turn (and SIGTERM, SIGHUP, which also set quitting):
+ * waits in the network code and the runner wake and give up */
+static volatile sig_atomic_t cancelled, quitting;
 
 /* percent-decode s[0..n) into out; -1 when malformed or too long */
 static int
@@ -8382,9 +8389,17 @@ runloop(int master, pid_t *pids, int n, long deadline, RunResult *r,
 	pfd[1].events = POLLIN;
 	while (!done) {
 		now = nowms();
+		if (cancelled && !killat) {
+			/* Ctrl-C (or SIGTERM, SIGHUP to vtcode): as a timeout,
+			 * SIGTERM now and SIGKILL after the grace period */
+			for (i = 0; i < n; i++)
+				kill(-pids[i], SIGTERM);
+			r->cancelled = 1;
+			killat = now + RUNGRACEMS;
+		}
 		wait = (killat ? killat : deadline) - now;
 		if (wait <= 0) {
-			if (r->timedout)
+			if (r->timedout || r->cancelled)
 				break;
 			for (i = 0; i < n; i++)
 				kill(-pids[i], SIGTERM);
@@ -8577,6 +8592,10 @@ runline(CmdLine *cl, const char *workdir, int net, long timeoutms, Buf *out,
 		argvs[k][0] = NULL;
 	}
 	for (; i < cl->n && rc == 0; i = j + 1) {
+		if (cancelled) {        /* nothing more after a Ctrl-C */
+			last = ExitCancel;
+			break;
+		}
 		for (j = i; j < cl->n - 1 && cl->op[j] == '|'; j++)
 			;
 		if (op == ';' || (op == '&' && last == 0) ||
@@ -8605,9 +8624,9 @@ runline(CmdLine *cl, const char *workdir, int net, long timeoutms, Buf *out,
 				runoutput(&r, out);
 				lasttrunc |= r.truncated;
 				sbxquarantine(out);
-				last = r.timedout ? 124 : r.sig ? 128 + r.sig :
-				    r.status;
-				if (r.timedout)
+				last = r.cancelled ? ExitCancel : r.timedout ?
+				    124 : r.sig ? 128 + r.sig : r.status;
+				if (r.timedout || r.cancelled)
 					rc = 1;
 				runfree(&r);
 			}
@@ -8706,6 +8725,7 @@ cmdsandbox(int argc, char *argv[])
 		return usageerr("sandbox: usage: vtcode sandbox [--net] "
 		    "[--timeout MS] -- CMD [ARG...]");
 	wsinit();
+	catchsignals();
 	av = argv + i + 1;
 	if (strchr(av[0], '/') == NULL) {
 		if (cmdpath(av[0], path, sizeof(path)) == NULL) {
@@ -8730,11 +8750,14 @@ cmdsandbox(int argc, char *argv[])
 		fwrite(out.p, 1, out.len, stdout);
 	fflush(stdout);
 	buffree(&out);
-	if (r.timedout)
+	if (r.cancelled)
+		warnx("sandbox: interrupted: the command was killed");
+	else if (r.timedout)
 		warnx("sandbox: timed out after %ld ms: killed", timeout);
 	else if (r.sig)
 		warnx("sandbox: killed by signal %d", r.sig);
-	rc = r.timedout ? 124 : r.sig ? 128 + r.sig : r.status;
+	rc = r.cancelled ? ExitCancel : r.timedout ? 124 : r.sig ? 128 +
+	    r.sig : r.status;
 	runfree(&r);
 	runtmpclean();
 	return rc;
@@ -10994,6 +11017,40 @@ onsigint(int sig)
 	cancelled = 1;
 }
 
+static void
+onsigquit(int sig)
+{
+	(void)sig;
+	cancelled = 1;
+	quitting = 1;
+}
+
+/*
+ * Ctrl-C cancels what is under way (a request, a command) and the
+ * session goes on; SIGTERM and SIGHUP (the terminal went away) cancel
+ * it too and then end vtcode the ordinary way, so a running command is
+ * killed with everything it started, the session is saved and the temp
+ * dir removed, where dying on the spot would leave all three.  A signal
+ * vtcode was started with ignored (nohup) stays ignored.
+ */
+static void
+catchsignals(void)
+{
+	static const int quit[] = { SIGTERM, SIGHUP };
+	struct sigaction sa, old;
+	size_t i;
+
+	memset(&sa, 0, sizeof(sa));
+	sigemptyset(&sa.sa_mask);
+	sa.sa_handler = onsigint;       /* no SA_RESTART: waits wake up */
+	sigaction(SIGINT, &sa, NULL);
+	sa.sa_handler = onsigquit;
+	for (i = 0; i < LEN(quit); i++)
+		if (sigaction(quit[i], NULL, &old) == 0 &&
+		    old.sa_handler != SIG_IGN)
+			sigaction(quit[i], &sa, NULL);
+}
+
 /* the provider chosen by -P, VTCODE_PROVIDER, the user's config, or the
  * first in config.h */
 static int
@@ -11035,14 +11092,9 @@ agentinit(Endpoint *ep)
 static void
 agentstart(void)
 {
-	struct sigaction sa;
-
 	wsinit();
 	configload();
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = onsigint;
-	sigemptyset(&sa.sa_mask);
-	sigaction(SIGINT, &sa, NULL);   /* no SA_RESTART: waits wake up */
+	catchsignals();
 	atexit(runtmpclean);
 }
 
@@ -11198,7 +11250,8 @@ interactive(Conv *cvp)
 		fputs("> ", stderr);
 		fflush(stderr);
 		if (fgets(line, sizeof(line), stdin) == NULL) {
-			if (ferror(stdin) && errno == EINTR && cancelled) {
+			if (ferror(stdin) && errno == EINTR && cancelled &&
+			    !quitting) {
 				clearerr(stdin);
 				fputc('\n', stderr);
 				continue;
@@ -11226,6 +11279,8 @@ interactive(Conv *cvp)
 			storesave(&store, &cv);
 			fputs("[cancelled]\n", stderr);
 		}
+		if (quitting)
+			break;  /* SIGTERM or SIGHUP: saved, now go */
 	}
 	showfree(&show);
 	convfree(&cv, 0);
