@@ -639,7 +639,8 @@ static const char *const failover[] = { "lmstudio", "ollama", "llamacpp" };
 /* ---- agent ---- */
 
 #define MAXTURNS          50          /* model turns for one task */
-#define MAXREPEAT         3           /* identical tool calls allowed again */
+#define MAXREPEAT         3           /* runs of one identical tool call;
+					 * asked once more, the task stops */
 #define MAXTOOLOUTPUT     (64 << 10)  /* bytes of one tool result */
 #define MAXREADSIZE       (4 << 20)   /* bytes of a file read_file reads */
 #define READLINES         2000        /* read_file's default limit */

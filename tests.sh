@@ -617,6 +617,17 @@ rcmd 'ls src ; sudo id'
 t "a line with one denied stage runs nothing" sh -c '[ $1 -eq 3 ] && grep -q "^deny: sudo" "$2" && ! grep -q "a.c" "$2"' - $? "$tmp/rc.out"
 rcmd 'make'
 t "a Prompt without a terminal is a refusal, and the model is told" sh -c 'grep -q "^deny: make: .*no terminal to ask on" "$1"' - "$tmp/rc.out"
+seq 1 100000 >"$rw/ws/big"
+rcmd 'cat big'
+t "run_command: 576 KB of output reaches the model cut to MAXTOOLOUTPUT: head, elided count, tail, exit status" sh -c '
+	[ $(wc -c <"$1") -le 65537 ] && [ "$(head -n 3 "$1" | tr "\n" " ")" = "1 2 3 " ] &&
+	grep -q "^\[\.\.\. [0-9]* bytes elided \.\.\.\]$" "$1" &&
+	[ "$(tail -n 3 "$1" | tr "\n" " ")" = "99999 100000 [exit status 0] " ]' - "$tmp/rc.out"
+seq 1 1000 >"$rw/ws/small"
+rcmd 'cat small'
+t "control: a short output reaches the model whole" sh -c '
+	[ "$(head -n 1000 "$1" | md5sum)" = "$(md5sum <"$2")" ] && ! grep -q elided "$1"' - "$tmp/rc.out" "$rw/ws/small"
+rm -f "$rw/ws/big" "$rw/ws/small"
 rcmd 'cat /etc/passwd'
 t "a path outside the workspace is refused before anything runs" grep -q '^deny: cat: /etc/passwd is outside the workspace' "$tmp/rc.out"
 
@@ -800,6 +811,9 @@ llm "an unknown model: said so" \
 llm "context length exceeded: its own error" \
     '{"steps":[{"status":400,"json":{"error":{"message":"This model'"'"'s maximum context length is 4096 tokens.","code":"context_length_exceeded"}}}]}' \
     '[ $rc -eq 1 ] && grep -q "longer than the model.s context window" err'
+llm "llama.cpp's context error (exceed_context_size_error, a numeric code): the context error with its hint" \
+    '{"steps":[{"status":400,"json":{"error":{"code":400,"message":"request (9412 tokens) exceeds the available context size (8192 tokens), try increasing it","type":"exceed_context_size_error","n_prompt_tokens":9412,"n_ctx":8192}}}]}' \
+    '[ $rc -eq 1 ] && grep -q "HTTP 400: request (9412 tokens) exceeds the available context size.*longer than the model.s context window" err'
 llm "quota exhausted (429 insufficient_quota): not retried" \
     '{"steps":[{"status":429,"json":{"error":{"message":"You exceeded your current quota","type":"insufficient_quota","code":"insufficient_quota"}}}]}' \
     '[ $rc -eq 1 ] && grep -q "quota exhausted: not retried" err && [ "$($q count m.log)" = 1 ]'
@@ -808,11 +822,21 @@ llm "401: names the variable; the key went as a Bearer token and is never printe
     '{"steps":[{"status":401,"json":{"error":{"message":"Incorrect API key provided","type":"invalid_request_error","code":"invalid_api_key"}}}]}' \
     '[ $rc -eq 1 ] && grep -q "check the key in LMSTUDIO_API_KEY" err &&
      [ "$($q get m.log 0 headers.authorization)" = "Bearer sk-vtcode-test-secret-1" ] && ! grep -q sk-vtcode err out'
+llm "401 with a body that is not JSON: still names the variable" \
+    '{"steps":[{"status":401,"body":"Unauthorized"}]}' \
+    '[ $rc -eq 1 ] && grep -q "HTTP 401: Unauthorized (check the key in LMSTUDIO_API_KEY)" err && ! grep -q sk-vtcode err out'
 unset LMSTUDIO_API_KEY
 llm "503 twice with retry-after-ms, then an answer: retried after the server's delay" \
     "{\"steps\":[{\"status\":503,\"headers\":{\"retry-after-ms\":\"30\"},\"json\":{\"error\":\"busy\"}},{\"status\":503,\"headers\":{\"retry-after\":\"0.05\"},\"json\":{\"error\":\"busy\"}},{\"sse\":[$(txt third),$stop]}]}" \
     '[ $rc -eq 0 ] && [ "$(cat out)" = third ] && [ "$($q count m.log)" = 3 ] &&
      grep -q "retry 1 of 3 in 30 ms" err && grep -q "retry 2 of 3 in 50 ms" err'
+llm "Retry-After as an HTTP date already past: retried at once" \
+    "{\"steps\":[{\"status\":503,\"headers\":{\"retry-after\":\"Sun, 06 Nov 1994 08:49:37 GMT\"},\"json\":{\"error\":\"busy\"}},{\"sse\":[$(txt again),$stop]}]}" \
+    '[ $rc -eq 0 ] && [ "$(cat out)" = again ] && grep -q "retry 1 of 3 in 0 ms" err'
+soon=$(LC_ALL=C date -u -d '+2 sec' '+%a, %d %b %Y %H:%M:%S GMT')
+llm "Retry-After as an HTTP date 2 s ahead: waited until then (control: not the backoff)" \
+    "{\"steps\":[{\"status\":503,\"headers\":{\"retry-after\":\"$soon\"},\"json\":{\"error\":\"busy\"}},{\"sse\":[$(txt later),$stop]}]}" \
+    '[ $rc -eq 0 ] && [ "$(cat out)" = later ] && grep -q "retry 1 of 3 in [12]000 ms" err'
 llm "a 400 validation error is not retried" \
     '{"steps":[{"status":400,"json":{"error":{"message":"messages: field required","type":"invalid_request_error"}}}]}' \
     '[ $rc -eq 1 ] && [ "$($q count m.log)" = 1 ] && grep -q "HTTP 400: messages: field required" err'
@@ -893,7 +917,7 @@ t "agent sandbox, trusted workspace (control): the temp dir is made and a pty op
 
 echo "== Ctrl-C while run_command runs"
 mkfifo "$lw/tws/fifo"
-kcall='{"choices":[{"index":0,"delta":{"tool_calls":[{"index":0,"id":"k","function":{"name":"run_command","arguments":"{\"command\":\"cat fifo\",\"timeout_ms\":60000}"}}]}}]}'
+kcall='{"choices":[{"index":0,"delta":{"tool_calls":[{"index":0,"id":"k","function":{"name":"run_command","arguments":"{\"command\":\"cat fifo\",\"timeout_ms\":900000}"}}]}}]}'
 printf '{"steps":[{"sse":[%s,%s]},{"sse":[%s,%s]}]}\n' "$kcall" "$fin" "$(txt 'read it')" "$stop" >"$lw/k.json"
 # kx: vtcode exec in the trusted workspace, in the background ($kpid);
 # then wait (at most 5 s) until the command is running
@@ -925,7 +949,7 @@ if mock "$lw/k.json" "$lw/k"; then
 	wait $kpid
 	rc=$?
 	mockstop "$lw/k"
-	t "control: the same command, its fifo fed, ends and the answer comes (exit 0)" sh -c '
+	t "control: the same command, its fifo fed, ends and the answer comes (exit 0; timeout_ms 900000 capped, not refused)" sh -c '
 		[ $1 -eq 0 ] && [ "$(cat "$2")" = "read it" ] && grep -qF "fed\\n[exit status 0]" "$3"' - $rc "$lw/k.out" "$lw/k.log"
 else
 	bad "Ctrl-C control: the mock did not start"

@@ -808,6 +808,7 @@ static void turnfree(Turn *t);
 static void turnemit(Turn *t, int ev, const char *p, size_t n);
 static int turnerr(Turn *t, int kind, const char *fmt, ...);
 static int errclassify(int status, const char *code, const char *msg);
+static void errhint(int k, const Endpoint *ep, char *hint, size_t sz);
 static int turnerror(Turn *t, const JDoc *d, int e, int status,
     const Endpoint *ep);
 static ToolCall *turncall(Turn *t, int index, const char *id);
@@ -819,6 +820,7 @@ static int antevent(Turn *t, const JDoc *d, const Endpoint *ep);
 static int llmsse(void *ctx, const char *event, const char *data, size_t n);
 static int turnfinish(Turn *t, int eof);
 static int llmbodycb(void *ctx, const char *p, size_t n);
+static long long httpdate(const char *s);
 static int httpexchange(const Endpoint *e, const char *method,
     const char *path, const Buf *body, Turn *t, Buf *out, long *ra);
 static void httperror(Turn *t, const Endpoint *e, int status, const Buf *body);
@@ -4570,7 +4572,8 @@ errclassify(int status, const char *code, const char *msg)
 {
 	static const char *ctx[] = { "context length", "context_length",
 		"maximum context", "prompt is too long", "too many tokens",
-		"context window", "exceeds the context", "n_ctx" };
+		"context window", "exceeds the context", "n_ctx",
+		"context size", "exceed_context_size" };  /* llama.cpp */
 	size_t i;
 
 	if (strstr(code, "insufficient_quota") || strstr(msg, "quota"))
@@ -4591,11 +4594,31 @@ errclassify(int status, const char *code, const char *msg)
 	return ErrBad;
 }
 
+/* what a user can do about an error of kind k, into hint */
+static void
+errhint(int k, const Endpoint *ep, char *hint, size_t sz)
+{
+	hint[0] = '\0';
+	if (k == ErrAuth)
+		snprintf(hint, sz, ep && ep->p->keyenv ? " (check the key in "
+		    "%s%s)" : " (this provider takes no key)", ep ?
+		    ep->p->keyenv : "", ep && !ep->key ? ", which is not set" :
+		    "");
+	else if (k == ErrModel)
+		snprintf(hint, sz, " (load a model in the server, or pass -m "
+		    "with one that `vtcode check` lists)");
+	else if (k == ErrContext)
+		snprintf(hint, sz, " (the conversation is longer than the "
+		    "model's context window)");
+	else if (k == ErrQuota)
+		snprintf(hint, sz, " (quota exhausted: not retried)");
+}
+
 /* an "error" member, a string or an object with message/type/code */
 static int
 turnerror(Turn *t, const JDoc *d, int e, int status, const Endpoint *ep)
 {
-	char msg[300] = "", code[64] = "", hint[200] = "";
+	char msg[300] = "", code[64] = "", hint[200];
 	int k;
 
 	if (jsontype(d, e) == JString)
@@ -4610,19 +4633,7 @@ turnerror(Turn *t, const JDoc *d, int e, int status, const Endpoint *ep)
 	if (msg[0] == '\0')
 		snprintf(msg, sizeof(msg), "an error without a message");
 	k = errclassify(status, code, msg);
-	if (k == ErrAuth)
-		snprintf(hint, sizeof(hint), ep && ep->p->keyenv ? " (check "
-		    "the key in %s%s)" : " (this provider takes no key)",
-		    ep ? ep->p->keyenv : "", ep && !ep->key ? ", which is not "
-		    "set" : "");
-	else if (k == ErrModel)
-		snprintf(hint, sizeof(hint), " (load a model in the server, or "
-		    "pass -m with one that `vtcode check` lists)");
-	else if (k == ErrContext)
-		snprintf(hint, sizeof(hint), " (the conversation is longer "
-		    "than the model's context window)");
-	else if (k == ErrQuota)
-		snprintf(hint, sizeof(hint), " (quota exhausted: not retried)");
+	errhint(k, ep, hint, sizeof(hint));
 	return turnerr(t, k, "%s%s%s%s", status ? "" : "error in the stream: ",
 	    msg, code[0] ? "" : "", hint);
 }
@@ -4970,6 +4981,48 @@ turnfinish(Turn *t, int eof)
 
 /* ---- one HTTP exchange ---- */
 
+/*
+ * An HTTP date (RFC 9110: IMF-fixdate, and the obsolete RFC 850 and
+ * asctime forms a recipient must still take) as seconds since the
+ * epoch, or -1.  Retry-After may be one.
+ */
+static long long
+httpdate(const char *s)
+{
+	static const char mons[] = "JanFebMarAprMayJunJulAugSepOctNovDec";
+	char mon[4] = "", zone[4] = "GMT";
+	int d, y, h, mi, sec, m, n = 0;
+	long long era, yoe, doy, doe;
+	const char *p;
+
+	if (sscanf(s, "%*[A-Za-z], %2d %3[A-Za-z] %4d %2d:%2d:%2d %3s%n", &d,
+	    mon, &y, &h, &mi, &sec, zone, &n) == 7 && n > 0) {
+		;       /* Sun, 06 Nov 1994 08:49:37 GMT */
+	} else if (sscanf(s, "%*[A-Za-z], %2d-%3[A-Za-z]-%2d %2d:%2d:%2d "
+	    "%3s%n", &d, mon, &y, &h, &mi, &sec, zone, &n) == 7 && n > 0) {
+		y += y < 70 ? 2000 : 1900;      /* Sunday, 06-Nov-94 ... */
+	} else if (sscanf(s, "%*[A-Za-z] %3[A-Za-z] %2d %2d:%2d:%2d %4d%n",
+	    mon, &d, &h, &mi, &sec, &y, &n) == 6 && n > 0) {
+		;       /* Sun Nov  6 08:49:37 1994 */
+	} else {
+		return -1;
+	}
+	if (s[n + strspn(s + n, " ")] != '\0' || strcmp(zone, "GMT") != 0 ||
+	    strlen(mon) != 3 || (p = strstr(mons, mon)) == NULL ||
+	    (p - mons) % 3 != 0 || d < 1 || d > 31 || y < 1970 || y > 9999 ||
+	    h > 23 || mi > 59 || sec > 60 || h < 0 || mi < 0 || sec < 0)
+		return -1;
+	m = (int)(p - mons) / 3 + 1;
+	/* days from the civil date (March-based years) */
+	y -= m <= 2;
+	era = y / 400;
+	yoe = y - era * 400;
+	doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
+	doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+	return ((era * 146097 + doe - 719468) * 24 + h) * 3600 + mi * 60 +
+	    sec;
+}
+
 static int
 llmbodycb(void *ctx, const char *p, size_t n)
 {
@@ -4998,6 +5051,7 @@ httpexchange(const Endpoint *e, const char *method, const char *path,
 	/* static: one exchange at a time, and not 256 KB of stack */
 	static char buf[HTTPREADBUF];
 	char head[4096], why[256], auth[280];
+	long long when;
 	HttpResp r;
 	BodyCtx bc;
 	SseCtx sc;
@@ -5121,6 +5175,10 @@ httpexchange(const Endpoint *e, const char *method, const char *path,
 	else if (r.retryafter[0] != '\0' && sscanf(r.retryafter, "%lf", &sec)
 	    == 1 && sec >= 0 && sec < 1e6)
 		*ra = (long)(sec * 1000);
+	else if (r.retryafter[0] != '\0' && (when = httpdate(r.retryafter)) >=
+	    0)      /* a date: how long until then (capped by the caller) */
+		*ra = when > (long long)time(NULL) ? (long)MIN(when -
+		    (long long)time(NULL), 1000000) * 1000 : 0;
 	if (r.status == 200 && body != NULL && !bc.stream) {
 		/* a 200 that is not a stream: an error, or a server that
 		 * ignored "stream": true */
@@ -5144,9 +5202,10 @@ static void
 httperror(Turn *t, const Endpoint *e, int status, const Buf *body)
 {
 	JTok *tok = xmalloc(sizeof(*tok) * 4096);
-	char snip[200];
+	char snip[200], hint[200];
 	size_t i, k;
 	JDoc d;
+	int kind;
 
 	if (jsonparse(&d, body->p ? body->p : "", body->len, tok, 4096) >= 0 &&
 	    jsonget(&d, 0, "error") >= 0) {
@@ -5165,8 +5224,10 @@ httperror(Turn *t, const Endpoint *e, int status, const Buf *body)
 			snip[k++] = (unsigned char)body->p[i] < ' ' ||
 			    (unsigned char)body->p[i] > '~' ? ' ' : body->p[i];
 		snip[k] = '\0';
-		turnerr(t, errclassify(status, "", snip), "HTTP %d%s%s",
-		    status, k ? ": " : "", snip);
+		kind = errclassify(status, "", snip);
+		errhint(kind, e, hint, sizeof(hint));
+		turnerr(t, kind, "HTTP %d%s%s%s", status, k ? ": " : "", snip,
+		    hint);
 	}
 	free(tok);
 }
@@ -7516,13 +7577,11 @@ sbxprogram(int net, int abi, char *why, size_t wsz)
 	    1, SCMP_A1_64(SCMP_CMP_MASKED_EQ, 0xFFFFFFFFULL, TIOCSTI));
 	rc |= seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(ioctl),
 	    1, SCMP_A1_64(SCMP_CMP_MASKED_EQ, 0xFFFFFFFFULL, TIOCLINUX));
-	/* personality flags that turn off ASLR or make data executable */
+	/* no personality but the default (PER_LINUX, 0): none that turns
+	 * off ASLR, maps page zero, makes data executable or fakes uname.
+	 * The kernel reads it as 32 bits; so does the comparison */
 	rc |= seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM),
-	    SCMP_SYS(personality), 1, SCMP_A0_64(SCMP_CMP_MASKED_EQ,
-	    0x0040000ULL, 0x0040000ULL));
-	rc |= seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM),
-	    SCMP_SYS(personality), 1, SCMP_A0_64(SCMP_CMP_MASKED_EQ,
-	    0x0400000ULL, 0x0400000ULL));
+	    SCMP_SYS(personality), 1, SCMP_A0_32(SCMP_CMP_NE, 0));
 	if (!net) {
 		/* any family but AF_UNIX; a 64-bit "not equal" also refuses
 		 * AF_UNIX with high bits set, so no high bit hides AF_INET */
@@ -8642,21 +8701,53 @@ runline(CmdLine *cl, const char *workdir, int net, long timeoutms, Buf *out,
 	return rc < 0 ? -1 : 0;
 }
 
-/* the output as kept: head, a count of what was elided, tail */
+/* byte k of what was kept of the output: the head, then the tail ring
+ * oldest first */
+static char
+runkept(const RunResult *r, size_t k)
+{
+	size_t half = RUNMAXOUTPUT / 2;
+	size_t start = r->tailpos >= half ? r->tailpos % half : 0;
+
+	return k < r->out.len ? r->out.p[k] :
+	    r->tail[(start + k - r->out.len) % half];
+}
+
+/*
+ * The output as kept, into b: its head, a count of what was elided, its
+ * tail.  When b has a limit (a tool result's MAXTOOLOUTPUT), head and
+ * tail shrink to what b can still take, leaving room for the lines that
+ * follow (the exit status), so a long output is cut in the middle, not
+ * lost whole.
+ */
 static void
 runoutput(RunResult *r, Buf *b)
 {
-	size_t half = RUNMAXOUTPUT / 2, start, i;
+	size_t kept = r->out.len + r->taillen, head = kept, tail = 0, room, k;
 
-	bufadd(b, r->out.p, r->out.len);
-	if (r->taillen == 0)
-		return;
-	if (r->total > r->out.len + r->taillen)
-		bufaddf(b, "\n[... %zu bytes elided ...]\n", r->total -
-		    r->out.len - r->taillen);
-	start = r->tailpos >= half ? r->tailpos % half : 0;
-	for (i = 0; i < r->taillen; i++)
-		bufaddc(b, r->tail[(start + i) % half]);
+	if (b->max > 0) {
+		/* room too for the count's line and what comes after */
+		room = b->max > b->len + 320 ? b->max - b->len - 320 : 0;
+		if (kept > room) {
+			head = MIN(room / 2, r->out.len);
+			tail = room - head;
+			if (r->total > kept)    /* a suffix: not across the gap */
+				tail = MIN(tail, r->taillen);
+		}
+	}
+	if (head == kept && r->total > kept) {
+		/* nothing to shrink: the runner's own cut, where it is */
+		head = r->out.len;
+		tail = r->taillen;
+	}
+	bufadd(b, r->out.p, MIN(head, r->out.len));
+	for (k = r->out.len; k < head; k++)
+		bufaddc(b, runkept(r, k));
+	if (r->total > head + tail)
+		bufaddf(b, "\n[... %zu bytes elided ...]\n", r->total - head -
+		    tail);
+	for (k = kept - tail; k < kept; k++)
+		bufaddc(b, runkept(r, k));
 }
 
 static void
@@ -9193,9 +9284,10 @@ toolrun(const JDoc *d, int args, CmdLine *cl, Buf *out)
 
 	dir[0] = '\0';
 	if ((t = jsonget(d, args, "timeout_ms")) >= 0 &&
-	    jsonint(d, t, 1, RUNMAXTIMEOUTMS, &timeout) != 0)
+	    jsonint(d, t, 1, INT64_MAX, &timeout) != 0)
 		return toolerr(out, "timeout_ms: a whole number of "
-		    "milliseconds, 1 to %d", RUNMAXTIMEOUTMS);
+		    "milliseconds, at least 1");
+	timeout = MIN(timeout, RUNMAXTIMEOUTMS);       /* capped, not refused */
 	snprintf(dir, sizeof(dir), "%s", wsroot);
 	if ((t = jsonget(d, args, "workdir")) >= 0) {
 		if ((p = jsonstrdup(d, t)) == NULL)
@@ -9527,7 +9619,9 @@ static const Tool tools[] = {
 	  "without network. Pipelines (|) and && || ; work; there is no "
 	  "shell: no variables, redirections or substitutions.",
 	  "{\"type\":\"object\",\"properties\":{\"command\":{\"type\":"
-	  "\"string\"},\"timeout_ms\":{\"type\":\"integer\",\"minimum\":1},"
+	  "\"string\"},\"timeout_ms\":{\"type\":\"integer\",\"minimum\":1,"
+	  "\"description\":\"more than the configured maximum is cut to "
+	  "it\"},"
 	  "\"workdir\":{\"type\":\"string\",\"description\":\"directory "
 	  "relative to the workspace root\"}},\"required\":[\"command\"]}",
 	  toolrun },

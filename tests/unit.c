@@ -754,6 +754,20 @@ testnet(void)
 	T(urlparse(&u, "https://[2001:db8::1]/", why, sizeof(why)) == 0);
 	urlauthority(&u, 1, why, sizeof(why));
 	T(strcmp(why, "[2001:db8::1]:443") == 0);
+	/* Retry-After dates: the three forms HTTP names, and controls */
+	T(httpdate("Sun, 06 Nov 1994 08:49:37 GMT") == 784111777LL);
+	T(httpdate("Sunday, 06-Nov-94 08:49:37 GMT") == 784111777LL);
+	T(httpdate("Sun Nov  6 08:49:37 1994") == 784111777LL);
+	T(httpdate("Thu, 01 Jan 1970 00:00:00 GMT") == 0);
+	T(httpdate("Tue, 29 Feb 2000 12:00:00 GMT") == 951825600LL);
+	T(httpdate("Mon, 01 Mar 2100 00:00:00 GMT") == 4107542400LL);
+	T(httpdate("Fri, 31 Dec 9999 23:59:59 GMT") == 253402300799LL);
+	T(httpdate("Sun, 06 Nov 1994 08:49:37 PST") == -1);
+	T(httpdate("Sun, 32 Nov 1994 08:49:37 GMT") == -1);
+	T(httpdate("Sun, 06 Nox 1994 08:49:37 GMT") == -1);
+	T(httpdate("Sun, 06 Nov 1994 24:00:00 GMT") == -1);
+	T(httpdate("Sun, 06 Nov 1994 08:49:37 GMT x") == -1);
+	T(httpdate("120") == -1 && httpdate("") == -1);
 	T(urlok("http://proxy:3128", 0, "proxy", "3128", "/"));
 	T(urlparse(&u, "http://u%40x:p%3Aw@proxy:3128/", why, sizeof(why))
 	    == 0 && strcmp(u.user, "u@x") == 0 && strcmp(u.pass, "p:w") == 0);
@@ -1043,6 +1057,7 @@ driver(int argc, char *argv[])
 			printf("%s: %s\n", decname(v.d), v.why);
 			rc = 3;
 		} else {
+			out.max = MAXTOOLOUTPUT;        /* as the agent has it */
 			rc = toolrun(&d, 0, &cl, &out) == 0 ? 0 : 4;
 			printf("%s\n", out.p);
 		}

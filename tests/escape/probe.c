@@ -123,6 +123,13 @@ main(int argc, char *argv[])
 		return worked(syscall(SYS_clone3, NULL, 0), a);
 	if (strcmp(a, "personality") == 0)
 		return worked(personality(ADDR_NO_RANDOMIZE) == -1 ? -1 : 0, a);
+	if (strcmp(a, "personality32") == 0)
+		return worked(personality(PER_LINUX32) == -1 ? -1 : 0, a);
+	if (strcmp(a, "personality-hibits") == 0)
+		return worked(syscall(SYS_personality, (1L << 32) | PER_LINUX32)
+		    == -1 ? -1 : 0, a);
+	if (strcmp(a, "personality-default") == 0)
+		return worked(personality(PER_LINUX) == -1 ? -1 : 0, a);
 	if (strcmp(a, "bpf") == 0)
 		return worked(syscall(SYS_bpf, 0, NULL, 0), a);
 	if (strcmp(a, "keyctl") == 0)
