@@ -984,17 +984,27 @@ if mock "$lw/s1.json" "$lw/a" && mock "$lw/s2.json" "$lw/b"; then
 else
 	bad "failover: the mock servers did not start"
 fi
-printf '{"steps":[{"path":"/v1/models","json":{"data":[{"id":"qwen2.5-coder"},{"id":"other"}]}}]}\n' >"$lw/s3.json"
+printf '{"repeat_last":true,"steps":[{"path":"/v1/models","json":{"data":[{"id":"qwen2.5-coder"},{"id":"other"}]}}]}\n' >"$lw/s3.json"
 if mock "$lw/s3.json"; then
 	printf '[base_urls]\nlmstudio = "http://127.0.0.1:%s/v1"\n' "$(cat "$lw/m.port")" >"$lw/xdg/vtcode/vtcode.toml"
 	vx check
-	mockstop
 	t "vtcode check: provider, models listed, CA bundle, proxy, sandbox" sh -c '
 		cd "$1" && [ "$(cat rc)" -eq 0 ] && grep -q "^provider: lmstudio (openai-compatible), base URL http://127.0.0.1:[0-9]*/v1, model (the server.s first), key LMSTUDIO_API_KEY (not set)$" out &&
 		grep -q "^models: the server answers, 2 models listed, first: qwen2.5-coder$" out &&
 		grep -q "^TLS: CA bundle /etc/ssl/certs/ca-certificates.crt, [0-9][0-9]* trust anchors$" out &&
-		grep -q "^proxy: none (direct: loopback is never proxied)$" out && grep -q "^sandbox: Landlock ABI [1-9]" out &&
+		grep -q "^proxy: none (direct: loopback is never proxied)$" out && grep -q "^sandbox: Landlock ABI [1-9]: files" out &&
 		grep -q "^agent: restricted itself (Landlock ABI [1-9]" out' - "$lw"
+	t "vtcode check: each wall tried, not assumed: the protected paths' namespace and the seccomp filter in force" sh -c '
+		cd "$1" && grep -q "^sandbox: protected paths: pinned read-only in a private mount namespace$" out &&
+		grep -q "^sandbox: seccomp: in force (a filter of [0-9]* instructions, required)$" out' - "$lw"
+	(cd "$lw/ws" && XDG_CONFIG_HOME="$lw/xdg" VTCODE_LANDLOCK_ABI_MAX=2 "$vt" check >"$lw/out2" 2>&1)
+	t "vtcode check at Landlock ABI 2: what is covered, what is missing and from which kernel; commands still run (exit 0)" sh -c '
+		[ $1 -eq 0 ] && grep -q "^sandbox: Landlock ABI 2: files, renames across dirs; missing: truncate (ABI 3, Linux 6.2), TCP ports (ABI 4, Linux 6.7)" "$2"' - $? "$lw/out2"
+	(cd "$lw/ws" && XDG_CONFIG_HOME="$lw/xdg" VTCODE_LANDLOCK_ABI_MAX=0 "$vt" check >"$lw/out2" 2>&1)
+	t "vtcode check below the Landlock floor: exit 1, commands are refused and why; the agent line says why too" sh -c '
+		[ $1 -eq 1 ] && grep -q "^sandbox: Landlock ABI 0; missing: files (ABI 1, Linux 5.13).*: commands are refused (below SBXLANDLOCKMIN: VTCODE_LANDLOCK_ABI_MAX)$" "$2" &&
+		grep -q "^agent: not restricted (Landlock ABI 0: VTCODE_LANDLOCK_ABI_MAX)$" "$2"' - $? "$lw/out2"
+	mockstop
 fi
 python3 -c '
 import json

@@ -852,6 +852,7 @@ static int agentrun(Endpoint *ep, Conv *cv, Show *show);
 static void onsigint(int sig);
 static void onsigquit(int sig);
 static void catchsignals(void);
+static int checkwalls(void);
 static int agentinit(Endpoint *ep);
 static void agentstart(void);
 static char *readprompt(void);
@@ -11396,6 +11397,85 @@ puturl(FILE *fp, const char *s)
 	putsafe(fp, at + 1);
 }
 
+/*
+ * vtcode check: every wall around commands, in force or missing, and
+ * what to do about a missing one.  The namespace and the seccomp filter
+ * are tried in a child, as the runner would, not taken on trust.  0
+ * when commands can run, -1 when a mandatory wall is missing.
+ */
+static int
+checkwalls(void)
+{
+	static const struct { int abi; const char *what, *kernel; } ll[] = {
+		{ 1, "files", "5.13" }, { 2, "renames across dirs", "5.19" },
+		{ 3, "truncate", "6.2" }, { 4, "TCP ports", "6.7" },
+		{ 5, "device ioctls", "6.10" },
+		{ 6, "abstract sockets and signals", "6.12" },
+	};
+	const struct sock_fprog *prog = NULL;
+	char why[256] = "";
+	int abi = sbxabi(), st = -1, sep = ':';
+	size_t i;
+	pid_t pid;
+
+	printf("sandbox: Landlock ABI %d", abi);
+	for (i = 0; i < LEN(ll); i++)
+		if (abi >= ll[i].abi) {
+			printf("%c %s", sep, ll[i].what);
+			sep = ',';
+		}
+	for (i = 0, sep = ';'; i < LEN(ll); i++)
+		if (abi < ll[i].abi) {
+			printf("%s %s (ABI %d, Linux %s)", sep == ';' ?
+			    "; missing:" : ",", ll[i].what, ll[i].abi,
+			    ll[i].kernel);
+			sep = ',';
+		}
+	printf("%s\n", abi >= SBXLANDLOCKMIN ? "" : getenv(
+	    "VTCODE_LANDLOCK_ABI_MAX") ? ": commands are refused (below "
+	    "SBXLANDLOCKMIN: VTCODE_LANDLOCK_ABI_MAX)" : ": commands are "
+	    "refused (below SBXLANDLOCKMIN: a kernel with "
+	    "CONFIG_SECURITY_LANDLOCK and lsm=landlock is needed)");
+#if defined(__linux__)
+	prog = sbxprogram(0, abi, why, sizeof(why));
+	if ((pid = fork()) == 0) {
+		/* bit 1: no private namespace; bit 2: the filter would not
+		 * load (the namespace first: the filter refuses new ones) */
+		st = unshare(geteuid() == 0 ? CLONE_NEWNS : CLONE_NEWUSER |
+		    CLONE_NEWNS) != 0;
+		if (prog == NULL || prctl(PR_SET_NO_NEW_PRIVS, 1L, 0L, 0L,
+		    0L) != 0 || prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER,
+		    prog, 0L, 0L) != 0)
+			st |= 2;
+		_exit(st);
+	}
+	if (pid < 0 || waitpid(pid, &st, 0) != pid || !WIFEXITED(st))
+		st = 3;
+	else
+		st = WEXITSTATUS(st);
+#endif
+	if (st & 1)
+		printf("sandbox: protected paths: missing (no private mount "
+		    "namespace: unprivileged user namespaces are off; see the "
+		    "sysctls kernel.unprivileged_userns_clone and "
+		    "user.max_user_namespaces, and AppArmor's "
+		    "restrict_unprivileged_userns): commands are refused\n");
+	else
+		printf("sandbox: protected paths: pinned read-only in a "
+		    "private mount namespace\n");
+	if (st & 2)
+		printf("sandbox: seccomp: missing (%s): %s\n", why[0] ? why :
+		    "the kernel would not load the filter", SBXSECCOMP ?
+		    "commands are refused" : "commands run without it "
+		    "(SBXSECCOMP 0)");
+	else
+		printf("sandbox: seccomp: in force (a filter of %d "
+		    "instructions, %s)\n", prog ? prog->len : 0, SBXSECCOMP ?
+		    "required" : "optional");
+	return abi < SBXLANDLOCKMIN || (st & 1) || ((st & 2) && SBXSECCOMP) ?
+	    -1 : 0;
+}
+
 /* vtcode check: what is in force, and does the provider answer? */
 static int
 cmdcheck(int argc, char *argv[])
@@ -11406,7 +11486,7 @@ cmdcheck(int argc, char *argv[])
 	Turn t;
 	Buf out;
 	long ra;
-	int st, ok = 1, abi, n, data, i;
+	int st, ok = 1, n, data, i, walls;
 	JTok *tok;
 	JDoc d;
 	Url u;
@@ -11421,10 +11501,7 @@ cmdcheck(int argc, char *argv[])
 		if (cfgloaded[i])
 			printf(" %s", cfgfile[i]);
 	printf("%s\n", cfgloaded[1] || cfgloaded[2] ? "" : " config.h only");
-	abi = sbxabi();
-	printf("sandbox: Landlock ABI %d%s, seccomp %s\n", abi,
-	    abi >= SBXLANDLOCKMIN ? "" : " (missing: commands are refused)",
-	    SBXSECCOMP ? "required" : "optional");
+	walls = checkwalls() == 0;
 	if (tlsload(why, sizeof(why)) == 0)
 		printf("TLS: CA bundle %s, %zu trust anchors\n", cafile, ntas);
 	else {
@@ -11446,8 +11523,10 @@ cmdcheck(int argc, char *argv[])
 		    selfabi, selfabi >= 4 ? ", TCP only to the providers' and "
 		    "proxy's ports" : "");
 	else
-		printf("agent: not restricted (%s)\n", SELFSANDBOX ? "no "
-		    "Landlock on this kernel" : "SELFSANDBOX is 0");
+		printf("agent: not restricted (%s)\n", !SELFSANDBOX ?
+		    "SELFSANDBOX is 0" : getenv("VTCODE_LANDLOCK_ABI_MAX") ?
+		    "Landlock ABI 0: VTCODE_LANDLOCK_ABI_MAX" :
+		    "no Landlock on this kernel");
 	printf("proxy: ");
 	if (proxy != NULL)
 		puturl(stdout, proxy);
@@ -11486,9 +11565,7 @@ cmdcheck(int argc, char *argv[])
 	}
 	buffree(&out);
 	turnfree(&t);
-	if (abi < SBXLANDLOCKMIN)
-		ok = 0;
-	return fflush(stdout) == 0 && ok ? ExitOK : ExitFail;
+	return fflush(stdout) == 0 && ok && walls ? ExitOK : ExitFail;
 }
 
 /* 1 when s is n lowercase hex digits */
