@@ -535,7 +535,7 @@ pkill -TERM -f "vtcode sandbox --timeout 60000 -- /bin/sh -c setsid sleep 1001"
 wait $bpid
 rc=$?
 t "SIGTERM to vtcode sandbox: exit 130 with the reason; the setsid'd sleep and the rest are gone" sh -c '
-	[ $1 -eq 130 ] && grep -q "interrupted: the command was killed" "$2" && ! pgrep -f "^sleep 100[123]" >/dev/null' - $rc "$tmp/term.out"
+	[ $3 -lt 100 ] && [ $1 -eq 130 ] && grep -q "interrupted: the command was killed" "$2" && ! pgrep -f "^sleep 100[123]" >/dev/null' - $rc "$tmp/term.out" $i
 t "SIGTERM to vtcode sandbox: its temp dir is removed" [ "$(ls -d /tmp/vtcode-* 2>/dev/null | wc -l)" = "$ntmp" ]
 # control: a SIGHUP vtcode was started ignoring (nohup) stays ignored
 (cd "$E/ws" && asuser sh -c 'trap "" HUP; exec "$1" sandbox --timeout 60000 -- /bin/sleep 1.5' - "$E/bin/vtcode") >"$tmp/term.out" 2>&1 &
@@ -623,6 +623,9 @@ t "run_command: 576 KB of output reaches the model cut to MAXTOOLOUTPUT: head, e
 	[ $(wc -c <"$1") -le 65537 ] && [ "$(head -n 3 "$1" | tr "\n" " ")" = "1 2 3 " ] &&
 	grep -q "^\[\.\.\. [0-9]* bytes elided \.\.\.\]$" "$1" &&
 	[ "$(tail -n 3 "$1" | tr "\n" " ")" = "99999 100000 [exit status 0] " ]' - "$tmp/rc.out"
+rcmd 'cat big ; echo 1 ; echo 2 ; echo 3 ; echo 4 ; echo 5 ; echo 6 ; echo 7 ; echo 8 ; echo 9 ; echo 10 ; echo 11 ; echo 12'
+t "run_command: more pipelines after a full tool result: cut, said so, and the exit status still arrives" sh -c '
+	[ $(wc -c <"$1") -le 65537 ] && [ "$(tail -n 2 "$1" | tr "\n" " ")" = "[more output than a tool result holds: cut] [exit status 0] " ]' - "$tmp/rc.out"
 seq 1 1000 >"$rw/ws/small"
 rcmd 'cat small'
 t "control: a short output reaches the model whole" sh -c '
@@ -921,12 +924,18 @@ kcall='{"choices":[{"index":0,"delta":{"tool_calls":[{"index":0,"id":"k","functi
 printf '{"steps":[{"sse":[%s,%s]},{"sse":[%s,%s]}]}\n' "$kcall" "$fin" "$(txt 'read it')" "$stop" >"$lw/k.json"
 # kx: vtcode exec in the trusted workspace, in the background ($kpid);
 # then wait (at most 5 s) until the command is running
+# (SIGINT back to its default first: a shell starts background jobs
+# with it ignored, and vtcode leaves an ignored signal ignored)
 kx() {
-	(cd "$lw/tws" && XDG_CONFIG_HOME="$lw/xdg" exec "$vt" --base-url "http://127.0.0.1:$(cat "$lw/k.port")/v1" \
+	(cd "$lw/tws" && XDG_CONFIG_HOME="$lw/xdg" exec python3 -c '
+import os, signal, sys
+signal.signal(signal.SIGINT, signal.SIG_DFL)
+os.execv(sys.argv[1], sys.argv[1:])' "$vt" --base-url "http://127.0.0.1:$(cat "$lw/k.port")/v1" \
 	    -m test exec "read the fifo" >"$lw/k.out" 2>"$lw/k.err") &
 	kpid=$!
 	i=0
 	while ! pgrep -f "^/.*cat fifo$" >/dev/null && [ $i -lt 100 ]; do sleep 0.05; i=$((i + 1)); done
+	kseen=$i
 }
 if mock "$lw/k.json" "$lw/k"; then
 	ntmp=$(ls -d /tmp/vtcode-* 2>/dev/null | wc -l)
@@ -938,7 +947,7 @@ if mock "$lw/k.json" "$lw/k"; then
 	s1=$(date +%s)
 	mockstop "$lw/k"
 	t "Ctrl-C while run_command waits: the command is killed at once, exec exits 130" sh -c '
-		[ $1 -eq 130 ] && [ $(($3 - $2)) -le 5 ] && ! pgrep -f "^/.*cat fifo$" >/dev/null' - $rc $s0 $s1
+		[ $4 -lt 100 ] && [ $1 -eq 130 ] && [ $(($3 - $2)) -le 5 ] && ! pgrep -f "^/.*cat fifo$" >/dev/null' - $rc $s0 $s1 $kseen
 	t "Ctrl-C while run_command waits: the temp dir is removed" [ "$(ls -d /tmp/vtcode-* 2>/dev/null | wc -l)" = "$ntmp" ]
 else
 	bad "Ctrl-C: the mock did not start"
@@ -1000,6 +1009,11 @@ if mock "$lw/s3.json"; then
 	(cd "$lw/ws" && XDG_CONFIG_HOME="$lw/xdg" VTCODE_LANDLOCK_ABI_MAX=2 "$vt" check >"$lw/out2" 2>&1)
 	t "vtcode check at Landlock ABI 2: what is covered, what is missing and from which kernel; commands still run (exit 0)" sh -c '
 		[ $1 -eq 0 ] && grep -q "^sandbox: Landlock ABI 2: files, renames across dirs; missing: truncate (ABI 3, Linux 6.2), TCP ports (ABI 4, Linux 6.7)" "$2"' - $? "$lw/out2"
+	mkdir -p "$lw/lnk" && ln -sf /tmp "$lw/lnk/.git"
+	(cd "$lw/lnk" && XDG_CONFIG_HOME="$lw/xdg" "$vt" check >"$lw/out3" 2>&1)
+	t "vtcode check: a .git that is a symlink: the protected paths reported missing, with the runner's own reason (the probe runs the runner's steps)" sh -c '
+		[ $1 -eq 1 ] && grep -q "^sandbox: protected paths: missing (.*/lnk/.git is a symbolic link: protected paths cannot be pinned, refusing to run): commands are refused$" "$2"' - $? "$lw/out3"
+	rm -rf "$lw/lnk"
 	(cd "$lw/ws" && XDG_CONFIG_HOME="$lw/xdg" VTCODE_LANDLOCK_ABI_MAX=0 "$vt" check >"$lw/out2" 2>&1)
 	t "vtcode check below the Landlock floor: exit 1, commands are refused and why; the agent line says why too" sh -c '
 		[ $1 -eq 1 ] && grep -q "^sandbox: Landlock ABI 0; missing: files (ABI 1, Linux 5.13).*: commands are refused (below SBXLANDLOCKMIN: VTCODE_LANDLOCK_ABI_MAX)$" "$2" &&

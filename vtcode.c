@@ -7579,8 +7579,9 @@ sbxprogram(int net, int abi, char *why, size_t wsz)
 	rc |= seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(ioctl),
 	    1, SCMP_A1_64(SCMP_CMP_MASKED_EQ, 0xFFFFFFFFULL, TIOCLINUX));
 	/* no personality but the default (PER_LINUX, 0): none that turns
-	 * off ASLR, maps page zero, makes data executable or fakes uname.
-	 * The kernel reads it as 32 bits; so does the comparison */
+	 * off ASLR, maps page zero, makes data executable or fakes uname,
+	 * and no query (0xffffffff).  libseccomp 2.5 compares all 64 bits:
+	 * high bits the kernel would drop are refused too, the safe side */
 	rc |= seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM),
 	    SCMP_SYS(personality), 1, SCMP_A0_32(SCMP_CMP_NE, 0));
 	if (!net) {
@@ -8589,7 +8590,9 @@ runpipe(char *const *argvs[], int n, const char *workdir, int net,
 	close(slave);
 	close(ep[1]);
 	/* anything on the pipe before EOF means an execve never happened */
-	if ((k = read(ep[0], buf, sizeof(buf) - 1)) > 0) {
+	while ((k = read(ep[0], buf, sizeof(buf) - 1)) < 0 && errno == EINTR)
+		;       /* a signal for vtcode is no exec */
+	if (k > 0) {
 		buf[k] = '\0';
 		snprintf(why, wsz, "%s", buf);
 		close(ep[0]);
@@ -8729,6 +8732,10 @@ runoutput(RunResult *r, Buf *b)
 	if (b->max > 0) {
 		/* room too for the count's line and what comes after */
 		room = b->max > b->len + 320 ? b->max - b->len - 320 : 0;
+		if (room == 0 && r->total > 0) {
+			b->err = 1;     /* full: the caller says output was cut */
+			return;
+		}
 		if (kept > room) {
 			head = MIN(room / 2, r->out.len);
 			tail = room - head;
@@ -9312,6 +9319,17 @@ toolrun(const JDoc *d, int args, CmdLine *cl, Buf *out)
 	if (runline(cl, dir, 0, (long)timeout, out, &status, why,
 	    sizeof(why)) != 0)
 		return toolerr(out, "\n[not run: %s]", why);
+	if (out->err) {
+		/* more than a tool result holds: say so, and keep room for
+		 * the status, which the model must always get */
+		out->err = 0;
+		if (out->p != NULL && out->max > 0 && out->len + 128 >
+		    out->max) {
+			out->len = out->max > 128 ? out->max - 128 : 0;
+			out->p[out->len] = '\0';
+		}
+		bufaddstr(out, "\n[more output than a tool result holds: cut]");
+	}
 	bufaddf(out, "%s[exit status %d]", out->len && out->p[out->len - 1] !=
 	    '\n' ? "\n" : "", status);
 	return 0;
@@ -11126,24 +11144,24 @@ onsigquit(int sig)
  * it too and then end vtcode the ordinary way, so a running command is
  * killed with everything it started, the session is saved and the temp
  * dir removed, where dying on the spot would leave all three.  A signal
- * vtcode was started with ignored (nohup) stays ignored.
+ * vtcode was started with ignored (nohup; SIGINT in a shell's
+ * background job) stays ignored.
  */
 static void
 catchsignals(void)
 {
-	static const int quit[] = { SIGTERM, SIGHUP };
+	static const int sigs[] = { SIGINT, SIGTERM, SIGHUP };
 	struct sigaction sa, old;
 	size_t i;
 
 	memset(&sa, 0, sizeof(sa));
-	sigemptyset(&sa.sa_mask);
-	sa.sa_handler = onsigint;       /* no SA_RESTART: waits wake up */
-	sigaction(SIGINT, &sa, NULL);
-	sa.sa_handler = onsigquit;
-	for (i = 0; i < LEN(quit); i++)
-		if (sigaction(quit[i], NULL, &old) == 0 &&
+	sigemptyset(&sa.sa_mask);       /* no SA_RESTART: waits wake up */
+	for (i = 0; i < LEN(sigs); i++) {
+		sa.sa_handler = sigs[i] == SIGINT ? onsigint : onsigquit;
+		if (sigaction(sigs[i], NULL, &old) == 0 &&
 		    old.sa_handler != SIG_IGN)
-			sigaction(quit[i], &sa, NULL);
+			sigaction(sigs[i], &sa, NULL);
+	}
 }
 
 /* the provider chosen by -P, VTCODE_PROVIDER, the user's config, or the
@@ -11341,6 +11359,8 @@ interactive(Conv *cvp)
 	    ep.p->name, ep.model[0] ? ep.model : "(the server's first)",
 	    wsroot, cfgtrusted ? "" : " (not trusted: read-only tools)");
 	for (;;) {
+		if (quitting)
+			break;  /* SIGTERM or SIGHUP, wherever it landed */
 		cancelled = 0;
 		fputs("> ", stderr);
 		fflush(stderr);
@@ -11413,10 +11433,11 @@ checkwalls(void)
 		{ 6, "abstract sockets and signals", "6.12" },
 	};
 	const struct sock_fprog *prog = NULL;
-	char why[256] = "";
-	int abi = sbxabi(), st = -1, sep = ':';
+	char why[256] = "", nswhy[512] = "";
+	int abi = sbxabi(), st = 3, sep = ':', pp[2];
 	size_t i;
-	pid_t pid;
+	ssize_t k;
+	pid_t pid = -1;
 
 	printf("sandbox: Landlock ABI %d", abi);
 	for (i = 0; i < LEN(ll); i++)
@@ -11438,28 +11459,50 @@ checkwalls(void)
 	    "CONFIG_SECURITY_LANDLOCK and lsm=landlock is needed)");
 #if defined(__linux__)
 	prog = sbxprogram(0, abi, why, sizeof(why));
-	if ((pid = fork()) == 0) {
-		/* bit 1: no private namespace; bit 2: the filter would not
-		 * load (the namespace first: the filter refuses new ones) */
-		st = unshare(geteuid() == 0 ? CLONE_NEWNS : CLONE_NEWUSER |
-		    CLONE_NEWNS) != 0;
+	if (pipe(pp) != 0)
+		pp[0] = pp[1] = -1;
+	else if ((pid = fork()) == 0) {
+		/* the runner's own steps, in a child that goes away.  Bit
+		 * 1: the protected paths cannot be pinned (why on the pipe);
+		 * bit 2: the filter would not load (after the namespace:
+		 * the filter refuses new ones) */
+		close(pp[0]);
+		st = 0;
+		if (sbxprotect(nswhy, sizeof(nswhy)) != 0) {
+			st = 1;
+			if (write(pp[1], nswhy, strlen(nswhy)) < 0)
+				st = 1;
+		}
 		if (prog == NULL || prctl(PR_SET_NO_NEW_PRIVS, 1L, 0L, 0L,
 		    0L) != 0 || prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER,
 		    prog, 0L, 0L) != 0)
 			st |= 2;
 		_exit(st);
 	}
-	if (pid < 0 || waitpid(pid, &st, 0) != pid || !WIFEXITED(st))
-		st = 3;
-	else
-		st = WEXITSTATUS(st);
+	if (pid > 0) {
+		close(pp[1]);
+		while ((k = read(pp[0], nswhy, sizeof(nswhy) - 1)) < 0 &&
+		    errno == EINTR)
+			;
+		nswhy[k > 0 ? k : 0] = '\0';
+		close(pp[0]);
+		if (waitpid(pid, &st, 0) == pid && WIFEXITED(st))
+			st = WEXITSTATUS(st);
+		else
+			st = 3;
+	} else if (pp[0] >= 0) {
+		close(pp[0]);
+		close(pp[1]);
+	}
 #endif
 	if (st & 1)
-		printf("sandbox: protected paths: missing (no private mount "
-		    "namespace: unprivileged user namespaces are off; see the "
-		    "sysctls kernel.unprivileged_userns_clone and "
+		printf("sandbox: protected paths: missing (%s%s): commands are "
+		    "refused\n", nswhy[0] ? nswhy : "the probe did not run",
+		    strstr(nswhy, "namespace") ? "; are unprivileged user "
+		    "namespaces off? see the sysctls "
+		    "kernel.unprivileged_userns_clone and "
 		    "user.max_user_namespaces, and AppArmor's "
-		    "restrict_unprivileged_userns): commands are refused\n");
+		    "restrict_unprivileged_userns" : "");
 	else
 		printf("sandbox: protected paths: pinned read-only in a "
 		    "private mount namespace\n");
