@@ -11012,7 +11012,8 @@ selfsandbox(const Endpoint *ep, char *why, size_t wsz)
 	struct { uint64_t allowed, port; } np;
 	char dir[PATH_MAX], cfg[PATH_MAX], w2[256];
 	uint16_t ports[MAXPROVIDERS + 4];
-	int np_ = 0, i, abi, rfd, pi, https = 0, tls;
+	int np_ = 0, i, abi, rfd, pi, https = 0, tls, cmds;
+	const Tool *rc;
 	uint64_t fs, dev, rw;
 	size_t j;
 	const char *px, *u;
@@ -11045,8 +11046,10 @@ selfsandbox(const Endpoint *ep, char *why, size_t wsz)
 	ports[np_++] = 53;      /* DNS over TCP, when UDP answers are cut */
 	if (https && tlsload(why, wsz) != 0)
 		return -1;
-	if (cfgtrusted)         /* run_command is offered: bind the */
-		sbxprotect(w2, sizeof(w2));     /* protected paths now */
+	/* whether commands can run at all: the policy's own answer */
+	cmds = (rc = toolfind("run_command")) != NULL && tooloffered(rc);
+	if (cmds)               /* bind the protected paths now */
+		sbxprotect(w2, sizeof(w2));
 	if (xdgdir("XDG_STATE_HOME", ".local/state", 1, dir, sizeof(dir)) !=
 	    0 || xdgdir("XDG_CONFIG_HOME", ".config", 1, cfg, sizeof(cfg)) !=
 	    0) {
@@ -11076,8 +11079,8 @@ selfsandbox(const Endpoint *ep, char *why, size_t wsz)
 	    sbxrule(rfd, dir, rw, fs) != 0 || sbxrule(rfd, cfg, rw, fs) != 0)
 		goto fail;
 	/* what only commands need (ptys, the temp dir), only where
-	 * run_command is offered at all: a trusted workspace */
-	if (cfgtrusted) {
+	 * run_command is offered at all (a trusted workspace) */
+	if (cmds) {
 		u = runtmp();
 		if (sbxrule(rfd, "/dev/ptmx", dev, fs) != 0 ||
 		    sbxrule(rfd, "/dev/pts", dev | LLF_READ_DIR, fs) != 0 ||
