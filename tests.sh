@@ -33,6 +33,10 @@ pass=0 fail=0 skip=0
 ok() { pass=$((pass + 1)); echo "ok   $*"; }
 bad() { fail=$((fail + 1)); echo "FAIL $*"; }
 skipped() { skip=$((skip + 1)); echo "skip $*"; }
+# the private temp dirs of vtcode's that exist (config.h's runtmpbases)
+tmpdirs() { ls -d /dev/shm/vtcode-* /tmp/vtcode-* 2>/dev/null | grep -v 'vtcode-tests\.' | sort; }
+# newdirs FILE: those that are not listed in FILE (made since)
+newdirs() { tmpdirs | comm -13 "$1" -; }
 # t NAME CMD...: CMD's exit status decides; its output is shown on failure
 t() {
 	name=$1
@@ -456,6 +460,12 @@ done
 t "write_file is atomic: $kills kill -9s mid-write, file always whole ($bad bad)" sh -c '[ "$1" -eq 0 ] && [ "$2" -ge 30 ]' - $bad $kills
 
 echo "== the kernel walls: vtcode sandbox, as an unprivileged user"
+# CI runs as root: the walls are tested as an ordinary user, made here
+if [ "$(id -u)" -eq 0 ]; then
+	id vtctest >/dev/null 2>&1 ||
+	    useradd -M -r -d /nonexistent -s /usr/sbin/nologin vtctest 2>/dev/null
+	t "as root: the unprivileged user vtctest exists for the sandbox tests" id vtctest
+fi
 E=$tmp/esc
 mkdir -p "$E/ws" "$E/home/.ssh" "$E/proj-evil" "$E/other" "$E/bin"
 echo readme >"$E/ws/readme"
@@ -491,28 +501,45 @@ while ! [ -s "$E/port" ] && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
 port=$(cat "$E/port")
 # box [OPTIONS] -- CMD...: vtcode sandbox in the workspace, as the user,
 # with a fake API key and loader variables in its environment
-box() { (cd "$E/ws" && asuser env HOME="$E/home" XDG_CONFIG_HOME="$E/home/.config" \
+box() { (cd "${boxws:-$E/ws}" && asuser env HOME="$E/home" XDG_CONFIG_HOME="$E/home/.config" \
     OPENAI_API_KEY=sk-test-secret LD_LIBRARY_PATH=/nonexistent https_proxy=http://127.0.0.1:1 \
     "$E/bin/vtcode" sandbox "$@"); }
 tab=$(printf '\t')
-while IFS=$tab read -r want what cmd; do
-	case $want in ''|'#'*) continue ;; esac
-	cmd=$(printf '%s' "$cmd" | sed -e "s|@WS@|$E/ws|g" -e "s|@HOME@|$E/home|g" \
-	    -e "s|@E@|$E|g" -e "s|@PORT@|$port|g")
-	box -- /bin/sh -c "$cmd" >"$tmp/esc.out" 2>&1
-	rc=$?
-	if { [ "$want" = ok ] && [ $rc -eq 0 ]; } || { [ "$want" = no ] && [ $rc -ne 0 ]; }; then
-		ok "escape: $want: $what"
-	else
-		bad "escape: $want: $what (exit $rc)"
-		sed 's/^/    /' "$tmp/esc.out" | head -5
-	fi
-done <tests/escape/cases
+# escapes WS LABEL: every case of tests/escape/cases in workspace WS; with
+# a LABEL, a workspace without protected paths: not the cases about them
+escapes() {
+	while IFS=$tab read -r want what cmd; do
+		case $want in ''|'#'*) continue ;; esac
+		case $2$cmd in ?*git*|?*.vtcode*|?*.vt-workspace-trust*) continue ;; esac
+		cmd=$(printf '%s' "$cmd" | sed -e "s|@WS@|$1|g" -e "s|@HOME@|$E/home|g" \
+		    -e "s|@E@|$E|g" -e "s|@PORT@|$port|g")
+		boxws=$1 box -- /bin/sh -c "$cmd" >"$tmp/esc.out" 2>&1
+		rc=$?
+		if { [ "$want" = ok ] && [ $rc -eq 0 ]; } || { [ "$want" = no ] && [ $rc -ne 0 ]; }; then
+			ok "escape$2: $want: $what"
+		else
+			bad "escape$2: $want: $what (exit $rc)"
+			sed 's/^/    /' "$tmp/esc.out" | head -5
+		fi
+	done <tests/escape/cases
+}
+escapes "$E/ws" ""
+# again where there is nothing to pin, so no namespace is made: the same
+# walls must hold without it
+mkdir -p "$E/bare"
+cp "$E/ws/readme" "$E/ws/probe" "$E/bare/"
+[ "$(id -u)" -eq 0 ] && chown -R vtctest:vtctest "$E/bare"
+outns=$(asuser readlink /proc/self/ns/mnt)
+bare=$(boxws=$E/bare box -- /usr/bin/readlink /proc/self/ns/mnt)
+pinned=$(box -- /usr/bin/readlink /proc/self/ns/mnt)
+t "no protected path in the workspace: no mount namespace is made" sh -c '[ -n "$1" ] && [ "$2" = "$1" ]' - "$outns" "$bare"
+t "control: with protected paths, commands run in a namespace of their own" sh -c '[ -n "$2" ] && [ "$2" != "$1" ]' - "$outns" "$pinned"
+escapes "$E/bare" " (bare workspace)"
 t "escape: the home, the sibling, /etc and the protected paths are untouched" sh -c '
 	[ "$(cat "$1/ws/.vt-workspace-trust")" = "{}" ] && ! [ -e "$1/ws/.vtcode/x" ] && [ -d "$1/ws/.git/hooks" ] &&
 	! [ -e "$1/ws/.git/hooks/pre-commit" ] && ! grep -q "^x" "$1/ws/.git/config" &&
 	[ "$(cat "$1/home/.bashrc")" = "echo hi" ] && ! [ -s "$1/home/.ssh/authorized_keys" ] &&
-	! [ -e "$1/proj-evil/x" ] && ! [ -e /etc/vtcode-escape ] && ! [ -e /tmp/vtcode-escape-test ] &&
+	! [ -e "$1/proj-evil/x" ] && ! [ -e /etc/vtcode-escape ] && ! [ -e /tmp/vtcode-escape-test ] && ! [ -e /dev/shm/vtcode-escape-test ] &&
 	[ -e "$1/proj-evil/f" ]' - "$E"
 t "escape: positive control: with --net the TCP connect works" sh -c '
 	cd "$1/ws" && ./probe tcp "$2" >/dev/null 2>&1' - "$E" "$port"
@@ -526,17 +553,18 @@ t "timeout: exit 124 with the reason" sh -c '[ $1 -eq 124 ] && grep -q "timed ou
 t "timeout: the setsid'd and double-forked sleeps are gone too" sh -c '! pgrep -f "^sleep 1000" >/dev/null'
 # SIGTERM to vtcode (a service manager, a closing terminal's SIGHUP): the
 # command and all it started are killed, the temp dir removed, exit 130
-ntmp=$(ls -d /tmp/vtcode-* 2>/dev/null | wc -l)
+tmpdirs >"$tmp/dirs0"
 box --timeout 60000 -- /bin/sh -c 'setsid sleep 1001 & sleep 1002 & sleep 1003' >"$tmp/term.out" 2>&1 &
 bpid=$!
 i=0
 while ! pgrep -f "^sleep 1003" >/dev/null && [ $i -lt 100 ]; do sleep 0.05; i=$((i + 1)); done
+made=$(newdirs "$tmp/dirs0")
 pkill -TERM -f "vtcode sandbox --timeout 60000 -- /bin/sh -c setsid sleep 1001"
 wait $bpid
 rc=$?
 t "SIGTERM to vtcode sandbox: exit 130 with the reason; the setsid'd sleep and the rest are gone" sh -c '
 	[ $3 -lt 100 ] && [ $1 -eq 130 ] && grep -q "interrupted: the command was killed" "$2" && ! pgrep -f "^sleep 100[123]" >/dev/null' - $rc "$tmp/term.out" $i
-t "SIGTERM to vtcode sandbox: its temp dir is removed" [ "$(ls -d /tmp/vtcode-* 2>/dev/null | wc -l)" = "$ntmp" ]
+t "SIGTERM to vtcode sandbox: its temp dir is removed" sh -c '[ -n "$1" ] && [ $(printf "%s\n" "$1" | wc -l) -eq 1 ] && ! [ -e "$1" ]' - "$made"
 # control: a SIGHUP vtcode was started ignoring (nohup) stays ignored
 (cd "$E/ws" && asuser sh -c 'trap "" HUP; exec "$1" sandbox --timeout 60000 -- /bin/sleep 1.5' - "$E/bin/vtcode") >"$tmp/term.out" 2>&1 &
 bpid=$!
@@ -938,8 +966,9 @@ os.execv(sys.argv[1], sys.argv[1:])' "$vt" --base-url "http://127.0.0.1:$(cat "$
 	kseen=$i
 }
 if mock "$lw/k.json" "$lw/k"; then
-	ntmp=$(ls -d /tmp/vtcode-* 2>/dev/null | wc -l)
+	tmpdirs >"$tmp/dirs0"
 	kx
+	made=$(newdirs "$tmp/dirs0")
 	s0=$(date +%s)
 	kill -INT $kpid
 	wait $kpid
@@ -948,7 +977,7 @@ if mock "$lw/k.json" "$lw/k"; then
 	mockstop "$lw/k"
 	t "Ctrl-C while run_command waits: the command is killed at once, exec exits 130" sh -c '
 		[ $4 -lt 100 ] && [ $1 -eq 130 ] && [ $(($3 - $2)) -le 5 ] && ! pgrep -f "^/.*cat fifo$" >/dev/null' - $rc $s0 $s1 $kseen
-	t "Ctrl-C while run_command waits: the temp dir is removed" [ "$(ls -d /tmp/vtcode-* 2>/dev/null | wc -l)" = "$ntmp" ]
+	t "Ctrl-C while run_command waits: the temp dir is removed" sh -c '[ -n "$1" ] && [ $(printf "%s\n" "$1" | wc -l) -eq 1 ] && ! [ -e "$1" ]' - "$made"
 else
 	bad "Ctrl-C: the mock did not start"
 fi
@@ -1003,9 +1032,13 @@ if mock "$lw/s3.json"; then
 		grep -q "^TLS: CA bundle /etc/ssl/certs/ca-certificates.crt, [0-9][0-9]* trust anchors$" out &&
 		grep -q "^proxy: none (direct: loopback is never proxied)$" out && grep -q "^sandbox: Landlock ABI [1-9]: files" out &&
 		grep -q "^agent: restricted itself (Landlock ABI [1-9]" out' - "$lw"
-	t "vtcode check: each wall tried, not assumed: the protected paths' namespace and the seccomp filter in force" sh -c '
-		cd "$1" && grep -q "^sandbox: protected paths: pinned read-only in a private mount namespace$" out &&
+	t "vtcode check: each wall tried, not assumed: the namespace (no protected path here) and the seccomp filter in force" sh -c '
+		cd "$1" && grep -q "^sandbox: protected paths: none in this workspace (one a command creates is moved aside); a private mount namespace would pin them$" out &&
 		grep -q "^sandbox: seccomp: in force (a filter of [0-9]* instructions, required)$" out' - "$lw"
+	mkdir -p "$lw/gws" && git init -q "$lw/gws"
+	(cd "$lw/gws" && XDG_CONFIG_HOME="$lw/xdg" "$vt" check >"$lw/outg" 2>&1)
+	t "vtcode check in a git workspace: the protected paths pinned in the namespace (exit 0)" sh -c '
+		[ $1 -eq 0 ] && grep -q "^sandbox: protected paths: pinned read-only in a private mount namespace$" "$2"' - $? "$lw/outg"
 	(cd "$lw/ws" && XDG_CONFIG_HOME="$lw/xdg" VTCODE_LANDLOCK_ABI_MAX=2 "$vt" check >"$lw/out2" 2>&1)
 	t "vtcode check at Landlock ABI 2: what is covered, what is missing and from which kernel; commands still run (exit 0)" sh -c '
 		[ $1 -eq 0 ] && grep -q "^sandbox: Landlock ABI 2: files, renames across dirs; missing: truncate (ABI 3, Linux 6.2), TCP ports (ABI 4, Linux 6.7)" "$2"' - $? "$lw/out2"

@@ -114,6 +114,7 @@ int unveil(const char *path, const char *permissions);
 #define MAXSETTING      1024
 #define CONFIGKEYCAP    128
 #define RUNEOFS         64      /* end-of-file marks queued on a pty */
+#define RUNSTACK        (256 * 1024)    /* a command's stack until execve */
 #define MAXPROVIDERS    32      /* rows in config.h's providers table */
 #define CMDNAMECHARS    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz" \
                         "0123456789._+-"
@@ -176,6 +177,18 @@ typedef struct {
 	char *tail;             /* ring of the last RUNMAXOUTPUT / 2 */
 	size_t tailpos, taillen;
 } RunResult;
+
+/* one stage of a pipeline, as runspawn() hands it to its child */
+typedef struct {
+	char *const *argv;      /* argv[0] an absolute path */
+	const char *workdir, *pty;
+	const struct sock_fprog *prog;  /* its seccomp program, or NULL */
+	int net, abi;
+	int slave, in, out;     /* the pty slave; stdin and stdout */
+	int errfd;              /* why an exec failed, written here */
+	int leader;             /* the first stage: the pty is its tty */
+	int drop[3];            /* the parent's fds it must not keep, or -1 */
+} Spawn;
 
 /* a yes the human gave for more than once */
 typedef struct {
@@ -433,17 +446,18 @@ static int putfile(const char *path, const char *s);
 static int sbxpinnable(char *why, size_t wsz);
 static int sbxgitdir(char *gd);
 static int sbxbind(const char *path, int rw);
+static int sbxnamespace(char *why, size_t wsz);
 static int sbxprotect(char *why, size_t wsz);
 static void sbxquarantine(Buf *out);
 /* runner */
+static const char *runtmpwhere(void);
 static const char *runtmp(void);
 static void rmtree(int dfd, const char *name);
 static void runtmpclean(void);
 static int runcaps(void);
 static void runfail(const char *step, const char *why);
-static void runchild(char *const argv[], const char *workdir, int net,
-    int abi, const struct sock_fprog *prog, int slave, const char *pty,
-    int errfd, int in, int out, int leader);
+static pid_t runspawn(const Spawn *sp);
+static void runchild(const Spawn *sp);
 static void runkeep(RunResult *r, const char *p, size_t n);
 static int runkillkids(void);
 static void runreap(pid_t pgid);
@@ -7632,8 +7646,8 @@ sbxprogram(int net, int abi, char *why, size_t wsz)
  * would get round it; so .git itself is bound too, and a mount point
  * cannot be renamed or removed (EBUSY).  A .git that is a pointer file
  * ("gitdir: ...") has its target's hooks and config protected as well.
- * A missing .git/hooks inside an existing .git is created first, so it
- * cannot be created by the command.
+ * A missing .git/hooks inside an existing .git cannot be created by a
+ * command: all of .git is read-only.
  */
 
 /* write s to a /proc file of our own */
@@ -7651,24 +7665,28 @@ putfile(const char *path, const char *s)
 
 /* .git and every protected path as they are now: none may be a
  * symbolic link, which would move any wall put on it to wherever it
- * points.  0, or -1 with why */
+ * points.  How many of them exist, or -1 with why */
 static int
 sbxpinnable(char *why, size_t wsz)
 {
 	char path[2 * PATH_MAX + 16];
 	struct stat st;
 	size_t i;
+	int n = 0;
 
 	for (i = 0; i <= LEN(protectedpaths); i++) {
 		snprintf(path, sizeof(path), "%s/%s", wsroot, i == 0 ? ".git" :
 		    protectedpaths[i - 1]);
-		if (lstat(path, &st) == 0 && S_ISLNK(st.st_mode)) {
+		if (lstat(path, &st) != 0)
+			continue;
+		if (S_ISLNK(st.st_mode)) {
 			snprintf(why, wsz, "%.300s is a symbolic link: protected "
 			    "paths cannot be pinned, refusing to run", path);
 			return -1;
 		}
+		n++;
 	}
-	return 0;
+	return n;
 }
 
 /* a .git that is a pointer file ("gitdir: PATH", as git worktree and
@@ -7726,21 +7744,16 @@ sbxbind(const char *path, int rw)
 	return mount("none", path, "none", fl | MS_RDONLY, NULL);
 }
 
+/* enter a private mount namespace (and, unless root, a user namespace
+ * mapping only our own ids) whose mounts propagate nowhere.  0, or -1
+ * with why */
 static int
-sbxprotect(char *why, size_t wsz)
+sbxnamespace(char *why, size_t wsz)
 {
-	char path[2 * PATH_MAX + 16], git[PATH_MAX + 16], map[64];
-	char gd[PATH_MAX];
-	struct stat st;
+	char map[64];
 	uid_t uid = getuid();
 	gid_t gid = getgid();
-	size_t i;
-	static int done;
 
-	if (done)
-		return 0;       /* once: the agent may have done it early */
-	if (sbxpinnable(why, wsz) != 0)
-		return -1;
 	/* writing our own uid_map takes a dumpable process; the moment is
 	 * no wider than the one before harden() ran, and nothing has been
 	 * read since that was not already in memory then */
@@ -7772,6 +7785,40 @@ sbxprotect(char *why, size_t wsz)
 	}
 	if (mount("none", "/", "none", MS_REC | MS_PRIVATE, NULL) != 0)
 		goto fail;
+	return 0;
+fail:
+	snprintf(why, wsz, "protected paths: %s", strerror(errno));
+	prctl(PR_SET_DUMPABLE, 0L, 0L, 0L, 0L);
+	return -1;
+}
+
+/*
+ * Pin the protected paths, once.  A workspace with none of them (no
+ * .git, no .vtcode ...) needs no namespace: there is nothing to bind,
+ * and one that a command creates is moved aside after it either way
+ * (sbxquarantine).  0, or -1 with why.
+ */
+static int
+sbxprotect(char *why, size_t wsz)
+{
+	char path[2 * PATH_MAX + 16], git[PATH_MAX + 16];
+	char gd[PATH_MAX];
+	struct stat st;
+	size_t i;
+	int n;
+	static int done;
+
+	if (done)
+		return 0;       /* once: the agent may have done it early */
+	if ((n = sbxpinnable(why, wsz)) < 0)
+		return -1;
+	for (i = 0; i < LEN(quarantined); i++) {
+		snprintf(path, sizeof(path), "%s/%s", wsroot, quarantined[i]);
+		existed[i] = lstat(path, &st) == 0;
+	}
+	(void)runtmpwhere();    /* while the ids are still the real ones */
+	if (n > 0 && sbxnamespace(why, wsz) != 0)
+		return -1;
 	/*
 	 * .git: the whole directory read-only.  A list of the files in it
 	 * that decide what git runs (config, hooks, commondir,
@@ -7783,18 +7830,14 @@ sbxprotect(char *why, size_t wsz)
 	 * that is a symlink cannot be pinned: nothing runs.
 	 */
 	snprintf(git, sizeof(git), "%s/.git", wsroot);
-	for (i = 0; i < LEN(quarantined); i++) {
-		snprintf(path, sizeof(path), "%s/%s", wsroot, quarantined[i]);
-		existed[i] = lstat(path, &st) == 0;
-	}
-	if (lstat(git, &st) == 0) {
+	if (n > 0 && lstat(git, &st) == 0) {
 		if (S_ISREG(st.st_mode) && sbxgitdir(gd) && sbxbind(gd, 0)
 		    != 0)
 			goto fail;
 		if (sbxbind(git, 0) != 0)
 			goto fail;
 	}
-	for (i = 0; i < LEN(protectedpaths); i++) {
+	for (i = 0; n > 0 && i < LEN(protectedpaths); i++) {
 		snprintf(path, sizeof(path), "%s/%s", wsroot,
 		    protectedpaths[i]);
 		if (lstat(path, &st) != 0)
@@ -7802,14 +7845,14 @@ sbxprotect(char *why, size_t wsz)
 		if (sbxbind(path, 0) != 0)
 			goto fail;
 	}
-	/* vtcode needs none of the capabilities the namespace gave it */
+	/* vtcode needs none of the capabilities root or the namespace
+	 * gave it */
 	if (runcaps() != 0)
 		goto fail;
 	done = 1;
 	return 0;
 fail:
 	snprintf(why, wsz, "protected paths: %s", strerror(errno));
-	prctl(PR_SET_DUMPABLE, 0L, 0L, 0L, 0L);
 	return -1;
 }
 
@@ -8062,7 +8105,7 @@ sbxseatbelt(int net, const char *tmp, const char *pty, char *why,
 	Sbpl s;
 	int rc;
 
-	if (sbxpinnable(why, wsz) != 0)
+	if (sbxpinnable(why, wsz) < 0)
 		return -1;
 	if (sbplmake(&s, net, tmp, pty, why, wsz) != 0) {
 		sbplfree(&s);
@@ -8103,7 +8146,7 @@ sbxunveil(int net, const char *tmp, const char *pty, char *why, size_t wsz)
 	size_t i;
 	int e = 0;
 
-	if (sbxpinnable(why, wsz) != 0)
+	if (sbxpinnable(why, wsz) < 0)
 		return -1;
 	for (i = 0; i < LEN(sbxreadbsd) && !fail; i++)
 		if (unveil(sbxreadbsd[i], "rx") != 0 && (e = errno) != ENOENT)
@@ -8159,18 +8202,61 @@ sbxunveil(int net, const char *tmp, const char *pty, char *why, size_t wsz)
  * double fork comes back to it and is killed.
  */
 
+/*
+ * Where the temp dir goes: the first of config.h's runtmpbases that is a
+ * directory owned by root or us that no one else may write unless its
+ * sticky bit is set (no one else can move our dir away), on a writable
+ * file system that allows exec, with RUNTMPMINFREE free.  Chosen once,
+ * before any user namespace: inside one, root's files show the overflow
+ * uid.  NULL when none will do.
+ */
+static const char *
+runtmpwhere(void)
+{
+	static const char *base;
+	static int chosen;
+	struct statvfs sv;
+	struct stat st;
+	size_t i;
+
+	for (i = 0; !chosen && i < LEN(runtmpbases); i++) {
+		if (strlen(runtmpbases[i]) + 16 > sizeof(runtmpdir) ||
+		    stat(runtmpbases[i], &st) != 0 || !S_ISDIR(st.st_mode) ||
+		    ((st.st_mode & (S_IWGRP | S_IWOTH)) &&
+		    !(st.st_mode & S_ISVTX)) ||
+		    (st.st_uid != 0 && st.st_uid != geteuid()) ||
+		    statvfs(runtmpbases[i], &sv) != 0 ||
+		    (sv.f_flag & (ST_RDONLY | ST_NOEXEC)) ||
+		    (unsigned long long)sv.f_bavail * sv.f_frsize <
+		    RUNTMPMINFREE)
+			continue;
+		base = runtmpbases[i];
+		break;
+	}
+	chosen = 1;
+	return base;
+}
+
 /* the private per-session temp dir, HOME and TMPDIR of every command */
 static const char *
 runtmp(void)
 {
 	char *dir = runtmpdir;
+	const char *base;
 
-	if (dir[0] == '\0') {
-		snprintf(dir, sizeof(runtmpdir), "/tmp/vtcode-XXXXXX");
-		if (mkdtemp(dir) == NULL)
-			die("mkdtemp /tmp/vtcode-XXXXXX:");
-		runtmpowner = getpid();
+	if (dir[0] != '\0')
+		return dir;
+	if ((base = runtmpwhere()) == NULL)
+		die("no directory for the commands' temp dir in config.h's "
+		    "runtmpbases (owned by root or you, sticky if others may "
+		    "write, on a writable file system that allows exec, "
+		    "RUNTMPMINFREE free)");
+	snprintf(dir, sizeof(runtmpdir), "%s/vtcode-XXXXXX", base);
+	if (mkdtemp(dir) == NULL) {
+		dir[0] = '\0';
+		die("mkdtemp %s/vtcode-XXXXXX:", base);
 	}
+	runtmpowner = getpid();
 	return dir;
 }
 
@@ -8213,9 +8299,12 @@ runcaps(void)
 	struct { uint32_t eff, perm, inh; } data[2];
 	int c;
 
-	/* root, or anyone inside the user namespace sbxprotect() made */
+	/* root, or anyone inside the user namespace sbxprotect() made.
+	 * The kernel checks CAP_SETPCAP before the number: EPERM means
+	 * no drop can work (a command of a vtcode that has dropped them
+	 * all already), EINVAL that c is past the last capability */
 	for (c = 0; c < 64; c++)
-		if (prctl(PR_CAPBSET_DROP, c, 0, 0, 0) != 0 && errno == EINVAL)
+		if (prctl(PR_CAPBSET_DROP, c, 0, 0, 0) != 0)
 			break;
 	prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0);
 	memset(data, 0, sizeof(data));
@@ -8236,12 +8325,12 @@ runfail(const char *step, const char *why)
 	_exit(127);
 }
 
-/* the child, from fork() to execve(); prog is its seccomp program (NULL
- * only where config.h makes seccomp optional and it cannot be had) */
+/* the child, from runspawn() to execve(); sp->prog is its seccomp
+ * program (NULL only where config.h makes seccomp optional and it cannot
+ * be had).  It shares vtcode's memory until the execve: it writes only
+ * its own stack, and every way out is _exit() */
 static void
-runchild(char *const argv[], const char *workdir, int net, int abi,
-    const struct sock_fprog *prog, int slave, const char *pty, int errfd,
-    int in, int out, int leader)
+runchild(const Spawn *sp)
 {
 	static const struct { int res; rlim_t lim; } lims[] = {
 		{ RLIMIT_CPU, RLIMCPU }, { RLIMIT_AS, RLIMAS },
@@ -8257,11 +8346,14 @@ runchild(char *const argv[], const char *workdir, int net, int abi,
 
 	int fds[4], k;
 
+	for (k = 0; k < 3; k++)
+		if (sp->drop[k] >= 0)
+			close(sp->drop[k]);
 	/* lift every fd out of the way before any lands on 0-3 */
-	fds[0] = in;
-	fds[1] = out;
-	fds[2] = slave;
-	fds[3] = errfd;
+	fds[0] = sp->in;
+	fds[1] = sp->out;
+	fds[2] = sp->slave;
+	fds[3] = sp->errfd;
 	for (k = 0; k < 4; k++)
 		if ((fds[k] = fcntl(fds[k], F_DUPFD, 10)) < 0)
 			_exit(127);
@@ -8270,10 +8362,17 @@ runchild(char *const argv[], const char *workdir, int net, int abi,
 			_exit(127);
 	if (fcntl(3, F_SETFD, FD_CLOEXEC) != 0)
 		_exit(127);
+#if defined(__linux__)
+	/* close_range is older than Landlock (5.9, 5.13): no fallback that
+	 * allocates or die()s in here */
+	if (syscall(SYS_close_range, 4U, ~0U, 0U) != 0)
+		runfail("close_range", strerror(errno));
+#else
 	hardenclosefrom(4);
+#endif
 	/* a session of its own; the first stage of a pipeline also takes
 	 * the pty as its controlling terminal (a pty can have only one) */
-	if (setsid() < 0 || (leader && ioctl(2, TIOCSCTTY, 0) != 0))
+	if (setsid() < 0 || (sp->leader && ioctl(2, TIOCSCTTY, 0) != 0))
 		runfail("pty", strerror(errno));
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = SIG_DFL;
@@ -8281,8 +8380,8 @@ runchild(char *const argv[], const char *workdir, int net, int abi,
 		sigaction(s, &sa, NULL);
 	sigemptyset(&sa.sa_mask);
 	sigprocmask(SIG_SETMASK, &sa.sa_mask, NULL);
-	if (chdir(workdir) != 0)
-		runfail(workdir, strerror(errno));
+	if (chdir(sp->workdir) != 0)
+		runfail(sp->workdir, strerror(errno));
 	umask(origumask);
 	for (i = 0; i < LEN(runenv); i++)
 		env[n++] = (char *)runenv[i];
@@ -8301,28 +8400,24 @@ runchild(char *const argv[], const char *workdir, int net, int abi,
 	if (prctl(PR_SET_NO_NEW_PRIVS, 1L, 0L, 0L, 0L) != 0)
 		runfail("no_new_privs", strerror(errno));
 #if defined(__APPLE__)
-	(void)abi;
-	(void)prog;
-	if (sbxseatbelt(net, runtmp(), pty, why, sizeof(why)) != 0)
+	if (sbxseatbelt(sp->net, runtmp(), sp->pty, why, sizeof(why)) != 0)
 		runfail("sandbox", why);
 #elif defined(__OpenBSD__)
-	(void)abi;
-	(void)prog;
-	if (sbxunveil(net, runtmp(), pty, why, sizeof(why)) != 0)
+	if (sbxunveil(sp->net, runtmp(), sp->pty, why, sizeof(why)) != 0)
 		runfail("sandbox", why);
 #else
-	if (abi < SBXLANDLOCKMIN)
+	if (sp->abi < SBXLANDLOCKMIN)
 		runfail("sandbox", "Landlock is not available (needs Linux "
 		    "5.13 with CONFIG_SECURITY_LANDLOCK and lsm=landlock): "
 		    "refusing to run unsandboxed");
-	if (abi > 0 && sbxlandlock(abi, runtmp(), pty, net, why,
-	    sizeof(why)) != 0)
+	if (sp->abi > 0 && sbxlandlock(sp->abi, runtmp(), sp->pty, sp->net,
+	    why, sizeof(why)) != 0)
 		runfail("sandbox", why);
 	/* the filter vtcode compiled for this kind of command; one that
 	 * was built but will not load stops the command even where
 	 * config.h makes seccomp optional: it was meant to be there */
-	if (prog != NULL && prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, prog,
-	    0L, 0L) != 0) {
+	if (sp->prog != NULL && prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER,
+	    sp->prog, 0L, 0L) != 0) {
 		snprintf(why, sizeof(why), "seccomp: %s", strerror(errno));
 		runfail("sandbox", why);
 	}
@@ -8334,8 +8429,62 @@ runchild(char *const argv[], const char *workdir, int net, int abi,
 		if (setrlimit(lims[i].res, &rl) != 0)
 			runfail("setrlimit", strerror(errno));
 	}
-	execve(argv[0], argv, env);
-	runfail(argv[0], strerror(errno));
+	execve(sp->argv[0], sp->argv, env);
+	runfail(sp->argv[0], strerror(errno));
+}
+
+#if defined(__linux__) && !defined(__SANITIZE_ADDRESS__)
+#define RUNCLONE 1
+static int
+runclonefn(void *sp)
+{
+	runchild(sp);
+	return 127;     /* not reached: runchild() ends in execve or _exit */
+}
+#endif
+
+/*
+ * Start one stage; its pid, or -1.  On Linux the child shares vtcode's
+ * memory and vtcode waits until it has called execve (or _exit), as
+ * posix_spawn does: no copy of vtcode's page tables to make and tear
+ * down for every command.  Signals stay blocked until the child has
+ * reset every handler, so none of vtcode's runs in it.  With ASan (the
+ * unit tests) and elsewhere, a fork.
+ */
+static pid_t
+runspawn(const Spawn *sp)
+{
+#if defined(RUNCLONE)
+	static char *stack;
+	sigset_t all, old;
+	pid_t pid;
+	int e;
+
+	/* once; the lowest page left unmapped to stop an overflow */
+	if (stack == NULL) {
+		if ((stack = mmap(NULL, RUNSTACK, PROT_READ | PROT_WRITE,
+		    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0)) == MAP_FAILED) {
+			stack = NULL;
+			return -1;
+		}
+		if (mprotect(stack, 4096, PROT_NONE) != 0)
+			return -1;
+	}
+	sigfillset(&all);
+	sigprocmask(SIG_BLOCK, &all, &old);
+	pid = clone(runclonefn, stack + RUNSTACK, CLONE_VM | CLONE_VFORK |
+	    SIGCHLD, (void *)sp);
+	e = errno;
+	sigprocmask(SIG_SETMASK, &old, NULL);
+	errno = e;
+	return pid;
+#else
+	pid_t pid;
+
+	if ((pid = fork()) == 0)
+		runchild(sp);
+	return pid;
+#endif
 }
 
 /* keep the head and the tail of what a command writes */
@@ -8514,6 +8663,7 @@ runpipe(char *const *argvs[], int n, const char *workdir, int net,
 	int master, slave, ep[2], pp[2], in, status = 0, abi, i;
 	pid_t pids[MAXCMDSTAGES];
 	ssize_t k;
+	Spawn sp;
 
 	memset(r, 0, sizeof(*r));
 	bufinit(&r->out, 0);
@@ -8567,20 +8717,26 @@ runpipe(char *const *argvs[], int n, const char *workdir, int net,
 	if (pipe(ep) != 0)
 		die("pipe:");
 	fcntl(ep[0], F_SETFD, FD_CLOEXEC);
+	sp.workdir = workdir;
+	sp.pty = pty;
+	sp.prog = prog;
+	sp.net = net;
+	sp.abi = abi;
+	sp.slave = slave;
+	sp.errfd = ep[1];
+	sp.drop[0] = master;
+	sp.drop[1] = ep[0];
 	for (i = 0, in = slave; i < n; i++) {
 		pp[0] = pp[1] = -1;
 		if (i < n - 1 && pipe(pp) != 0)
 			die("pipe:");
-		if ((pids[i] = fork()) < 0)
+		sp.argv = argvs[i];
+		sp.in = in;
+		sp.out = pp[1] >= 0 ? pp[1] : slave;
+		sp.leader = i == 0;
+		sp.drop[2] = pp[0];
+		if ((pids[i] = runspawn(&sp)) < 0)
 			die("fork:");
-		if (pids[i] == 0) {
-			close(master);
-			close(ep[0]);
-			if (pp[0] >= 0)
-				close(pp[0]);
-			runchild(argvs[i], workdir, net, abi, prog, slave, pty,
-			    ep[1], in, pp[1] >= 0 ? pp[1] : slave, i == 0);
-		}
 		if (in != slave)
 			close(in);
 		if (pp[1] >= 0)
@@ -11086,8 +11242,10 @@ selfsandbox(const Endpoint *ep, char *why, size_t wsz)
 		    sbxrule(rfd, "/dev/pts", dev | LLF_READ_DIR, fs) != 0 ||
 		    sbxrule(rfd, u, rw, fs) != 0 ||
 		    /* the temp dir itself goes at exit: an empty dir in
-		     * /tmp is all this lets vtcode remove */
-		    sbxrule(rfd, "/tmp", 1ULL << 4 /* REMOVE_DIR */, fs) != 0)
+		     * its base (/dev/shm, /tmp) is all this lets vtcode
+		     * remove */
+		    sbxrule(rfd, runtmpwhere(), 1ULL << 4 /* REMOVE_DIR */,
+		    fs) != 0)
 			goto fail;
 	}
 	for (i = 0; abi >= 4 && i < np_; i++) {
@@ -11437,7 +11595,8 @@ checkwalls(void)
 	};
 	const struct sock_fprog *prog = NULL;
 	char why[256] = "", nswhy[512] = "";
-	int abi = sbxabi(), st = 3, sep = ':', pp[2];
+	const char *hint;
+	int abi = sbxabi(), st = 3, sep = ':', pp[2], n;
 	size_t i;
 	ssize_t k;
 	pid_t pid = -1;
@@ -11468,13 +11627,16 @@ checkwalls(void)
 		/* the runner's own steps, in a child that goes away.  Bit
 		 * 1: the protected paths cannot be pinned (why on the pipe);
 		 * bit 2: the filter would not load (after the namespace:
-		 * the filter refuses new ones) */
+		 * the filter refuses new ones); bit 4: the workspace has
+		 * none of them, and the namespace the runner would not need
+		 * here is tried anyway, for the repository next door */
 		close(pp[0]);
-		st = 0;
-		if (sbxprotect(nswhy, sizeof(nswhy)) != 0) {
-			st = 1;
+		st = (n = sbxpinnable(nswhy, sizeof(nswhy))) == 0 ? 4 : 0;
+		if (n < 0 || (n == 0 ? sbxnamespace(nswhy, sizeof(nswhy)) :
+		    sbxprotect(nswhy, sizeof(nswhy))) != 0) {
+			st |= 1;
 			if (write(pp[1], nswhy, strlen(nswhy)) < 0)
-				st = 1;
+				st |= 1;
 		}
 		if (prog == NULL || prctl(PR_SET_NO_NEW_PRIVS, 1L, 0L, 0L,
 		    0L) != 0 || prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER,
@@ -11498,14 +11660,22 @@ checkwalls(void)
 		close(pp[1]);
 	}
 #endif
-	if (st & 1)
+	hint = strstr(nswhy, "namespace") ? "; are unprivileged user "
+	    "namespaces off? see the sysctls "
+	    "kernel.unprivileged_userns_clone and user.max_user_namespaces, "
+	    "and AppArmor's restrict_unprivileged_userns" : "";
+	if ((st & 5) == 5)
+		printf("sandbox: protected paths: none in this workspace, so "
+		    "commands run; but where there are some (a .git) they "
+		    "would be refused (%s%s)\n", nswhy, hint);
+	else if (st & 1)
 		printf("sandbox: protected paths: missing (%s%s): commands are "
 		    "refused\n", nswhy[0] ? nswhy : "the probe did not run",
-		    strstr(nswhy, "namespace") ? "; are unprivileged user "
-		    "namespaces off? see the sysctls "
-		    "kernel.unprivileged_userns_clone and "
-		    "user.max_user_namespaces, and AppArmor's "
-		    "restrict_unprivileged_userns" : "");
+		    hint);
+	else if (st & 4)
+		printf("sandbox: protected paths: none in this workspace (one "
+		    "a command creates is moved aside); a private mount "
+		    "namespace would pin them\n");
 	else
 		printf("sandbox: protected paths: pinned read-only in a "
 		    "private mount namespace\n");
@@ -11518,8 +11688,8 @@ checkwalls(void)
 		printf("sandbox: seccomp: in force (a filter of %d "
 		    "instructions, %s)\n", prog ? prog->len : 0, SBXSECCOMP ?
 		    "required" : "optional");
-	return abi < SBXLANDLOCKMIN || (st & 1) || ((st & 2) && SBXSECCOMP) ?
-	    -1 : 0;
+	return abi < SBXLANDLOCKMIN || (st & 5) == 1 || ((st & 2) &&
+	    SBXSECCOMP) ? -1 : 0;
 }
 
 /* vtcode check: what is in force, and does the provider answer? */
