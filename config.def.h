@@ -70,7 +70,10 @@ static const ToolRule toolrules[] = {
  * is Deny), then the row's own decision.  The strictest outcome wins.
  * Long options may be abbreviated the way getopt_long(3) allows; an
  * abbreviation of a forbidden option is that option.  match/nomatch are
- * examples that tests.sh checks against the decision.
+ * examples that tests.sh checks against the decision.  Allow only rows
+ * that read (with the options they allow): where the protected paths
+ * cannot be pinned (no user namespaces), Allow rows are all that runs
+ * without asking.
  */
 static const CmdRule cmdrules[] = {
 	/* name, decision,

@@ -616,6 +616,37 @@ t "a .git created where there was none is moved aside, and the output says so" s
 mkdir -p "$E/lnk/realgit" && ln -s realgit "$E/lnk/.git"
 t "a .git that is a symlink cannot be pinned: nothing runs" sh -c '
 	cd "$1/lnk" && "$2" sandbox -- /bin/true 2>"$1/e"; [ $? -eq 1 ] && grep -q "is a symbolic link: protected paths cannot be pinned" "$1/e"' - "$E" "$E/bin/vtcode"
+# where no user namespace can be made (tests/escape/probe nouserns: as
+# when an administrator turns them off): vtcode sandbox refuses in a git
+# workspace; through the policy gate, read-only commands run and the rest
+# are asked about, a yes given earlier not counting
+nouserns() { asuser "$E/ws/probe" nouserns "$@"; }
+mkdir -p "$E/up/ws/src" "$E/up/xdg/vtcode" "$E/up/home" && chmod 700 "$E/up/xdg/vtcode" && git init -q "$E/up/ws"
+printf '{"version":1,"approvals":[{"tool":"run_command","argv":["mkdir","built"]}]}\n' >"$E/up/xdg/vtcode/tool-policy.json"
+chmod 600 "$E/up/xdg/vtcode/tool-policy.json"
+[ "$(id -u)" -eq 0 ] && chown -R vtctest:vtctest "$E/up"
+(cd "$E/up/ws" && asuser env XDG_CONFIG_HOME="$E/up/xdg" HOME="$E/up/home" "$E/bin/vtcode" trust >/dev/null 2>&1)
+(cd "$E/up/ws" && nouserns "$E/bin/vtcode" sandbox -- /bin/true) >"$tmp/up.out" 2>&1
+t "no user namespaces, a git workspace: vtcode sandbox refuses, and says why" sh -c '
+	[ $1 -eq 1 ] && grep -q "protected paths need a private mount namespace (unprivileged user namespaces): Operation not permitted" "$2"' - $? "$tmp/up.out"
+(cd "$E/up/ws" && asuser "$E/bin/vtcode" sandbox -- /bin/true) >"$tmp/up.out" 2>&1
+t "control: with user namespaces the same command runs" [ $? -eq 0 ]
+(cd "$E/bare" && nouserns "$E/bin/vtcode" sandbox -- /bin/true) >"$tmp/up.out" 2>&1
+t "no user namespaces, nothing to pin: vtcode sandbox runs" [ $? -eq 0 ]
+# urun COMMAND [WRAPPER]: the unit driver's run_command as the user
+urun() { (cd "$E/up/ws" && ${2:-asuser} /usr/bin/env XDG_CONFIG_HOME="$E/up/xdg" HOME="$E/up/home" setsid -w "$top/tests/unit" run "$1" </dev/null) >"$tmp/up.out" 2>&1; }
+urun 'ls -1a' nouserns
+t "no user namespaces: a read-only command still runs, unasked" sh -c '
+	[ $1 -eq 0 ] && grep -qx .git "$2" && grep -q "^\[exit status 0\]" "$2"' - $? "$tmp/up.out"
+urun 'mkdir built' nouserns
+t "no user namespaces: a command approved earlier is asked about again (no terminal: refused), and the reason says why" sh -c '
+	[ $1 -eq 3 ] && grep -q "^deny: mkdir: .*the protected paths are writable here (protected paths need a private mount namespace.*no terminal to ask on" "$2" &&
+	! [ -e "$3" ]' - $? "$tmp/up.out" "$E/up/ws/built"
+urun 'mkdir built'
+t "control: with user namespaces the approval counts and the command runs" sh -c '
+	[ $1 -eq 0 ] && grep -q "^\[exit status 0\]" "$2" && [ -d "$3" ]' - $? "$tmp/up.out" "$E/up/ws/built"
+(cd "$E/up/ws" && nouserns /usr/bin/env XDG_CONFIG_HOME="$E/up/xdg" HOME="$E/up/home" "$E/bin/vtcode" check) >"$tmp/up.out" 2>&1
+t "no user namespaces: vtcode check says the protected paths cannot be pinned and what follows" grep -q "^sandbox: protected paths: cannot be pinned (protected paths need a private mount namespace (unprivileged user namespaces): Operation not permitted; are unprivileged user namespaces off?.*commands that are not read-only are asked about every time (a yes given earlier does not count), and vtcode sandbox refuses$" "$tmp/up.out"
 t "Landlock capped at ABI 0 (below config.h's floor): refuses to run" sh -c '
 	cd "$1/ws" && VTCODE_LANDLOCK_ABI_MAX=0 "$2" sandbox -- /bin/true 2>"$1/e"; [ $? -eq 1 ] &&
 	grep -q "below the floor config.h sets (1): refusing to run unsandboxed" "$1/e"' - "$E" "$E/bin/vtcode"

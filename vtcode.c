@@ -448,6 +448,7 @@ static int sbxgitdir(char *gd);
 static int sbxbind(const char *path, int rw);
 static int sbxnamespace(char *why, size_t wsz);
 static int sbxprotect(char *why, size_t wsz);
+static const char *sbxunpinnedwhy(void);
 static void sbxquarantine(Buf *out);
 /* runner */
 static const char *runtmpwhere(void);
@@ -464,8 +465,9 @@ static void runreap(pid_t pgid);
 static long nowms(void);
 static int runloop(int master, pid_t *pids, int n, long deadline,
     RunResult *r, int *status);
-static int runpipe(char *const *argvs[], int n, const char *workdir,
-    int net, long timeoutms, RunResult *r, char *why, size_t wsz);
+static int runpipe(char *const *argvs[], int n, int gated,
+    const char *workdir, int net, long timeoutms, RunResult *r, char *why,
+    size_t wsz);
 static int runargv(char *const argv[], const char *workdir, int net,
     long timeoutms, RunResult *r, char *why, size_t wsz);
 static int runline(CmdLine *cl, const char *workdir, int net,
@@ -535,6 +537,10 @@ typedef char assert_sizes[(MAXWRITESIZE <= MAXJSONSIZE &&
 /* protected directories moved aside when a command creates them */
 static const char *const quarantined[] = { ".git", ".vtcode" };
 static int existed[LEN(quarantined)];
+/* why this workspace's protected paths cannot be pinned: no private
+ * mount namespace can be made (user namespaces turned off); "" while
+ * they can, or before sbxprotect() has tried */
+static char sbxunpinned[320];
 
 /* variables sized by config.h */
 static Override overrides[MAXOVERRIDES];
@@ -6672,17 +6678,33 @@ policytool(const ToolRule *t, const char *tool, Verdict *v)
 	return 0;
 }
 
-/* one stage of a run_command line: its row, the runtime config, then a
+/*
+ * One stage of a run_command line: its row, the runtime config, then a
  * remembered yes for that exact argv, only where the table said Prompt;
- * merged into v, where the strictest stage wins */
+ * merged into v, where the strictest stage wins.  Where the protected
+ * paths cannot be pinned (no user namespaces), a command would find
+ * .git/hooks and the trust file writable: only the table's Allow rows
+ * (commands that read: config.h keeps Allow for those) run unasked, and
+ * a yes given earlier, when the walls were whole, does not count.
+ */
 static void
 policyone(char **argv, int argc, Verdict *v)
 {
+	const char *unpinned;
 	Verdict sv;
+	size_t n;
 
 	memset(&sv, 0, sizeof(sv));
 	policyargv(argv, argc, &sv);
-	if (sv.d == Prompt && approved("run_command", argv, argc, NULL)) {
+	if (sv.d != Prompt) {
+		verdict(v, sv.d, "%s", sv.why);
+		return;
+	}
+	if ((unpinned = sbxunpinnedwhy()) != NULL) {
+		n = strlen(sv.why);
+		snprintf(sv.why + n, sizeof(sv.why) - n, "; and the protected "
+		    "paths are writable here (%s)", unpinned);
+	} else if (approved("run_command", argv, argc, NULL)) {
 		sv.d = Allow;
 		snprintf(sv.why, sizeof(sv.why), "%s: this exact command was "
 		    "approved earlier", argv[0]);
@@ -7810,6 +7832,10 @@ sbxprotect(char *why, size_t wsz)
 
 	if (done)
 		return 0;       /* once: the agent may have done it early */
+	if (sbxunpinned[0] != '\0') {
+		snprintf(why, wsz, "%s", sbxunpinned);
+		return -1;
+	}
 	if ((n = sbxpinnable(why, wsz)) < 0)
 		return -1;
 	for (i = 0; i < LEN(quarantined); i++) {
@@ -7817,8 +7843,11 @@ sbxprotect(char *why, size_t wsz)
 		existed[i] = lstat(path, &st) == 0;
 	}
 	(void)runtmpwhere();    /* while the ids are still the real ones */
-	if (n > 0 && sbxnamespace(why, wsz) != 0)
+	if (n > 0 && sbxnamespace(why, wsz) != 0) {
+		/* for good: the policy asks about commands instead */
+		snprintf(sbxunpinned, sizeof(sbxunpinned), "%s", why);
 		return -1;
+	}
 	/*
 	 * .git: the whole directory read-only.  A list of the files in it
 	 * that decide what git runs (config, hooks, commondir,
@@ -7854,6 +7883,25 @@ sbxprotect(char *why, size_t wsz)
 fail:
 	snprintf(why, wsz, "protected paths: %s", strerror(errno));
 	return -1;
+}
+
+/*
+ * Whether this workspace's protected paths are pinned, for the policy:
+ * NULL when they are (or there are none, or one is a symlink, which the
+ * runner refuses anyway), else why they cannot be: no namespace.  The
+ * first call tries, so the policy knows before any command runs.
+ */
+static const char *
+sbxunpinnedwhy(void)
+{
+	static int tried;
+	char why[320];
+
+	if (!tried) {
+		tried = 1;
+		(void)sbxprotect(why, sizeof(why));
+	}
+	return sbxunpinned[0] != '\0' ? sbxunpinned : NULL;
 }
 
 /*
@@ -8648,12 +8696,15 @@ runloop(int master, pid_t *pids, int n, long deadline, RunResult *r,
 /*
  * Run the pipeline argvs[0] | ... | argvs[n - 1] (each argv[0] an
  * absolute path) in workdir: every stage sandboxed, stderr of all and
- * stdout of the last on the pty.  0 with the outcome (the last stage's
- * status) in r, or -1 with why nothing could be started.
+ * stdout of the last on the pty.  gated: the line came through the
+ * policy gate, which asks about all but read-only commands where the
+ * protected paths cannot be pinned (policyone); only then may it run
+ * with them unpinned.  0 with the outcome (the last stage's status) in
+ * r, or -1 with why nothing could be started.
  */
 static int
-runpipe(char *const *argvs[], int n, const char *workdir, int net,
-    long timeoutms, RunResult *r, char *why, size_t wsz)
+runpipe(char *const *argvs[], int n, int gated, const char *workdir,
+    int net, long timeoutms, RunResult *r, char *why, size_t wsz)
 {
 	static int protected;
 	const struct sock_fprog *prog = NULL;
@@ -8686,9 +8737,10 @@ runpipe(char *const *argvs[], int n, const char *workdir, int net,
 #endif
 	if (prctl(PR_SET_CHILD_SUBREAPER, 1L, 0L, 0L, 0L) != 0)
 		die("prctl PR_SET_CHILD_SUBREAPER:");
-	if (!protected && sbxprotect(why, wsz) != 0)
+	if (!protected && sbxprotect(why, wsz) != 0 && !(gated &&
+	    sbxunpinned[0] != '\0'))
 		return -1;
-	protected = 1;
+	protected = sbxunpinned[0] == '\0';
 	(void)runtmp();         /* made here, once: the children share it */
 	evsandbox(abi, net);
 	if (openpty(&master, &slave, NULL, NULL, NULL) != 0) {
@@ -8782,7 +8834,7 @@ runargv(char *const argv[], const char *workdir, int net, long timeoutms,
 	char *const *one[1];
 
 	one[0] = argv;
-	return runpipe(one, 1, workdir, net, timeoutms, r, why, wsz);
+	return runpipe(one, 1, 0, workdir, net, timeoutms, r, why, wsz);
 }
 
 /*
@@ -8831,7 +8883,7 @@ runline(CmdLine *cl, const char *workdir, int net, long timeoutms, Buf *out,
 				    cl->st[k].argv[0], SYSPATH);
 				last = 127;
 			} else if ((left = deadline - nowms()) <= 0 ||
-			    runpipe((char *const **)(argvs + i), j - i + 1,
+			    runpipe((char *const **)(argvs + i), j - i + 1, 1,
 			    workdir, net, left > 0 ? left : 1, &r, why,
 			    wsz) != 0) {
 				if (left <= 0)
@@ -10225,7 +10277,7 @@ evsandbox(int abi, int net)
 	jwkey(&w, "seccomp");
 	jwbool(&w, 1);
 	jwkey(&w, "protected_paths");
-	jwbool(&w, 1);
+	jwbool(&w, sbxunpinned[0] == '\0');
 	jwkey(&w, "network");
 	jwbool(&w, net);
 	evend(&w, &b, 1);
@@ -11625,16 +11677,18 @@ checkwalls(void)
 		pp[0] = pp[1] = -1;
 	else if ((pid = fork()) == 0) {
 		/* the runner's own steps, in a child that goes away.  Bit
-		 * 1: the protected paths cannot be pinned (why on the pipe);
-		 * bit 2: the filter would not load (after the namespace:
-		 * the filter refuses new ones); bit 4: the workspace has
-		 * none of them, and the namespace the runner would not need
-		 * here is tried anyway, for the repository next door */
+		 * 1: the protected paths cannot be pinned, nothing runs
+		 * (why on the pipe); bit 2: the filter would not load
+		 * (after the namespace: the filter refuses new ones); bit
+		 * 4: the workspace has none of them, and the namespace the
+		 * runner would not need here is tried anyway, for the
+		 * repository next door; bit 8: no namespace can be made,
+		 * the policy asks instead (why on the pipe) */
 		close(pp[0]);
 		st = (n = sbxpinnable(nswhy, sizeof(nswhy))) == 0 ? 4 : 0;
 		if (n < 0 || (n == 0 ? sbxnamespace(nswhy, sizeof(nswhy)) :
 		    sbxprotect(nswhy, sizeof(nswhy))) != 0) {
-			st |= 1;
+			st |= n == 0 || sbxunpinned[0] != '\0' ? 8 : 1;
 			if (write(pp[1], nswhy, strlen(nswhy)) < 0)
 				st |= 1;
 		}
@@ -11664,10 +11718,17 @@ checkwalls(void)
 	    "namespaces off? see the sysctls "
 	    "kernel.unprivileged_userns_clone and user.max_user_namespaces, "
 	    "and AppArmor's restrict_unprivileged_userns" : "";
-	if ((st & 5) == 5)
-		printf("sandbox: protected paths: none in this workspace, so "
-		    "commands run; but where there are some (a .git) they "
-		    "would be refused (%s%s)\n", nswhy, hint);
+	if ((st & 12) == 12)
+		printf("sandbox: protected paths: none in this workspace; "
+		    "where there are some (a .git) they cannot be pinned "
+		    "(%s%s): there, commands that are not read-only are asked "
+		    "about every time, and vtcode sandbox refuses\n", nswhy,
+		    hint);
+	else if (st & 8)
+		printf("sandbox: protected paths: cannot be pinned (%s%s): "
+		    "commands that are not read-only are asked about every "
+		    "time (a yes given earlier does not count), and vtcode "
+		    "sandbox refuses\n", nswhy, hint);
 	else if (st & 1)
 		printf("sandbox: protected paths: missing (%s%s): commands are "
 		    "refused\n", nswhy[0] ? nswhy : "the probe did not run",
@@ -11688,8 +11749,8 @@ checkwalls(void)
 		printf("sandbox: seccomp: in force (a filter of %d "
 		    "instructions, %s)\n", prog ? prog->len : 0, SBXSECCOMP ?
 		    "required" : "optional");
-	return abi < SBXLANDLOCKMIN || (st & 5) == 1 || ((st & 2) &&
-	    SBXSECCOMP) ? -1 : 0;
+	return abi < SBXLANDLOCKMIN || (st & 1) || ((st & 2) && SBXSECCOMP) ?
+	    -1 : 0;
 }
 
 /* vtcode check: what is in force, and does the provider answer? */

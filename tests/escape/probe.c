@@ -5,13 +5,21 @@
  * Exits 0 when the attack worked (an escape, or a positive control that
  * passed), 1 when the kernel refused it; a seccomp kill shows as the
  * signal.  Not part of vtcode: it is built by tests.sh with plain cc.
+ *
+ * `probe nouserns CMD ARGS...` is no attack: it runs CMD where no user
+ * namespace can be made (unshare and clone with CLONE_NEWUSER fail with
+ * EPERM, as where an administrator turned them off), for the tests of
+ * vtcode without one.
  */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/filter.h>
 #include <linux/io_uring.h>
+#include <linux/seccomp.h>
 #include <netinet/in.h>
 #include <sched.h>
+#include <stddef.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,6 +27,7 @@
 #include <sys/ioctl.h>
 #include <sys/mount.h>
 #include <sys/personality.h>
+#include <sys/prctl.h>
 #include <sys/ptrace.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
@@ -46,6 +55,29 @@ main(int argc, char *argv[])
 	char path[64], buf[64];
 	int fd;
 
+	if (strcmp(a, "nouserns") == 0 && argc > 2) {
+		struct sock_filter f[] = {
+			BPF_STMT(BPF_LD | BPF_W | BPF_ABS,
+			    offsetof(struct seccomp_data, nr)),
+			BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_unshare, 1, 0),
+			BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_clone, 0, 3),
+			BPF_STMT(BPF_LD | BPF_W | BPF_ABS,
+			    offsetof(struct seccomp_data, args[0])),
+			BPF_JUMP(BPF_JMP | BPF_JSET | BPF_K, CLONE_NEWUSER, 0, 1),
+			BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | EPERM),
+			BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+		};
+		struct sock_fprog prog = { sizeof(f) / sizeof(f[0]), f };
+
+		if (prctl(PR_SET_NO_NEW_PRIVS, 1L, 0L, 0L, 0L) != 0 ||
+		    prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog) != 0) {
+			perror("probe: nouserns");
+			return 2;
+		}
+		execv(argv[2], argv + 2);
+		perror(argv[2]);
+		return 127;
+	}
 	memset(&in, 0, sizeof(in));
 	in.sin_family = AF_INET;
 	in.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
