@@ -550,12 +550,13 @@ static const char *const runenv[] = {
 };
 
 /* Where the private per-session temp dir (vtcode-XXXXXX, the commands'
- * HOME and TMPDIR) is made: the first of these that is a directory only
- * its owner or a sticky bit guards, on a writable file system that
- * allows exec, with RUNTMPMINFREE bytes free.  Memory first: a directory
- * made and removed every session costs ~10 us on tmpfs, ~170 us on
- * ext4; a container's 64 MB /dev/shm is passed over. */
-static const char *const runtmpbases[] = { "/dev/shm", "/tmp" };
+ * HOME and TMPDIR) is made: the first of these that is a directory
+ * owned by root or the user, sticky if others may write, on a writable
+ * file system; of those, the first that allows exec and has
+ * RUNTMPMINFREE bytes free if there is one.  /tmp first: HOME holds
+ * the build caches commands make, which in /dev/shm would take memory
+ * (a /tmp on tmpfs does too, where the system chose that). */
+static const char *const runtmpbases[] = { "/tmp", "/dev/shm" };
 #define RUNTMPMINFREE     (1ULL << 30)
 
 /* limits on every command */

@@ -645,6 +645,25 @@ t "no user namespaces: a command approved earlier is asked about again (no termi
 urun 'mkdir built'
 t "control: with user namespaces the approval counts and the command runs" sh -c '
 	[ $1 -eq 0 ] && grep -q "^\[exit status 0\]" "$2" && [ -d "$3" ]' - $? "$tmp/up.out" "$E/up/ws/built"
+# a pipeline whose every stage fails before execve (its workdir cannot
+# be entered): vtcode stops at the first, says why, and does not hang
+# (each stage shares vtcode's memory until execve, so vtcode waits on
+# it).  tests/unit forks (ASan), so build/vg/unit, without ASan, runs
+# natively here: its floors of 0 change nothing on this kernel
+$MAKE -s build/vg/unit >"$tmp/vgb0" 2>&1 || bad "build/vg/unit builds"
+mkdir -p "$E/up/ws/locked"
+[ "$(id -u)" -eq 0 ] && chown vtctest:vtctest "$E/up/ws/locked"
+chmod 600 "$E/up/ws/locked"
+line=cat; i=0
+while [ $i -lt 200 ]; do line="$line | cat"; i=$((i + 1)); done
+(cd "$E/up/ws" && asuser /usr/bin/env XDG_CONFIG_HOME="$E/up/xdg" HOME="$E/up/home" \
+    timeout 30 setsid -w "$top/build/vg/unit" run "$line" locked </dev/null) >"$tmp/up.out" 2>&1
+t "201 stages that all fail before execve: refused at once with the reason, no hang" sh -c '
+	[ $1 -eq 4 ] && grep -qx "\[not run: .*/locked: Permission denied\]" "$2"' - $? "$tmp/up.out"
+(cd "$E/up/ws" && asuser /usr/bin/env XDG_CONFIG_HOME="$E/up/xdg" HOME="$E/up/home" \
+    timeout 30 setsid -w "$top/build/vg/unit" run "$line" src </dev/null) >"$tmp/up.out" 2>&1
+t "control: the same 201 stages in a workdir they can enter run (exit 0)" sh -c '
+	[ $1 -eq 0 ] && grep -q "^\[exit status 0\]" "$2"' - $? "$tmp/up.out"
 (cd "$E/up/ws" && nouserns /usr/bin/env XDG_CONFIG_HOME="$E/up/xdg" HOME="$E/up/home" "$E/bin/vtcode" check) >"$tmp/up.out" 2>&1
 t "no user namespaces: vtcode check says the protected paths cannot be pinned and what follows" grep -q "^sandbox: protected paths: cannot be pinned (protected paths need a private mount namespace (unprivileged user namespaces): Operation not permitted; are unprivileged user namespaces off?.*commands that are not read-only are asked about every time (a yes given earlier does not count), and vtcode sandbox refuses$" "$tmp/up.out"
 t "Landlock capped at ABI 0 (below config.h's floor): refuses to run" sh -c '

@@ -187,6 +187,7 @@ typedef struct {
 	int slave, in, out;     /* the pty slave; stdin and stdout */
 	int errfd;              /* why an exec failed, written here */
 	int leader;             /* the first stage: the pty is its tty */
+	int shared;             /* may share vtcode's memory (runspawn) */
 	int drop[3];            /* the parent's fds it must not keep, or -1 */
 } Spawn;
 
@@ -7814,6 +7815,17 @@ fail:
 	return -1;
 }
 
+/* rel (beneath the root) is bound: sbxquarantine() leaves it be */
+static void
+sbxbound(const char *rel)
+{
+	size_t i;
+
+	for (i = 0; i < LEN(quarantined); i++)
+		if (strcmp(rel, quarantined[i]) == 0)
+			existed[i] = 1;
+}
+
 /*
  * Pin the protected paths, once.  A workspace with none of them (no
  * .git, no .vtcode ...) needs no namespace: there is nothing to bind,
@@ -7838,14 +7850,19 @@ sbxprotect(char *why, size_t wsz)
 	}
 	if ((n = sbxpinnable(why, wsz)) < 0)
 		return -1;
-	for (i = 0; i < LEN(quarantined); i++) {
-		snprintf(path, sizeof(path), "%s/%s", wsroot, quarantined[i]);
-		existed[i] = lstat(path, &st) == 0;
-	}
+	/* existed[]: what sbxquarantine() leaves alone.  Only what is
+	 * bound below, or what is there now where nothing can be bound:
+	 * a path that appears after the count above is moved aside */
+	memset(existed, 0, sizeof(existed));
 	(void)runtmpwhere();    /* while the ids are still the real ones */
 	if (n > 0 && sbxnamespace(why, wsz) != 0) {
 		/* for good: the policy asks about commands instead */
 		snprintf(sbxunpinned, sizeof(sbxunpinned), "%s", why);
+		for (i = 0; i < LEN(quarantined); i++) {
+			snprintf(path, sizeof(path), "%s/%s", wsroot,
+			    quarantined[i]);
+			existed[i] = lstat(path, &st) == 0;
+		}
 		return -1;
 	}
 	/*
@@ -7865,6 +7882,7 @@ sbxprotect(char *why, size_t wsz)
 			goto fail;
 		if (sbxbind(git, 0) != 0)
 			goto fail;
+		sbxbound(".git");
 	}
 	for (i = 0; n > 0 && i < LEN(protectedpaths); i++) {
 		snprintf(path, sizeof(path), "%s/%s", wsroot,
@@ -7873,6 +7891,7 @@ sbxprotect(char *why, size_t wsz)
 			continue;
 		if (sbxbind(path, 0) != 0)
 			goto fail;
+		sbxbound(protectedpaths[i]);
 	}
 	/* vtcode needs none of the capabilities root or the namespace
 	 * gave it */
@@ -8254,9 +8273,9 @@ sbxunveil(int net, const char *tmp, const char *pty, char *why, size_t wsz)
  * Where the temp dir goes: the first of config.h's runtmpbases that is a
  * directory owned by root or us that no one else may write unless its
  * sticky bit is set (no one else can move our dir away), on a writable
- * file system that allows exec, with RUNTMPMINFREE free.  Chosen once,
- * before any user namespace: inside one, root's files show the overflow
- * uid.  NULL when none will do.
+ * file system; better, one that allows exec and has RUNTMPMINFREE free.
+ * Chosen once, before any user namespace: inside one, root's files show
+ * the overflow uid.  NULL when none is safe.
  */
 static const char *
 runtmpwhere(void)
@@ -8266,21 +8285,25 @@ runtmpwhere(void)
 	struct statvfs sv;
 	struct stat st;
 	size_t i;
+	int pass;
 
-	for (i = 0; !chosen && i < LEN(runtmpbases); i++) {
-		if (strlen(runtmpbases[i]) + 16 > sizeof(runtmpdir) ||
-		    stat(runtmpbases[i], &st) != 0 || !S_ISDIR(st.st_mode) ||
-		    ((st.st_mode & (S_IWGRP | S_IWOTH)) &&
-		    !(st.st_mode & S_ISVTX)) ||
-		    (st.st_uid != 0 && st.st_uid != geteuid()) ||
-		    statvfs(runtmpbases[i], &sv) != 0 ||
-		    (sv.f_flag & (ST_RDONLY | ST_NOEXEC)) ||
-		    (unsigned long long)sv.f_bavail * sv.f_frsize <
-		    RUNTMPMINFREE)
-			continue;
-		base = runtmpbases[i];
-		break;
-	}
+	for (pass = 0; !chosen && pass < 2; pass++)
+		for (i = 0; !chosen && i < LEN(runtmpbases); i++) {
+			if (strlen(runtmpbases[i]) + 16 > sizeof(runtmpdir) ||
+			    stat(runtmpbases[i], &st) != 0 ||
+			    !S_ISDIR(st.st_mode) ||
+			    ((st.st_mode & (S_IWGRP | S_IWOTH)) &&
+			    !(st.st_mode & S_ISVTX)) ||
+			    (st.st_uid != 0 && st.st_uid != geteuid()) ||
+			    statvfs(runtmpbases[i], &sv) != 0 ||
+			    (sv.f_flag & ST_RDONLY) || (pass == 0 &&
+			    ((sv.f_flag & ST_NOEXEC) ||
+			    (unsigned long long)sv.f_bavail * sv.f_frsize <
+			    RUNTMPMINFREE)))
+				continue;
+			base = runtmpbases[i];
+			chosen = 1;
+		}
 	chosen = 1;
 	return base;
 }
@@ -8297,8 +8320,7 @@ runtmp(void)
 	if ((base = runtmpwhere()) == NULL)
 		die("no directory for the commands' temp dir in config.h's "
 		    "runtmpbases (owned by root or you, sticky if others may "
-		    "write, on a writable file system that allows exec, "
-		    "RUNTMPMINFREE free)");
+		    "write, on a writable file system)");
 	snprintf(dir, sizeof(runtmpdir), "%s/vtcode-XXXXXX", base);
 	if (mkdtemp(dir) == NULL) {
 		dir[0] = '\0';
@@ -8366,9 +8388,10 @@ runfail(const char *step, const char *why)
 	char msg[512];
 	int n;
 
+	/* with its NUL: where forked stages wrote at once, the first ends
+	 * where the next begins */
 	n = snprintf(msg, sizeof(msg), "%s: %s", step, why);
-	if (n > 0 && write(3, msg, (size_t)MIN((size_t)n, sizeof(msg) - 1)) <
-	    0)
+	if (n > 0 && write(3, msg, MIN((size_t)n + 1, sizeof(msg))) < 0)
 		_exit(127);
 	_exit(127);
 }
@@ -8481,7 +8504,13 @@ runchild(const Spawn *sp)
 	runfail(sp->argv[0], strerror(errno));
 }
 
-#if defined(__linux__) && !defined(__SANITIZE_ADDRESS__)
+#if defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define RUNASAN 1       /* clang before 14 has no __SANITIZE_ADDRESS__ */
+#endif
+#endif
+#if defined(__linux__) && !defined(__SANITIZE_ADDRESS__) && \
+    !defined(RUNASAN)
 #define RUNCLONE 1
 static int
 runclonefn(void *sp)
@@ -8492,12 +8521,16 @@ runclonefn(void *sp)
 #endif
 
 /*
- * Start one stage; its pid, or -1.  On Linux the child shares vtcode's
- * memory and vtcode waits until it has called execve (or _exit), as
- * posix_spawn does: no copy of vtcode's page tables to make and tear
- * down for every command.  Signals stay blocked until the child has
- * reset every handler, so none of vtcode's runs in it.  With ASan (the
- * unit tests) and elsewhere, a fork.
+ * Start one stage; its pid, or -1.  On Linux, when sp->shared, the
+ * child shares vtcode's memory and vtcode waits until it has called
+ * execve (or _exit), as posix_spawn does: no copy of vtcode's page
+ * tables to make and tear down for every command.  Signals stay blocked
+ * until the child has reset every handler, so none of vtcode's runs in
+ * it.  The caller sets shared only where no stage already running could
+ * stop this one before its execve (and vtcode with it, waiting in the
+ * kernel where not even Ctrl-C reaches): a single command, or Landlock
+ * ABI 6, whose signal scope keeps a stage from signalling the next.
+ * Otherwise, with ASan (the unit tests) and elsewhere, a fork.
  */
 static pid_t
 runspawn(const Spawn *sp)
@@ -8508,15 +8541,24 @@ runspawn(const Spawn *sp)
 	pid_t pid;
 	int e;
 
+	if (!sp->shared) {
+		if ((pid = fork()) == 0)
+			runchild(sp);
+		return pid;
+	}
 	/* once; the lowest page left unmapped to stop an overflow */
 	if (stack == NULL) {
 		if ((stack = mmap(NULL, RUNSTACK, PROT_READ | PROT_WRITE,
-		    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0)) == MAP_FAILED) {
+		    MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0)) ==
+		    MAP_FAILED) {
 			stack = NULL;
 			return -1;
 		}
-		if (mprotect(stack, 4096, PROT_NONE) != 0)
+		if (mprotect(stack, 4096, PROT_NONE) != 0) {
+			munmap(stack, RUNSTACK);
+			stack = NULL;
 			return -1;
+		}
 	}
 	sigfillset(&all);
 	sigprocmask(SIG_BLOCK, &all, &old);
@@ -8713,7 +8755,9 @@ runpipe(char *const *argvs[], int n, int gated, const char *workdir,
 	long start = nowms();
 	int master, slave, ep[2], pp[2], in, status = 0, abi, i;
 	pid_t pids[MAXCMDSTAGES];
+	struct pollfd efd;
 	ssize_t k;
+	long now;
 	Spawn sp;
 
 	memset(r, 0, sizeof(*r));
@@ -8778,7 +8822,10 @@ runpipe(char *const *argvs[], int n, int gated, const char *workdir,
 	sp.errfd = ep[1];
 	sp.drop[0] = master;
 	sp.drop[1] = ep[0];
-	for (i = 0, in = slave; i < n; i++) {
+	sp.shared = n == 1 || abi >= 6;
+	efd.fd = ep[0];
+	efd.events = POLLIN;
+	for (i = 0, in = slave, k = 0; i < n && k <= 0; i++) {
 		pp[0] = pp[1] = -1;
 		if (i < n - 1 && pipe(pp) != 0)
 			die("pipe:");
@@ -8794,12 +8841,33 @@ runpipe(char *const *argvs[], int n, int gated, const char *workdir,
 		if (pp[1] >= 0)
 			close(pp[1]);
 		in = pp[0];
+		/* a stage that shared our memory has exec'd or said why
+		 * not by now: stop at the first that failed, before its
+		 * reasons could fill the pipe and block the next one */
+		if (sp.shared && poll(&efd, 1, 0) > 0)
+			k = read(ep[0], buf, sizeof(buf) - 1);
 	}
+	if (in != slave && in >= 0)
+		close(in);
 	close(slave);
 	close(ep[1]);
-	/* anything on the pipe before EOF means an execve never happened */
-	while ((k = read(ep[0], buf, sizeof(buf) - 1)) < 0 && errno == EINTR)
-		;       /* a signal for vtcode is no exec */
+	/* anything on the pipe before EOF means an execve never happened;
+	 * a forked stage stopped before it (by another, below Landlock ABI
+	 * 6) holds the pipe open: the deadline and Ctrl-C still apply */
+	while (k <= 0) {
+		now = nowms();
+		if (cancelled || now >= start + timeoutms) {
+			k = snprintf(buf, sizeof(buf), "%s before every stage of "
+			    "the pipeline had started", cancelled ?
+			    "interrupted" : "timed out");
+			break;
+		}
+		if (poll(&efd, 1, (int)MIN(start + timeoutms - now, 250)) <= 0)
+			continue;
+		if ((k = read(ep[0], buf, sizeof(buf) - 1)) >= 0 || errno !=
+		    EINTR)
+			break;
+	}
 	if (k > 0) {
 		buf[k] = '\0';
 		snprintf(why, wsz, "%s", buf);

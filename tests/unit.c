@@ -548,7 +548,7 @@ testlex(void)
  *   unit gate TOOL ARG [SUMMARY]  the whole approval gate, on /dev/tty
  *   unit tool NAME JSON           run write_file, edit_file or
  *                                 list_files
- *   unit run COMMAND              run_command: the gate, then the runner
+ *   unit run COMMAND [WORKDIR]    run_command: the gate, then the runner
  *   unit selfbox URL FILE PORT    the agent's own sandbox, then what
  *                                 it can still read and connect to
  *   unit runmany N                /bin/true N times through the runner;
@@ -1039,7 +1039,7 @@ driver(int argc, char *argv[])
 		free(tok);
 		return rc == 0 ? 0 : 1;
 	}
-	if (strcmp(argv[1], "run") == 0 && argc == 3) {
+	if (strcmp(argv[1], "run") == 0 && (argc == 3 || argc == 4)) {
 		/* the agent's path for run_command: gate, then run the very
 		 * CmdLine the gate decided */
 		CmdLine cl;
@@ -1049,6 +1049,10 @@ driver(int argc, char *argv[])
 		jwobj(&w);
 		jwkey(&w, "command");
 		jwstr(&w, argv[2]);
+		if (argc == 4) {
+			jwkey(&w, "workdir");
+			jwstr(&w, argv[3]);
+		}
 		jwend(&w);
 		if (jsonparse(&d, js.p, js.len, tok, 1024) < 0)
 			die("bad JSON");
