@@ -8535,17 +8535,14 @@ runclonefn(void *sp)
 static pid_t
 runspawn(const Spawn *sp)
 {
+	pid_t pid;
 #if defined(RUNCLONE)
 	static char *stack;
 	sigset_t all, old;
-	pid_t pid;
 	int e;
 
-	if (!sp->shared) {
-		if ((pid = fork()) == 0)
-			runchild(sp);
-		return pid;
-	}
+	if (!sp->shared)
+		goto fork;
 	/* once; the lowest page left unmapped to stop an overflow */
 	if (stack == NULL) {
 		if ((stack = mmap(NULL, RUNSTACK, PROT_READ | PROT_WRITE,
@@ -8568,13 +8565,11 @@ runspawn(const Spawn *sp)
 	sigprocmask(SIG_SETMASK, &old, NULL);
 	errno = e;
 	return pid;
-#else
-	pid_t pid;
-
+fork:
+#endif
 	if ((pid = fork()) == 0)
 		runchild(sp);
 	return pid;
-#endif
 }
 
 /* keep the head and the tail of what a command writes */
@@ -11362,7 +11357,7 @@ selfsandbox(const Endpoint *ep, char *why, size_t wsz)
 		    sbxrule(rfd, "/dev/pts", dev | LLF_READ_DIR, fs) != 0 ||
 		    sbxrule(rfd, u, rw, fs) != 0 ||
 		    /* the temp dir itself goes at exit: an empty dir in
-		     * its base (/dev/shm, /tmp) is all this lets vtcode
+		     * its base (/tmp, else /dev/shm) is all this lets vtcode
 		     * remove */
 		    sbxrule(rfd, runtmpwhere(), 1ULL << 4 /* REMOVE_DIR */,
 		    fs) != 0)
