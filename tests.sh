@@ -1083,7 +1083,7 @@ if mock "$lw/s3.json"; then
 		grep -q "^proxy: none (direct: loopback is never proxied)$" out && grep -q "^sandbox: Landlock ABI [1-9]: files" out &&
 		grep -q "^agent: restricted itself (Landlock ABI [1-9]" out' - "$lw"
 	t "vtcode check: each wall tried, not assumed: the namespace (no protected path here) and the seccomp filter in force" sh -c '
-		cd "$1" && grep -q "^sandbox: protected paths: none in this workspace (one a command creates is moved aside); a private mount namespace would pin them$" out &&
+		cd "$1" && grep -q "^sandbox: protected paths: none in this workspace (a .git or .vtcode that a command creates is moved aside; a trust file it writes has no valid seal); a private mount namespace would pin them$" out &&
 		grep -q "^sandbox: seccomp: in force (a filter of [0-9]* instructions, required)$" out' - "$lw"
 	mkdir -p "$lw/gws" && git init -q "$lw/gws"
 	(cd "$lw/gws" && XDG_CONFIG_HOME="$lw/xdg" "$vt" check >"$lw/outg" 2>&1)

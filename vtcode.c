@@ -8270,40 +8270,52 @@ sbxunveil(int net, const char *tmp, const char *pty, char *why, size_t wsz)
  */
 
 /*
- * Where the temp dir goes: the first of config.h's runtmpbases that is a
- * directory owned by root or us that no one else may write unless its
- * sticky bit is set (no one else can move our dir away), on a writable
- * file system; better, one that allows exec and has RUNTMPMINFREE free.
- * Chosen once, before any user namespace: inside one, root's files show
- * the overflow uid.  NULL when none is safe.
+ * May the commands' temp dir go in base?  A directory owned by root or
+ * us that no one else may write unless its sticky bit is set (else
+ * someone else could move our dir away and put theirs in its place), on
+ * a writable file system, with room for the name vtcode makes in it.
+ * With picky, also one that allows exec (build systems run what they
+ * make in TMPDIR) and has RUNTMPMINFREE free.  1 or 0.
+ */
+static int
+runtmpsafe(const char *base, int picky)
+{
+	struct statvfs sv;
+	struct stat st;
+
+	if (strlen(base) + 16 > sizeof(runtmpdir) || stat(base, &st) != 0 ||
+	    !S_ISDIR(st.st_mode))
+		return 0;
+	if ((st.st_mode & (S_IWGRP | S_IWOTH)) && !(st.st_mode & S_ISVTX))
+		return 0;
+	if (st.st_uid != 0 && st.st_uid != geteuid())
+		return 0;
+	if (statvfs(base, &sv) != 0 || (sv.f_flag & ST_RDONLY))
+		return 0;
+	return !picky || (!(sv.f_flag & ST_NOEXEC) &&
+	    (unsigned long long)sv.f_bavail * sv.f_frsize >= RUNTMPMINFREE);
+}
+
+/*
+ * Where the temp dir goes: the first of config.h's runtmpbases that
+ * runtmpsafe() takes pickily, else the first it takes at all.  Chosen
+ * once, before any user namespace: inside one, root's files show the
+ * overflow uid.  NULL when none is safe.
  */
 static const char *
 runtmpwhere(void)
 {
 	static const char *base;
 	static int chosen;
-	struct statvfs sv;
-	struct stat st;
 	size_t i;
-	int pass;
+	int picky;
 
-	for (pass = 0; !chosen && pass < 2; pass++)
-		for (i = 0; !chosen && i < LEN(runtmpbases); i++) {
-			if (strlen(runtmpbases[i]) + 16 > sizeof(runtmpdir) ||
-			    stat(runtmpbases[i], &st) != 0 ||
-			    !S_ISDIR(st.st_mode) ||
-			    ((st.st_mode & (S_IWGRP | S_IWOTH)) &&
-			    !(st.st_mode & S_ISVTX)) ||
-			    (st.st_uid != 0 && st.st_uid != geteuid()) ||
-			    statvfs(runtmpbases[i], &sv) != 0 ||
-			    (sv.f_flag & ST_RDONLY) || (pass == 0 &&
-			    ((sv.f_flag & ST_NOEXEC) ||
-			    (unsigned long long)sv.f_bavail * sv.f_frsize <
-			    RUNTMPMINFREE)))
-				continue;
-			base = runtmpbases[i];
-			chosen = 1;
-		}
+	for (picky = 1; !chosen && picky >= 0; picky--)
+		for (i = 0; !chosen && i < LEN(runtmpbases); i++)
+			if (runtmpsafe(runtmpbases[i], picky)) {
+				base = runtmpbases[i];
+				chosen = 1;
+			}
 	chosen = 1;
 	return base;
 }
@@ -11797,9 +11809,10 @@ checkwalls(void)
 		    "refused\n", nswhy[0] ? nswhy : "the probe did not run",
 		    hint);
 	else if (st & 4)
-		printf("sandbox: protected paths: none in this workspace (one "
-		    "a command creates is moved aside); a private mount "
-		    "namespace would pin them\n");
+		printf("sandbox: protected paths: none in this workspace (a "
+		    ".git or .vtcode that a command creates is moved aside; "
+		    "a trust file it writes has no valid seal); a private "
+		    "mount namespace would pin them\n");
 	else
 		printf("sandbox: protected paths: pinned read-only in a "
 		    "private mount namespace\n");

@@ -460,6 +460,98 @@ testchild(void)
 	T(strstr(out, "0 1 2 3 ") != NULL && strstr(out, " 9") == NULL);
 }
 
+/* where the commands' temp dir may go: runtmpsafe() on bases made to
+ * fail each of its checks, each next to one that passes */
+static void
+testruntmp(void)
+{
+	char base[] = "/tmp/vtcode-unit-XXXXXX", f[64], m[64];
+	int fd, st, ok;
+	pid_t pid;
+
+	if (mkdtemp(base) == NULL)
+		die("mkdtemp:");
+	T(runtmpsafe(base, 0) == 1);            /* ours, 0700 */
+	chmod(base, 0777);                      /* others may write... */
+	T(runtmpsafe(base, 0) == 0);
+	chmod(base, 01777);                     /* ...but not move ours */
+	T(runtmpsafe(base, 0) == 1);
+	chmod(base, 0770);
+	T(runtmpsafe(base, 0) == 0);
+	chmod(base, 0755);
+	T(runtmpsafe(base, 0) == 1);
+	if (geteuid() == 0) {                   /* someone else's */
+		T(chown(base, 65534, 65534) == 0);
+		T(runtmpsafe(base, 0) == 0);
+		T(chown(base, 0, 0) == 0);
+		T(runtmpsafe(base, 0) == 1);
+	}
+	snprintf(f, sizeof(f), "%s/file", base);
+	if ((fd = open(f, O_WRONLY | O_CREAT | O_EXCL, 0600)) < 0)
+		die("open %s:", f);
+	close(fd);
+	T(runtmpsafe(f, 0) == 0);               /* not a directory */
+	snprintf(m, sizeof(m), "%s/missing", base);
+	T(runtmpsafe(m, 0) == 0);
+	/* no room left for "/vtcode-XXXXXX" in runtmpdir */
+	T(runtmpsafe("/tmp/////////////////////////////////////////////////",
+	    0) == 0);
+	T(runtmpsafe("/tmp//////////////////////////////////////////", 0) ==
+	    1);
+	unlink(f);
+	/* read-only, noexec and small file systems: tmpfs mounts in a user
+	 * and mount namespace of a child's own, where it is root */
+	if ((pid = fork()) == -1)
+		die("fork:");
+	if (pid == 0) {
+		char map[64];
+		uid_t uid = geteuid();
+		gid_t gid = getegid();
+
+		if (unshare(CLONE_NEWUSER | CLONE_NEWNS) != 0)
+			_exit(3);
+		putfile("/proc/self/setgroups", "deny");
+		snprintf(map, sizeof(map), "0 %lu 1", (unsigned long)uid);
+		if (putfile("/proc/self/uid_map", map) != 0)
+			_exit(3);
+		snprintf(map, sizeof(map), "0 %lu 1", (unsigned long)gid);
+		if (putfile("/proc/self/gid_map", map) != 0 ||
+		    mount("none", "/", NULL, MS_REC | MS_PRIVATE, NULL) != 0)
+			_exit(3);
+		ok = 0;
+		if (mount("t", base, "tmpfs", 0, "size=4m,mode=1777") != 0)
+			_exit(3);
+		ok |= runtmpsafe(base, 0) != 1;         /* control */
+		ok |= (runtmpsafe(base, 1) != 0) << 1;  /* under 1 GiB */
+		umount(base);
+		if (mount("t", base, "tmpfs", MS_RDONLY, "mode=1777") != 0)
+			_exit(3);
+		ok |= (runtmpsafe(base, 0) != 0) << 2;
+		umount(base);
+		if (mount("t", base, "tmpfs", MS_NOEXEC, "mode=1777,"
+		    "size=2g") != 0)
+			_exit(3);
+		ok |= (runtmpsafe(base, 0) != 1) << 3;
+		ok |= (runtmpsafe(base, 1) != 0) << 4;
+		umount(base);
+		if (mount("t", base, "tmpfs", 0, "mode=1777,size=2g") != 0)
+			_exit(3);
+		ok |= (runtmpsafe(base, 1) != 1) << 5;  /* control */
+		_exit(ok ? 4 + ok : 0);
+	}
+	waitpid(pid, &st, 0);
+	if (WIFEXITED(st) && WEXITSTATUS(st) == 3) {
+		printf("unit: runtmpsafe on tmpfs mounts: skipped (no user "
+		    "namespace here)\n");
+	} else {
+		if (!(WIFEXITED(st) && WEXITSTATUS(st) == 0))
+			printf("  runtmpsafe in a namespace: status %d\n",
+			    WIFEXITED(st) ? WEXITSTATUS(st) - 4 : -1);
+		T(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	}
+	rmdir(base);
+}
+
 /* every row's examples: match gets the row's decision, nomatch does not */
 static void
 testrules(void)
@@ -1112,6 +1204,7 @@ main(int argc, char *argv[])
 	testwriter();
 	testenv();
 	testchild();
+	testruntmp();
 	wsinit();
 	testsummary();
 	cfgtrusted = 1;         /* the table as a trusted workspace sees it */
