@@ -146,8 +146,10 @@ static const CmdRule cmdrules[] = {
 	  "--pre= --pre-glob= --hostname-bin= -z --search-zip",
 	  "-f --file=", ArgPattern, -1, NULL, NULL,
 	  "searches files beneath the workspace",
-	  { "rg -n TODO", "rg --type c main src", "rg -e a -e b" },
-	  { "rg --pre ./x y", "rg -z x", "rg --search-zip x", "rg --pr x" } },
+	  { "rg -n TODO", "rg --type c main src", "rg -e a -e b",
+	    "rg --files src" },
+	  { "rg --pre ./x y", "rg -z x", "rg --search-zip x", "rg --pr x",
+	    "rg --files /usr/share/doc", "rg --type-list /etc" } },
 	/* find's long options are the expression's primaries; '=' where a
 	 * value follows */
 	{ "find", Allow, "HLP",
@@ -242,11 +244,12 @@ static const CmdRule cmdrules[] = {
 	  "--mime-encoding --dereference --no-dereference --help --version",
 	  NULL, NULL, ArgPaths, -1, NULL, NULL, READS,
 	  { "file a.out", "file -b --mime-type x" }, { "file /bin/sh" } },
-	{ "tree", Allow, "adfilpsugDFqNQrtvxCJXL:P:I:",
+	{ "tree", Allow, "+adfilpsugDFqNQrtvxCJXL:P:I:",
 	  "--noreport --dirsfirst --charset= --help --version",
 	  "-o:", NULL, ArgPaths, -1, NULL, NULL,
 	  "lists files beneath the workspace",
-	  { "tree", "tree -L 2 src" }, { "tree -o out", "tree /" } },
+	  { "tree", "tree -L 2 src", "tree -aL 2 src", "tree -LP 2 '*.c'" },
+	  { "tree -o out", "tree /", "tree -iLo 1 .git/config", "tree -Lo 2 x" } },
 	{ "date", Allow, "uRI", "--utc --rfc-email --iso-8601? "
 	  "--rfc-3339= --date= --help --version",
 	  "-s: --set= -f: --file=", NULL, ArgText, 1, NULL, NULL,
@@ -286,9 +289,10 @@ static const CmdRule cmdrules[] = {
 	{ "nl", Allow, "pb:d:f:h:i:l:n:s:v:w:", "--help --version",
 	  NULL, NULL, ArgPaths, -1, NULL, NULL, READS,
 	  { "nl -ba f" }, { "nl /etc/hosts" } },
-	{ "od", Allow, "bcdfiloxsvA:j:N:S:t:w:", "--help --version",
+	{ "od", Allow, "bcdfiloxsvA:j:N:S:t:w::", "--help --version",
 	  NULL, NULL, ArgPaths, -1, NULL, NULL, READS,
-	  { "od -c f" }, { "od /etc/shadow" } },
+	  { "od -c f", "od -w16 f", "od -w f" },
+	  { "od /etc/shadow", "od -w /etc/passwd" } },
 	{ "base64", Allow, "diw:", "--decode --ignore-garbage --wrap= "
 	  "--help --version", "-o: --output=", NULL, ArgPaths, 1, NULL,
 	  NULL, READS, { "base64 f", "base64 -d f" },
@@ -309,11 +313,14 @@ static const CmdRule cmdrules[] = {
 	  "status log show diff blame ls-files ls-tree rev-parse shortlog "
 	  "describe cat-file grep",
 	  "--ext-diff --textconv --output= --upload-pack= -O: "
-	  "--open-files-in-pager?",
+	  "--open-files-in-pager? --no-index --contents= -X: "
+	  "--exclude-from= --filters",
 	  "reads the repository (read-only subcommands only)",
 	  { "git status", "git log -p", "git diff --stat HEAD~1",
 	    "git -C src log --oneline" },
-	  { "git -p log", "git diff --ext", "git push", "git -c x=y status" } },
+	  { "git -p log", "git diff --ext", "git push", "git -c x=y status",
+	    "git diff --no-index /etc/passwd f",
+	    "git blame --contents /etc/passwd f" } },
 	{ "rm", Prompt, "dfirRv", "--force --interactive? --recursive "
 	  "--dir --verbose --one-file-system --preserve-root? --help",
 	  "--no-preserve-root", NULL, ArgRemove, -1, NULL, NULL,
@@ -455,6 +462,15 @@ static const char *const protectedpaths[] = {
 	".git/config",
 };
 
+/* Names no write tool may write at any depth, nor anything beneath
+ * them: a .git (directory or "gitdir:" pointer file) written anywhere
+ * makes a repository, with its own hooks and config, that the user's
+ * next git run there would obey.  The repository a root .git pointer
+ * file names is refused too.  Compared without regard to case. */
+static const char *const protectednames[] = {
+	".git",
+};
+
 #define MAXWRITESIZE      (8 << 20)   /* bytes write_file may write */
 #define MAXEDITSIZE       (8 << 20)   /* bytes of a file edit_file edits */
 #define MAXTOOLPATH       1024        /* bytes in a path a tool is given */
@@ -547,6 +563,13 @@ static const char *const runenv[] = {
 	"PATH=" SYSPATH, "TERM=dumb", "PAGER=cat", "GIT_PAGER=cat",
 	"MANPAGER=cat", "GIT_TERMINAL_PROMPT=0", "GIT_CONFIG_NOSYSTEM=1",
 	"GIT_EDITOR=true", "LESSSECURE=1",
+	/* git reads its config from the repository, which the workspace
+	 * supplies: no bare repository found by walking into a directory
+	 * (one made of plain files would bring its own config), and no
+	 * fsmonitor, a program that config names for git status to run */
+	"GIT_CONFIG_COUNT=2",
+	"GIT_CONFIG_KEY_0=safe.bareRepository", "GIT_CONFIG_VALUE_0=explicit",
+	"GIT_CONFIG_KEY_1=core.fsmonitor", "GIT_CONFIG_VALUE_1=false",
 };
 
 /* Where the private per-session temp dir (vtcode-XXXXXX, the commands'
@@ -674,7 +697,8 @@ static const char systemprompt[] =
  * JSON must fit; an event that does not stops vtcode (it cannot act off
  * the record) */
 #define MAXEVENT          (64 << 20)
-#define MAXAUDITLINE      (16 << 20)  /* a line audit verify will read */
+/* a line audit verify will read: any event, and what the log adds */
+#define MAXAUDITLINE      (MAXEVENT + (4 << 10))
 #define MAXAUDITFILE      (1 << 30)   /* a log audit verify will read */
 
 /* ---- sessions ---- */

@@ -369,6 +369,37 @@ ln -s "$cw/xdg/vtcode/vtcode.toml" "$cw/ws/vtcode.toml"
 t "a workspace config behind a symlink is refused" sh -c '
 	cd "$1/ws" && XDG_CONFIG_HOME="$1/xdg" "$2" policy check ls >/dev/null 2>"$1/e"; [ $? -eq 1 ] && grep -q "symbolic link: refused" "$1/e"' - "$cw" "$vt"
 rm -f "$cw/ws/vtcode.toml"
+# run_command's own row in a config holds for every command, whatever
+# the command's row says (control: ls is allowed by its row, above)
+printf '[tools]\nrun_command = "deny"\n' >"$cw/ws/vtcode.toml"
+t "workspace config: run_command = deny refuses every command, even one its row allows" sh -c '
+	cd "$1/ws" && XDG_CONFIG_HOME="$1/xdg" "$2" policy check "pwd" >"$1/o" 2>/dev/null; [ $? -eq 2 ] &&
+	grep -q "^deny: run_command: deny by $1/ws/vtcode.toml:2" "$1/o" &&
+	XDG_CONFIG_HOME="$1/xdg" "$2" policy show 2>/dev/null | grep -q "^run_command *deny *workspace "' - "$cw" "$vt"
+printf '[tools]\nrun_command = "prompt"\n' >"$cw/ws/vtcode.toml"
+t "workspace config: run_command = prompt asks about a command its row allows" sh -c '
+	cd "$1/ws" && XDG_CONFIG_HOME="$1/xdg" "$2" policy check "pwd" >"$1/o" 2>/dev/null; [ $? -eq 1 ] &&
+	grep -q "^prompt: run_command: prompt by" "$1/o"' - "$cw" "$vt"
+t "control: without that config, pwd is allowed" sh -c '
+	rm -f "$1/ws/vtcode.toml" && cd "$1/ws" && XDG_CONFIG_HOME="$1/xdg" "$2" policy check "pwd" >/dev/null 2>&1' - "$cw" "$vt"
+# a tightening that cannot be kept whole is refused, not cut short
+printf '[forbid]\nls = ["-a", "-b", "-c", "-d", "-e", "-f", "-g", "-h", "-i", "-j", "-k", "-l", "-m", "-n", "-o", "-p", "-R"]\n' >"$cw/ws/vtcode.toml"
+t "config: 17 forbidden options for one command stop vtcode (16 are kept)" sh -c '
+	cd "$1/ws" && XDG_CONFIG_HOME="$1/xdg" "$2" policy check "ls -R" >/dev/null 2>"$1/e"; [ $? -eq 1 ] &&
+	grep -q "vtcode.toml:2: ls: more than 16 forbidden options" "$1/e"' - "$cw" "$vt"
+printf '[forbid]\nls = ["-a", "-b", "-c", "-d", "-e", "-f", "-g", "-h", "-i", "-j", "-k", "-l", "-m", "-n", "-o", "-R"]\n' >"$cw/ws/vtcode.toml"
+t "control: 16 forbidden options all hold, the last one too" sh -c '
+	cd "$1/ws" && XDG_CONFIG_HOME="$1/xdg" "$2" policy check "ls -R" >"$1/o" 2>/dev/null; [ $? -eq 2 ] &&
+	grep -q "option -R is forbidden by" "$1/o"' - "$cw" "$vt"
+rm -f "$cw/ws/vtcode.toml"
+mkdir -p "$cw/long/vtcode"
+printf 'model = "%s"\n' "$(head -c 1100 /dev/zero | tr '\0' m)" >"$cw/long/vtcode/vtcode.toml"
+t "config: a model name longer than 1023 bytes stops vtcode (not cut short)" sh -c '
+	cd "$1/ws" && XDG_CONFIG_HOME="$1/long" "$2" policy show >/dev/null 2>"$1/e"; [ $? -eq 1 ] &&
+	grep -q "vtcode.toml:1: model: longer than 1023 bytes" "$1/e"' - "$cw" "$vt"
+printf 'model = "%s"\n' "$(head -c 1000 /dev/zero | tr '\0' m)" >"$cw/long/vtcode/vtcode.toml"
+t "control: a model name of 1000 bytes is taken" sh -c '
+	cd "$1/ws" && XDG_CONFIG_HOME="$1/long" "$2" policy show >/dev/null 2>"$1/e"' - "$cw" "$vt"
 
 echo "== approvals, through a real pty"
 aw=$tmp/appr
@@ -398,7 +429,11 @@ t "control: list_files on a directory with files lists them" sh -c '
 	cd "$1/ws" && "$2" tool list_files "{\"path\":\"src\"}" | grep -q "a.txt"' - "$tw2" "$top/tests/unit"
 t "write_file creates a file (and its directories) with the user's umask" sh -c '
 	cd "$1/ws" && umask 022 && "$2" tool write_file "{\"path\":\"new/dir/f.c\",\"content\":\"int x;\\n\"}" | grep -q "^created new/dir/f.c: 7 bytes, 1 lines" &&
-	[ "$(cat new/dir/f.c)" = "int x;" ] && [ "$(stat -c %a new/dir/f.c)" = 644 ]' - "$tw2" "$top/tests/unit"
+	[ "$(cat new/dir/f.c)" = "int x;" ] && [ "$(stat -c %a new/dir/f.c)" = 644 ] &&
+	[ "$(stat -c %a new)" = 755 ] && [ "$(stat -c %a new/dir)" = 755 ]' - "$tw2" "$top/tests/unit"
+t "write_file: the directories it makes follow a umask of 027 too (not vtcode's own 077)" sh -c '
+	cd "$1/ws" && umask 027 && "$2" tool write_file "{\"path\":\"new2/d/f\",\"content\":\"x\"}" >/dev/null &&
+	[ "$(stat -c %a new2)" = 750 ] && [ "$(stat -c %a new2/d)" = 750 ] && [ "$(stat -c %a new2/d/f)" = 640 ]' - "$tw2" "$top/tests/unit"
 t "write_file replaces a file and keeps its mode" sh -c '
 	cd "$1/ws" && cp src/a.txt src/b.txt && chmod 750 src/b.txt &&
 	"$2" tool write_file "{\"path\":\"src/b.txt\",\"content\":\"new\"}" | grep -q "^replaced src/b.txt" &&
@@ -412,11 +447,15 @@ t "write_file refuses a symlinked directory on the way (nothing lands outside)" 
 t "write_file refuses a symlink as the target (its target untouched)" sh -c '
 	cd "$1/ws" && ! "$2" tool write_file "{\"path\":\"src/link.txt\",\"content\":\"x\"}" >"$1/o" &&
 	grep -q "symbolic link: refused" "$1/o" && [ "$(cat "$1/outside/target")" = keep ] && [ -L src/link.txt ]' - "$tw2" "$top/tests/unit"
-for p in .git/hooks/pre-commit .git/config .vt-workspace-trust .vtcode/x .GIT/HOOKS/post-checkout ./.git//hooks/x; do
+# all of .git, and a .git at any depth: a repository written anywhere
+# (a commondir, a pointer file, a nested one) has hooks and a config the
+# user's next git there would run
+for p in .git/hooks/pre-commit .git/config .vt-workspace-trust .vtcode/x .GIT/HOOKS/post-checkout ./.git//hooks/x \
+    .git/commondir .git/hooks-old/x .git/configs .git sub/.git sub/.GiT/config a/b/.git/hooks/x; do
 	t "protected path refused: $p" sh -c '
 		cd "$1/ws" && ! "$2" tool write_file "{\"path\":\"$3\",\"content\":\"x\"}" >"$1/o" && grep -q "protected path" "$1/o"' - "$tw2" "$top/tests/unit" "$p"
 done
-for p in .git/hooks-old/x .git/configs src/.vtcode-notes; do
+for p in src/.vtcode-notes .gitignore .github/workflows/ci.yml src/.git-notes src/x.git/f; do
 	t "positive control: the sibling $p is writable" sh -c '
 		cd "$1/ws" && "$2" tool write_file "{\"path\":\"$3\",\"content\":\"x\"}" >/dev/null && [ -f "$3" ]' - "$tw2" "$top/tests/unit" "$p"
 done
@@ -426,6 +465,13 @@ t "edit_file replaces a unique match and keeps the mode" sh -c '
 t "edit_file: more than one match without replace_all is refused with the count" sh -c '
 	cd "$1/ws" && ! "$2" tool edit_file "{\"path\":\"src/a.txt\",\"old_string\":\"two\",\"new_string\":\"2\"}" >"$1/o" &&
 	grep -q "matches 2 times" "$1/o" && grep -c two src/a.txt | grep -qx 2' - "$tw2" "$top/tests/unit"
+printf 'aaa\n' >"$tw2/ws/src/aaa"
+t "edit_file: overlapping matches are not unique (aa is in aaa twice)" sh -c '
+	cd "$1/ws" && ! "$2" tool edit_file "{\"path\":\"src/aaa\",\"old_string\":\"aa\",\"new_string\":\"X\"}" >"$1/o" &&
+	grep -q "matches 2 times" "$1/o" && [ "$(cat src/aaa)" = aaa ]' - "$tw2" "$top/tests/unit"
+t "control: edit_file: the whole of aaa is unique" sh -c '
+	cd "$1/ws" && "$2" tool edit_file "{\"path\":\"src/aaa\",\"old_string\":\"aaa\",\"new_string\":\"b\"}" | grep -q "1 replacement" &&
+	[ "$(cat src/aaa)" = b ]' - "$tw2" "$top/tests/unit"
 t "edit_file: replace_all replaces every match" sh -c '
 	cd "$1/ws" && "$2" tool edit_file "{\"path\":\"src/a.txt\",\"old_string\":\"two\",\"new_string\":\"2\",\"replace_all\":true}" | grep -q "2 replacements" &&
 	! grep -q two src/a.txt' - "$tw2" "$top/tests/unit"
@@ -437,6 +483,18 @@ t "edit_file refuses a binary file" sh -c '
 	cd "$1/ws" && ! "$2" tool edit_file "{\"path\":\"src/bin\",\"old_string\":\"ab\",\"new_string\":\"x\"}" >"$1/o" && grep -q "binary file" "$1/o"' - "$tw2" "$top/tests/unit"
 t "edit_file refuses a protected path" sh -c '
 	cd "$1/ws" && echo x >.git/config && ! "$2" tool edit_file "{\"path\":\".git/config\",\"old_string\":\"x\",\"new_string\":\"y\"}" >"$1/o" && grep -q "protected path" "$1/o"' - "$tw2" "$top/tests/unit"
+# a .git pointer file (git worktree, submodules, --separate-git-dir):
+# the repository it names is as protected as a .git directory
+mkdir -p "$tmp/wtp/ws/repo.git/hooks" "$tmp/wtp/ws/other"
+echo "gitdir: repo.git" >"$tmp/wtp/ws/.git"
+echo "ref: refs/heads/main" >"$tmp/wtp/ws/repo.git/HEAD"
+for p in repo.git/config repo.git/hooks/pre-commit REPO.git/commondir; do
+	t "write_file refuses $p, inside the repository .git points to" sh -c '
+		cd "$1" && ! "$2" tool write_file "{\"path\":\"$3\",\"content\":\"x\"}" >"$1/../o" &&
+		grep -q "protected path" "$1/../o" && ! [ -e "$3" ]' - "$tmp/wtp/ws" "$top/tests/unit" "$p"
+done
+t "control: beside that repository, other/f is writable" sh -c '
+	cd "$1" && "$2" tool write_file "{\"path\":\"other/f\",\"content\":\"x\"}" >/dev/null && [ -f other/f ]' - "$tmp/wtp/ws" "$top/tests/unit"
 # atomicity: kill -9 a writer of 4 MiB files at many points; the file is
 # always all of one content or all of the other, never a mix or a part
 (cd "$tw2/ws" && "$top/tests/unit" tool write_file '{"path":"big","content":"seed"}' >/dev/null)
@@ -657,13 +715,17 @@ chmod 600 "$E/up/ws/locked"
 line=cat; i=0
 while [ $i -lt 200 ]; do line="$line | cat"; i=$((i + 1)); done
 (cd "$E/up/ws" && asuser /usr/bin/env XDG_CONFIG_HOME="$E/up/xdg" HOME="$E/up/home" \
-    timeout 30 setsid -w "$top/build/vg/unit" run "$line" locked </dev/null) >"$tmp/up.out" 2>&1
+    timeout 30 setsid -w "$top/build/vg/unit" runin "$line" "$E/up/ws/locked" </dev/null) >"$tmp/up.out" 2>&1
 t "201 stages that all fail before execve: refused at once with the reason, no hang" sh -c '
 	[ $1 -eq 4 ] && grep -qx "\[not run: .*/locked: Permission denied\]" "$2"' - $? "$tmp/up.out"
 (cd "$E/up/ws" && asuser /usr/bin/env XDG_CONFIG_HOME="$E/up/xdg" HOME="$E/up/home" \
     timeout 30 setsid -w "$top/build/vg/unit" run "$line" src </dev/null) >"$tmp/up.out" 2>&1
 t "control: the same 201 stages in a workdir they can enter run (exit 0)" sh -c '
 	[ $1 -eq 0 ] && grep -q "^\[exit status 0\]" "$2"' - $? "$tmp/up.out"
+(cd "$E/up/ws" && asuser /usr/bin/env XDG_CONFIG_HOME="$E/up/xdg" HOME="$E/up/home" \
+    timeout 30 setsid -w "$top/build/vg/unit" run "ls" locked </dev/null) >"$tmp/up.out" 2>&1
+t "run_command: a workdir the policy cannot enter to read the line from is refused, nothing run" sh -c '
+	[ $1 -eq 3 ] && grep -qx "workdir: locked: Permission denied" "$2"' - $? "$tmp/up.out"
 (cd "$E/up/ws" && nouserns /usr/bin/env XDG_CONFIG_HOME="$E/up/xdg" HOME="$E/up/home" "$E/bin/vtcode" check) >"$tmp/up.out" 2>&1
 t "no user namespaces: vtcode check says the protected paths cannot be pinned and what follows" grep -q "^sandbox: protected paths: cannot be pinned (protected paths need a private mount namespace (unprivileged user namespaces): Operation not permitted; are unprivileged user namespaces off?.*commands that are not read-only are asked about every time (a yes given earlier does not count), and vtcode sandbox refuses$" "$tmp/up.out"
 t "Landlock capped at ABI 0 (below config.h's floor): refuses to run" sh -c '
@@ -711,6 +773,47 @@ t "control: a short output reaches the model whole" sh -c '
 rm -f "$rw/ws/big" "$rw/ws/small"
 rcmd 'cat /etc/passwd'
 t "a path outside the workspace is refused before anything runs" grep -q '^deny: cat: /etc/passwd is outside the workspace' "$tmp/rc.out"
+# a workdir: the line is decided where it runs, its paths and globs
+# resolved there (a symlink in the workdir is not the root's directory)
+mkdir -p "$rw/ws/sub"
+ln -s /etc "$rw/ws/sub/etc"
+echo hi >"$rw/ws/sub/f.txt"
+echo root >"$rw/ws/r.txt"
+rcmdw() { (cd "$rw/ws" && XDG_CONFIG_HOME="$rw/xdg" setsid -w "$top/tests/unit" run "$1" "$2" </dev/null) >"$tmp/rc.out" 2>&1; }
+rcmdw 'head -n 1 etc/passwd' sub
+t "workdir: a relative path is checked from the workdir (sub/etc -> /etc: outside)" sh -c '
+	[ $1 -eq 3 ] && grep -q "^deny: head: etc/passwd is outside the workspace" "$2" && ! grep -q "^root:" "$2"' - $? "$tmp/rc.out"
+rcmdw 'cat f.txt' sub
+t "control: workdir: a file in the workdir is read" sh -c '[ $1 -eq 0 ] && grep -qx hi "$2"' - $? "$tmp/rc.out"
+rcmdw 'ls *.txt' sub
+t "workdir: a glob expands in the workdir, not the root" sh -c '[ $1 -eq 0 ] && grep -qx f.txt "$2" && ! grep -q r.txt "$2"' - $? "$tmp/rc.out"
+rcmdw 'cat ../r.txt' sub
+t "workdir: .. from the workdir that stays beneath the root is allowed" sh -c '[ $1 -eq 0 ] && grep -qx root "$2"' - $? "$tmp/rc.out"
+rcmdw 'cat ../../x' sub
+t "workdir: .. from the workdir that leaves the root is refused" sh -c '[ $1 -eq 3 ] && grep -q "^deny: cat: ../../x is outside the workspace" "$2"' - $? "$tmp/rc.out"
+rcmdw 'ls' sub/etc
+t "workdir: a symlink as the workdir is refused" sh -c '[ $1 -eq 3 ] && grep -q "^workdir: sub/etc: a symbolic link" "$2"' - $? "$tmp/rc.out"
+
+# git takes its config from the repository, which the workspace supplies:
+# no bare repository found by walking into it, no fsmonitor program run
+# by git status (each refusal next to the plain git that does run it)
+git init -q --bare "$rw/ws/evil"
+git -C "$rw/ws/evil" config core.bare false
+git -C "$rw/ws/evil" config core.worktree ..
+git -C "$rw/ws/evil" config core.fsmonitor 'touch fsmon-bare; false'
+git init -q "$rw/ws/r"
+git -C "$rw/ws/r" config core.fsmonitor 'touch fsmon-repo; false'
+(cd "$rw/ws" && git -C evil status >/dev/null 2>&1; git -C r status >/dev/null 2>&1)
+t "control: plain git runs the fsmonitor a repository's config names" sh -c '
+	[ -e "$1/fsmon-bare" ] && [ -e "$1/r/fsmon-repo" ]' - "$rw/ws"
+rm -f "$rw/ws/fsmon-bare" "$rw/ws/r/fsmon-repo"
+rcmd 'git -C evil status'
+t "git in the sandbox: a bare repository is not found by walking into it (no fsmonitor run)" sh -c '
+	! [ -e "$1/fsmon-bare" ] && grep -q "bare repository" "$2"' - "$rw/ws" "$tmp/rc.out"
+rcmd 'git -C r status'
+t "git in the sandbox: status runs no fsmonitor, and still works" sh -c '
+	! [ -e "$1/r/fsmon-repo" ] && grep -q "No commits yet" "$2" && grep -q "^\[exit status 0\]" "$2"' - "$rw/ws" "$tmp/rc.out"
+rm -rf "$rw/ws/evil" "$rw/ws/r"
 
 echo "== models: the stream decoder on real captured streams, whole and split at every byte"
 for f in "$testdata"/llm/openai/*.sse "$testdata"/llm/anthropic/*.sse; do
@@ -1275,7 +1378,13 @@ for l in open(\"events\"): json.loads(l)"' - "$ew"
 	t "no API key anywhere: stdout, events, the audit log, the session file" sh -c '
 		s=$(ls "$1"/state/vtcode/sessions/*.md) && [ -n "$s" ] && grep -q "^## Turn 1$" "$s" &&
 		! grep -rq sk-vtcode-secret-4 "$1/out" "$1/events" "$2" "$s"' - "$ew" "$audit"
-	t "audit verify: an untouched log is intact, exit 0" sh -c '"$1" audit verify "$2" | grep -q ": [0-9]* lines, chain intact"' - "$vt" "$audit"
+	t "audit verify: an untouched log is intact, exit 0, with its last line's SHA-256" sh -c '
+		"$1" audit verify "$2" >"$3/vout" && grep -q ": [0-9]* lines, chain intact" "$3/vout" &&
+		grep -q "last line SHA-256 $(tail -n 1 "$2" | tr -d "\n" | sha256sum | cut -c1-64)\$" "$3/vout"' - "$vt" "$audit" "$ew"
+	t "audit verify: a log cut between lines is a whole chain, told apart only by that hash" sh -c '
+		head -n 3 "$2" >"$3/cut.jsonl" && "$1" audit verify "$3/cut.jsonl" >"$3/vcut" &&
+		grep -q ": 3 lines, chain intact" "$3/vcut" &&
+		[ "$(sed "s/.*SHA-256 //" "$3/vcut")" != "$(sed "s/.*SHA-256 //" "$3/vout")" ]' - "$vt" "$audit" "$ew"
 	# tamper NAME CMD LINE: CMD makes a changed copy; verify must exit 1 naming LINE
 	tamper() {
 		sh -c "$2" - "$audit" "$ew/bad.jsonl"

@@ -404,7 +404,7 @@ static void subcheck(const CmdRule *r, const char *sub, Verdict *v);
 static void policyrow(char **argv, int argc, Verdict *v);
 static void policyargv(char **argv, int argc, Verdict *v);
 static int policytool(const ToolRule *t, const char *tool, Verdict *v);
-static void policyone(char **argv, int argc, Verdict *v);
+static void policyone(char **argv, int argc, int piped, Verdict *v);
 static Decision policydecide(const char *tool, const char *arg,
     size_t arglen, CmdLine *cl, Verdict *v);
 static Decision policydecideargv(char **argv, int argc, Verdict *v);
@@ -505,6 +505,10 @@ static const char *optarg1(int argc, char *argv[], int *i, const char *opt);
 /* variables */
 extern char **environ;
 static char wsroot[PATH_MAX];   /* canonical workspace root */
+/* where relative paths of the command being decided start: run_command's
+ * workdir while the policy reads a line that runs there, else "" (the
+ * root); see policyin() */
+static char wsbase[2 * PATH_MAX];
 static char cfgfile[3][PATH_MAX + 16];  /* by origin */
 static int cfgloaded[3];
 static int cfgtrusted;
@@ -522,6 +526,8 @@ typedef char assert_jsondepth[(MAXJSONDEPTH >= 2 &&
 typedef char assert_jsontokens[(MAXJSONTOKENS >= 16 &&
     MAXJSONTOKENS <= INT_MAX / 2) ? 1 : -1];
 typedef char assert_jsonsize[(MAXJSONSIZE >= 4096) ? 1 : -1];
+/* every line the log writes, audit verify reads */
+typedef char assert_auditline[(MAXAUDITLINE >= MAXEVENT + 256) ? 1 : -1];
 typedef char assert_jsonnum[(MAXJSONNUMLEN >= 32) ? 1 : -1];
 typedef char assert_arglen[(MAXARGLEN >= 256) ? 1 : -1];
 typedef char assert_configkey[(MAXCONFIGKEY < CONFIGKEYCAP) ? 1 : -1];
@@ -1581,7 +1587,8 @@ jsonnumber(JDoc *d, JTok *t, size_t i)
  * until the end, as every store into tok[] could otherwise change d.
  */
 static int
-jsonparse(JDoc *d, const char *buf, size_t len, JTok *tok, int maxtok)
+jsonparsesz(JDoc *d, const char *buf, size_t len, JTok *tok, int maxtok,
+    size_t maxsize)
 {
 	int stack[MAXJSONDEPTH], depth = 0, p = -1, nt = 0;
 	size_t i = 0;
@@ -1595,7 +1602,7 @@ jsonparse(JDoc *d, const char *buf, size_t len, JTok *tok, int maxtok)
 	d->maxtok = maxtok;
 	d->err = NULL;
 	d->erroff = 0;
-	if (len > MAXJSONSIZE)
+	if (len > maxsize)
 		return jsonfail(d, 0, "document larger than MAXJSONSIZE");
 	for (;;) {
 		/* a value starts at i */
@@ -1692,6 +1699,13 @@ key:
 			return jsonfail(d, i, "expected ':'");
 		i++;
 	}
+}
+
+/* the parse of anything but an audit line: at most MAXJSONSIZE bytes */
+static int
+jsonparse(JDoc *d, const char *buf, size_t len, JTok *tok, int maxtok)
+{
+	return jsonparsesz(d, buf, len, tok, maxtok, MAXJSONSIZE);
 }
 
 /* "byte N: why" for a failed parse */
@@ -2622,14 +2636,26 @@ overadd(int kind, const char *name, Decision d, char **opts, int nopts,
 		    MAXOVERRIDES);
 	o = &overrides[noverrides++];
 	memset(o, 0, sizeof(*o));
+	/* cut short, a tightening would be lost or changed: refuse it */
+	if (strlen(name) >= sizeof(o->name))
+		die("%s:%d: %.40s...: a name longer than %d bytes",
+		    cfgfile[origin], line, name, (int)sizeof(o->name) - 1);
+	if (nopts > (int)LEN(o->opts))
+		die("%s:%d: %s: more than %d forbidden options",
+		    cfgfile[origin], line, name, (int)LEN(o->opts));
 	o->kind = kind;
 	snprintf(o->name, sizeof(o->name), "%s", name);
 	o->d = d;
 	o->origin = origin;
 	o->line = line;
-	for (i = 0; i < nopts && i < (int)LEN(o->opts); i++)
+	for (i = 0; i < nopts; i++) {
+		if (strlen(opts[i]) >= sizeof(o->opts[i]))
+			die("%s:%d: %s: an option longer than %d bytes",
+			    cfgfile[origin], line, name,
+			    (int)sizeof(o->opts[i]) - 1);
 		snprintf(o->opts[i], sizeof(o->opts[i]), "%s", opts[i]);
-	o->nopts = i;
+	}
+	o->nopts = nopts;
 }
 
 /*
@@ -2658,6 +2684,9 @@ configapply(const Toml *t, int origin)
 				if (e->type != TStr)
 					die("%s:%d: %s: expected a string", file,
 					    e->line, e->key);
+				if (strlen(e->str) >= MAXSETTING)
+					die("%s:%d: %s: longer than %d bytes",
+					    file, e->line, e->key, MAXSETTING - 1);
 				if (strcmp(e->key, "model") != 0 &&
 				    origin == OriginWorkspace)
 					/* an API key must never follow a URL a
@@ -2695,6 +2724,9 @@ configapply(const Toml *t, int origin)
 			if (e->type != TStr)
 				die("%s:%d: base_urls.%s: expected a string", file,
 				    e->line, e->key);
+			if (strlen(e->str) >= MAXSETTING)
+				die("%s:%d: base_urls.%s: longer than %d bytes",
+				    file, e->line, e->key, MAXSETTING - 1);
 			if (origin == OriginWorkspace) {
 				warnx("%s:%d: base_urls in a workspace config is "
 				    "ignored", file, e->line);
@@ -4336,11 +4368,17 @@ static int
 tooloffered(const Tool *t)
 {
 	const ToolRule *r = toolrule(t->name);
+	char *name[1] = { (char *)t->name };
 	Verdict v;
 
 	memset(&v, 0, sizeof(v));       /* verdict() combines with it */
-	if (strcmp(t->name, "run_command") == 0)
-		return !policytool(r, t->name, &v) && r->decision != Deny;
+	if (strcmp(t->name, "run_command") == 0) {
+		if (policytool(r, t->name, &v))
+			return 0;
+		verdict(&v, r->decision, "%s", r->reason);
+		overapply(OvTool, name, 1, &v);
+		return v.d != Deny;
+	}
 	return policydecide(t->name, NULL, 0, NULL, &v) != Deny;
 }
 
@@ -5453,7 +5491,8 @@ wsinit(void)
 }
 
 /*
- * Resolve path (absolute, or relative to the root) the way the kernel
+ * Resolve path (absolute, or relative to the root, or to wsbase while
+ * that is set) the way the kernel
  * would: realpath() on the longest leading part that exists, so symlinks
  * and a ".." after them count; the rest, which does not exist yet, is
  * appended as written and may not contain "..".  0 with the result in
@@ -5468,7 +5507,8 @@ wsresolve(const char *path, char *out, size_t sz)
 	int n;
 
 	n = path[0] == '/' ? snprintf(full, sizeof(full), "%s", path) :
-	    snprintf(full, sizeof(full), "%s/%s", wsroot, path);
+	    snprintf(full, sizeof(full), "%s/%s", wsbase[0] ? wsbase :
+	    wsroot, path);
 	if (n < 0 || (size_t)n >= sizeof(full))
 		return -1;
 	for (k = (size_t)n; ; ) {
@@ -6367,6 +6407,7 @@ optshort(const CmdRule *r, int sub, char **argv, int argc, int i,
 	char name[3] = "-?", kind;
 	size_t j, elen;
 	int used = 0, unknown = 0;
+	int spread = r->shortopts && r->shortopts[0] == '+';  /* tree's way */
 
 	for (j = 1; a[j] != '\0'; j++) {
 		name[1] = a[j];
@@ -6378,8 +6419,8 @@ optshort(const CmdRule *r, int sub, char **argv, int argc, int i,
 		}
 		if (sub || unknown)
 			continue;
-		p = r->shortopts && a[j] != ':' ? strchr(r->shortopts, a[j]) :
-		    NULL;
+		p = r->shortopts && a[j] != ':' && a[j] != '+' ?
+		    strchr(r->shortopts, a[j]) : NULL;
 		if (p == NULL) {
 			verdict(v, Prompt, "%s: option %s is not one vtcode "
 			    "knows to be safe", r->name, name);
@@ -6390,6 +6431,14 @@ optshort(const CmdRule *r, int sub, char **argv, int argc, int i,
 		}
 		if (p[1] != ':') {
 			optvalue(r, name, 2, NULL, seen, v);
+			continue;
+		}
+		if (spread) {   /* the next word; the letters go on */
+			val = i + used + 1 < argc ? argv[i + ++used] : NULL;
+			if (val == NULL)
+				verdict(v, Prompt, "%s: option %s needs a value",
+				    r->name, name);
+			optvalue(r, name, 2, val, seen, v);
 			continue;
 		}
 		/* the rest of the word is the value, else the next word
@@ -6535,7 +6584,10 @@ operandcheck(const CmdRule *r, char **ops, int nops, const OptSeen *seen,
 	}
 	switch (r->args) {
 	case ArgPattern:
-		first = optseen(seen, "-e -f --regexp --file", 0) ? 0 : 1;
+		/* no pattern operand after -e or -f, nor when rg lists
+		 * files or types instead of searching: all are paths */
+		first = optseen(seen, "-e -f --regexp --file --files "
+		    "--type-list", 0) ? 0 : 1;
 		break;
 	case ArgFirstText:
 		first = 1;
@@ -6680,23 +6732,30 @@ policytool(const ToolRule *t, const char *tool, Verdict *v)
 }
 
 /*
- * One stage of a run_command line: its row, the runtime config, then a
- * remembered yes for that exact argv, only where the table said Prompt;
- * merged into v, where the strictest stage wins.  Where the protected
- * paths cannot be pinned (no user namespaces), a command would find
- * .git/hooks and the trust file writable: only the table's Allow rows
- * (commands that read: config.h keeps Allow for those) run unasked, and
- * a yes given earlier, when the walls were whole, does not count.
+ * One stage of a run_command line: its row, the runtime config (the
+ * command's entries and run_command's own), then a remembered yes for
+ * that exact argv, only where the table said Prompt and not for a stage
+ * that reads a pipe (what it is fed decides what it does: python3 was
+ * approved, not `printf ANYTHING | python3`); merged into v, where the
+ * strictest stage wins.  Where the protected paths cannot be pinned (no
+ * user namespaces), a command would find .git/hooks and the trust file
+ * writable: only the table's Allow rows (commands that read: config.h
+ * keeps Allow for those) run unasked, and a yes given earlier, when the
+ * walls were whole, does not count.
  */
 static void
-policyone(char **argv, int argc, Verdict *v)
+policyone(char **argv, int argc, int piped, Verdict *v)
 {
+	char *tool[1] = { (char *)"run_command" };
 	const char *unpinned;
 	Verdict sv;
 	size_t n;
 
 	memset(&sv, 0, sizeof(sv));
 	policyargv(argv, argc, &sv);
+	/* run_command's own row in a runtime config: a tightening that
+	 * holds for every command, whatever its row says */
+	overapply(OvTool, tool, 1, &sv);
 	if (sv.d != Prompt) {
 		verdict(v, sv.d, "%s", sv.why);
 		return;
@@ -6705,7 +6764,7 @@ policyone(char **argv, int argc, Verdict *v)
 		n = strlen(sv.why);
 		snprintf(sv.why + n, sizeof(sv.why) - n, "; and the protected "
 		    "paths are writable here (%s)", unpinned);
-	} else if (approved("run_command", argv, argc, NULL)) {
+	} else if (!piped && approved("run_command", argv, argc, NULL)) {
 		sv.d = Allow;
 		snprintf(sv.why, sizeof(sv.why), "%s: this exact command was "
 		    "approved earlier", argv[0]);
@@ -6744,7 +6803,8 @@ policydecide(const char *tool, const char *arg, size_t arglen, CmdLine *cl,
 		return v->d;
 	}
 	for (i = 0; i < cl->n; i++)
-		policyone(cl->st[i].argv, cl->st[i].argc, v);
+		policyone(cl->st[i].argv, cl->st[i].argc, i > 0 &&
+		    cl->op[i - 1] == '|', v);
 	if (cl == &local)
 		cmdfree(cl);
 	return v->d;
@@ -6771,7 +6831,7 @@ policydecideargv(char **argv, int argc, Verdict *v)
 			verdict(v, Deny, "argument %d: %s", i, err);
 			return v->d;
 		}
-	policyone(argv, argc, v);
+	policyone(argv, argc, 0, v);
 	return v->d;
 }
 
@@ -7038,6 +7098,27 @@ approve(const char *tool, const char *subject, const char *why, int *scope,
  * decision, with the reason (and anything the human told the model) in
  * v.
  */
+/*
+ * Read the next run_command line as if from dir, its workdir: relative
+ * paths and globs are resolved there, as the command will see them.
+ * policyin(NULL) returns to the root (a root that cannot be entered
+ * again stops vtcode).  0, or -1 with errno when dir cannot be entered.
+ */
+static int
+policyin(const char *dir)
+{
+	if (dir == NULL) {
+		if (wsbase[0] != '\0' && chdir(wsroot) != 0)
+			die("%s:", wsroot);
+		wsbase[0] = '\0';
+		return 0;
+	}
+	if (chdir(dir) != 0)
+		return -1;
+	snprintf(wsbase, sizeof(wsbase), "%s", dir);
+	return 0;
+}
+
 static Decision
 policygate(const char *tool, const char *arg, size_t arglen,
     const char *summary, CmdLine *cl, Verdict *v)
@@ -7071,6 +7152,8 @@ policygate1(const char *tool, const char *arg, size_t arglen,
 	bufinit(&subj, 0);
 	if (strcmp(tool, "run_command") == 0) {
 		bufadd(&subj, arg, arglen);
+		if (summary)    /* the workdir: the same line, elsewhere */
+			bufaddf(&subj, " (%s)", summary);
 	} else {
 		bufaddstr(&subj, arg ? arg : "");
 		if (summary) {
@@ -7096,6 +7179,12 @@ policygate1(const char *tool, const char *arg, size_t arglen,
 	 * tool on that path */
 	if (strcmp(tool, "run_command") == 0) {
 		for (i = 0; i < cl->n; i++) {
+			if (i > 0 && cl->op[i - 1] == '|') {
+				warnx("%s reads a pipe: that yes is for this "
+				    "line only, not remembered",
+				    cl->st[i].argv[0]);
+				continue;
+			}
 			if (approved(tool, cl->st[i].argv, cl->st[i].argc, NULL))
 				continue;
 			key = approvalkey(cl->st[i].argv, cl->st[i].argc, NULL,
@@ -9194,10 +9283,18 @@ toolpath(const char *p, char *out, size_t sz, char *why, size_t wsz)
 	return 0;
 }
 
-/* is rel (canonical) a protected path or beneath one? */
+/*
+ * May no write tool write rel (canonical)?  1 for one of config.h's
+ * protectedpaths or what is beneath it; for a path with a component
+ * named as one of its protectednames (.git) at any depth; and for the
+ * repository a .git pointer file at the root names, and what is beneath
+ * it.  Without regard to case, as a case-insensitive file system would.
+ */
 static int
 isprotected(const char *rel)
 {
+	char gd[PATH_MAX];
+	const char *c, *g;
 	size_t i, n;
 
 	for (i = 0; i < LEN(protectedpaths); i++) {
@@ -9206,7 +9303,21 @@ isprotected(const char *rel)
 		    (rel[n] == '\0' || rel[n] == '/'))
 			return 1;
 	}
-	return 0;
+	for (c = rel; *c != '\0'; c += n + (c[n] == '/')) {
+		n = strcspn(c, "/");
+		for (i = 0; i < LEN(protectednames); i++)
+			if (n == strlen(protectednames[i]) &&
+			    strncasecmp(c, protectednames[i], n) == 0)
+				return 1;
+	}
+	if (!sbxgitdir(gd))
+		return 0;
+	if (strcmp(gd, wsroot) == 0)
+		return 1;       /* the whole workspace is that repository */
+	g = gd + (strcmp(wsroot, "/") == 0 ? 1 : strlen(wsroot) + 1);
+	n = strlen(g);
+	return strncasecmp(rel, g, n) == 0 && (rel[n] == '\0' ||
+	    rel[n] == '/');
 }
 
 /*
@@ -9258,10 +9369,15 @@ wsopendir(const char *rel, int create, char *why, size_t wsz)
 		comp[n] = '\0';
 		nfd = openat(fd, comp, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
 		    O_CLOEXEC);
+		/* made 0700, then given the mode the user's umask says:
+		 * vtcode's own umask is 077 */
 		if (nfd < 0 && errno == ENOENT && create &&
-		    mkdirat(fd, comp, 0777 & ~origumask) == 0)
-			nfd = openat(fd, comp, O_RDONLY | O_DIRECTORY |
-			    O_NOFOLLOW | O_CLOEXEC);
+		    mkdirat(fd, comp, 0700) == 0 && (nfd = openat(fd, comp,
+		    O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) >= 0 &&
+		    fchmod(nfd, 0777 & ~origumask) != 0) {
+			close(nfd);
+			nfd = -1;
+		}
 		if (nfd < 0) {
 			snprintf(why, wsz, "%s: %s", rel, errno == ELOOP ||
 			    errno == ENOTDIR ? "a symbolic link or a file is in "
@@ -9514,7 +9630,9 @@ tooledit(const JDoc *d, int args, Buf *out)
 			goto out;
 		}
 	}
-	for (p = buf; (q = strstr(p, old)) != NULL; p = q + oldn)
+	/* unique means no second match at all, overlapping ones too ("aa"
+	 * is in "aaa" twice); replace_all replaces left to right */
+	for (p = buf; (q = strstr(p, old)) != NULL; p = q + (all ? oldn : 1))
 		count++;
 	if (count == 0) {
 		line = closestline(buf, len, old);
@@ -9565,40 +9683,87 @@ out:
  * run_command {command, timeout_ms?, workdir?}: the line that
  * policygate() lexed and decided (cl) runs, never the string again.
  */
+/*
+ * run_command's workdir: the root, or a directory beneath it reached
+ * through no symbolic link.  Its path in dir (2 * PATH_MAX bytes) and
+ * in rel ("" for the root), or -1 with the reason in out.  The policy
+ * reads the line from there (policyin) and the line runs there.
+ */
+static int
+toolworkdir(const JDoc *d, int args, char *dir, char *rel, Buf *out)
+{
+	char why[PATH_MAX + 128], *p;
+	int t, fd;
+
+	snprintf(dir, 2 * PATH_MAX, "%s", wsroot);
+	rel[0] = '\0';
+	if ((t = jsonget(d, args, "workdir")) < 0)
+		return 0;
+	if ((p = jsonstrdup(d, t)) == NULL)
+		return toolerr(out, "workdir: a string is required");
+	if (strcmp(p, ".") == 0) {
+		free(p);
+		return 0;
+	}
+	if (toolpath(p, rel, MAXTOOLPATH + 1, why, sizeof(why)) != 0) {
+		free(p);
+		rel[0] = '\0';
+		return toolerr(out, "workdir: %s", why);
+	}
+	free(p);
+	/* beneath the root, no symlink on the way */
+	if ((fd = wsopendir(rel, 0, why, sizeof(why))) < 0) {
+		rel[0] = '\0';
+		return toolerr(out, "workdir: %s", why);
+	}
+	close(fd);
+	snprintf(dir, 2 * PATH_MAX, "%s/%s", wsroot, rel);
+	return 0;
+}
+
+/*
+ * The policy gate for one tool call, the decision in *dec.  A
+ * run_command line is read from its workdir (policyin), where its
+ * operands and globs mean what they will mean to the command, and the
+ * human asked about it is told that workdir (in summary, ssz bytes).
+ * 0, or -1 (the reason in out) when the workdir is not one.
+ */
+static int
+toolgate(const char *name, const JDoc *d, int args, const char *arg,
+    char *summary, size_t ssz, CmdLine *cl, Verdict *v, Decision *dec,
+    Buf *out)
+{
+	char wdir[2 * PATH_MAX], rel[MAXTOOLPATH + 1];
+
+	if (strcmp(name, "run_command") == 0) {
+		if (toolworkdir(d, args, wdir, rel, out) != 0)
+			return -1;
+		if (rel[0] != '\0' && policyin(wdir) != 0)
+			return toolerr(out, "workdir: %s: %s", rel,
+			    strerror(errno));
+		if (rel[0] != '\0')
+			snprintf(summary, ssz, "in %s", rel);
+	}
+	*dec = policygate(name, arg, strlen(arg), summary[0] ? summary :
+	    NULL, cl, v);
+	policyin(NULL);
+	return 0;
+}
+
 static int
 toolrun(const JDoc *d, int args, CmdLine *cl, Buf *out)
 {
 	char rel[MAXTOOLPATH + 1], why[PATH_MAX + 128], dir[2 * PATH_MAX];
 	int64_t timeout = RUNTIMEOUTMS;
-	int t, fd, status;
-	char *p;
+	int t, status;
 
-	dir[0] = '\0';
 	if ((t = jsonget(d, args, "timeout_ms")) >= 0 &&
 	    jsonint(d, t, 1, INT64_MAX, &timeout) != 0)
 		return toolerr(out, "timeout_ms: a whole number of "
 		    "milliseconds, at least 1");
 	timeout = MIN(timeout, RUNMAXTIMEOUTMS);       /* capped, not refused */
-	snprintf(dir, sizeof(dir), "%s", wsroot);
-	if ((t = jsonget(d, args, "workdir")) >= 0) {
-		if ((p = jsonstrdup(d, t)) == NULL)
-			return toolerr(out, "workdir: a string is required");
-		if (toolpath(p, rel, sizeof(rel), why, sizeof(why)) != 0 &&
-		    strcmp(p, ".") != 0) {
-			free(p);
-			return toolerr(out, "workdir: %s", why);
-		}
-		if (strcmp(p, ".") != 0) {
-			/* beneath the root, no symlink on the way */
-			if ((fd = wsopendir(rel, 0, why, sizeof(why))) < 0) {
-				free(p);
-				return toolerr(out, "workdir: %s", why);
-			}
-			close(fd);
-			snprintf(dir, sizeof(dir), "%s/%s", wsroot, rel);
-		}
-		free(p);
-	}
+	if (toolworkdir(d, args, dir, rel, out) != 0)
+		return -1;
 	if (runline(cl, dir, 0, (long)timeout, out, &status, why,
 	    sizeof(why)) != 0)
 		return toolerr(out, "\n[not run: %s]", why);
@@ -9978,12 +10143,14 @@ toolsjson(JWriter *w, int anth)
 static int
 tooldispatch(const char *name, const char *args, size_t alen, Buf *out)
 {
-	char summary[256], rel[MAXTOOLPATH + 1], why[PATH_MAX + 128];
+	char summary[MAXTOOLPATH + 16], rel[MAXTOOLPATH + 1];
+	char why[PATH_MAX + 128];
 	char *arg = NULL;
 	const Tool *t;
 	JTok *tok;
 	CmdLine cl;
 	Verdict v;
+	Decision dec = Deny;
 	JDoc d;
 	int ntok, rc, a, id = ++evs.item, existed = 0, write;
 	long t0;
@@ -10034,8 +10201,16 @@ tooldispatch(const char *name, const char *args, size_t alen, Buf *out)
 	/* started when asked for, updated when decided, completed when done */
 	evcall("item.started", id, name, arg, args, alen, &cl, "in_progress",
 	    NULL, -1);
-	if (policygate(name, arg, strlen(arg), summary[0] ? summary : NULL,
-	    &cl, &v) != Allow) {
+	if (toolgate(name, &d, 0, arg, summary, sizeof(summary), &cl, &v,
+	    &dec, out) != 0) {
+		evcall("item.completed", id, name, arg, args, alen, NULL,
+		    "failed", out->p, -1);
+		cmdfree(&cl);
+		free(arg);
+		free(tok);
+		return -1;
+	}
+	if (dec != Allow) {
 		evpolicy(name, arg, &cl, &v);
 		if (!evs.json)
 			warnx("%s %s: %s: %s", name, arg, decname(v.d), v.why);
@@ -10669,6 +10844,17 @@ storesave(StoreMeta *sm, const Conv *cv)
 		memcpy(sm->created, sm->updated, sizeof(sm->created));
 	bufinit(&b, 0);
 	storeformat(sm, cv, &b);
+	/* never a file that resume could not read back: the copy saved
+	 * before stays */
+	if (b.len > MAXSESSION) {
+		if (!sm->warned)
+			warnx("session %s: %zu bytes, more than MAXSESSION (%d): "
+			    "not saved (the copy saved before stays)", sm->id,
+			    b.len, MAXSESSION);
+		sm->warned = 1;
+		buffree(&b);
+		return;
+	}
 	snprintf(name, sizeof(name), "%s.md", sm->id);
 	if (storedir(dir, sizeof(dir)) != 0 || (fd = open(dir, O_RDONLY |
 	    O_DIRECTORY | O_CLOEXEC)) < 0) {
@@ -11939,7 +12125,7 @@ cmdaudit(int argc, char *argv[])
 	unsigned char h[32];
 	br_sha256_context sc;
 	struct stat st;
-	size_t len, off, n;
+	size_t len, off, n, k;
 	int64_t seq;
 	JTok *tok;
 	JDoc d;
@@ -11977,9 +12163,12 @@ cmdaudit(int argc, char *argv[])
 		}
 		n = (size_t)(nl - (buf + off));
 		free(tok);
-		tok = xmalloc(sizeof(*tok) * (n / 2 + 8));
-		if (n > MAXAUDITLINE || jsonparse(&d, buf + off, n, tok,
-		    (int)(n / 2 + 8)) < 0 || jsontype(&d, 0) != JObject ||
+		/* an event holds a whole answer (MAXEVENT): audit lines are
+		 * the one document longer than MAXJSONSIZE */
+		k = MIN(n / 2 + 8, (size_t)MAXJSONTOKENS);
+		tok = xmalloc(sizeof(*tok) * k);
+		if (n > MAXAUDITLINE || jsonparsesz(&d, buf + off, n, tok,
+		    (int)k, MAXAUDITLINE) < 0 || jsontype(&d, 0) != JObject ||
 		    jsonstr(&d, jsonget(&d, 0, "type"), type, sizeof(type),
 		    NULL) != 0 || jsonint(&d, jsonget(&d, 0, "seq"), 0,
 		    INT64_MAX, &seq) != 0 || jsonstr(&d, jsonget(&d, 0,
@@ -12030,7 +12219,9 @@ cmdaudit(int argc, char *argv[])
 		putsafe(stdout, argv[2]);
 		printf(": %d lines, chain intact (thread ", line - 1);
 		putsafe(stdout, thread);
-		printf(")\n");
+		/* a cut between two lines leaves a shorter chain that is
+		 * whole: only this hash, kept elsewhere, shows it */
+		printf("), last line SHA-256 %s\n", want);
 	}
 	free(tok);
 	free(buf);

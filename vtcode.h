@@ -100,14 +100,18 @@ typedef enum {
 	ArgDd        /* dd: key=value words; if= and of= are paths */
 } ArgKind;
 
-#define MAXEXAMPLES 4
+#define MAXEXAMPLES 6
 
 /*
  * One row of the command table in config.h.  Option lists are
  * space-separated words: "-x" a short option, "-x:" one that takes a
  * value; "--name" a long option, "--name=" one that takes a value,
  * "--name?" one whose value is optional and only given with '='.
- * shortopts is a getopt(3) optstring.
+ * shortopts is a getopt(3) optstring ("x::" takes only a value glued
+ * on); one that starts with '+' is read the way tree(1) reads its
+ * options: every letter of a cluster is an option, and each that takes
+ * a value takes the next word ("-LP 2 x": -L 2 -P x), never the rest of
+ * the cluster.
  */
 typedef struct {
 	const char *name;       /* exact, or a prefix ending in '*' */

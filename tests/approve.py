@@ -114,6 +114,27 @@ rc, out = notty(["run_command", "make test -j2"])
 report(rc == 2 and b"no terminal" in out,
        "a remembered approval does not cover another argv", out)
 
+# what a stage reads from a pipe decides what it does: a yes for it alone
+# does not carry over to a line that feeds it, and one given for such a
+# line is not remembered
+rc, out = notty(["run_command", "echo x | make test"])
+report(rc == 2 and b"no terminal" in out,
+       "a remembered approval does not count for a stage that reads a pipe",
+       out)
+rc, out = notty(["run_command", "make test | cat"])
+report(rc == 0 and b"approved earlier" in out,
+       "control: it counts where that stage reads no pipe", out)
+rc, out = gate(["run_command", "echo x | make all"], [b"a"])
+report(rc == 0 and b"make reads a pipe: that yes is for this line only"
+       in out, "a: allowed, and said not to be remembered for a piped stage",
+       out)
+doc = json.load(open(store))
+report({"tool": "run_command", "argv": ["make", "all"]} not in
+       doc.get("approvals", []), "a: the piped stage is not stored", doc)
+rc, out = notty(["run_command", "echo x | make all"])
+report(rc == 2 and b"no terminal" in out,
+       "the same piped line is asked about again", out)
+
 # a remembered yes never reaches past a deny, even one added at run time
 with open(os.path.join(cfg, "vtcode", "vtcode.toml"), "w") as f:
     f.write('[commands]\nmake = "deny"\n')

@@ -552,6 +552,47 @@ testruntmp(void)
 	rmdir(base);
 }
 
+/* a session is never saved larger than resume reads (MAXSESSION): the
+ * copy saved before stays, next to a control that is saved */
+static void
+testsessioncap(void)
+{
+	char dir[] = "/tmp/vtcode-unit-XXXXXX", f[128];
+	StoreMeta sm;
+	struct stat st, st2;
+	Conv cv;
+	char *big;
+	size_t n = MAXSESSION / 4 + 1;
+	int i;
+
+	if (mkdtemp(dir) == NULL)
+		die("mkdtemp:");
+	setenv("XDG_STATE_HOME", dir, 1);
+	memset(&sm, 0, sizeof(sm));
+	memset(&cv, 0, sizeof(cv));
+	snprintf(sm.id, sizeof(sm.id), "%s", "0123456789abcdef0123456789abcdef");
+	convadd(&cv, RoleUser, "hello", 5);
+	storesave(&sm, &cv);
+	snprintf(f, sizeof(f), "%s/vtcode/sessions/%s.md", dir, sm.id);
+	T(stat(f, &st) == 0 && st.st_size > 0 && !sm.warned);  /* control */
+	big = xmalloc(n);
+	memset(big, 'x', n);
+	for (i = 0; i < 4; i++)
+		convadd(&cv, RoleAssistant, big, n);
+	free(big);
+	storesave(&sm, &cv);
+	T(sm.warned);
+	T(stat(f, &st2) == 0 && st2.st_size == st.st_size);
+	convfree(&cv, 0);
+	unlink(f);
+	snprintf(f, sizeof(f), "%s/vtcode/sessions", dir);
+	rmdir(f);
+	snprintf(f, sizeof(f), "%s/vtcode", dir);
+	rmdir(f);
+	rmdir(dir);
+	unsetenv("XDG_STATE_HOME");
+}
+
 /* every row's examples: match gets the row's decision, nomatch does not */
 static void
 testrules(void)
@@ -1132,8 +1173,10 @@ driver(int argc, char *argv[])
 		return rc == 0 ? 0 : 1;
 	}
 	if (strcmp(argv[1], "run") == 0 && (argc == 3 || argc == 4)) {
-		/* the agent's path for run_command: gate, then run the very
-		 * CmdLine the gate decided */
+		/* the agent's path for run_command: gate (the line read from
+		 * its workdir), then run the very CmdLine the gate decided */
+		char summary[MAXTOOLPATH + 16];
+		Decision dec;
 		CmdLine cl;
 
 		bufinit(&js, 0);
@@ -1148,8 +1191,13 @@ driver(int argc, char *argv[])
 		jwend(&w);
 		if (jsonparse(&d, js.p, js.len, tok, 1024) < 0)
 			die("bad JSON");
-		if (policygate("run_command", argv[2], strlen(argv[2]), NULL,
-		    &cl, &v) != Allow) {
+		memset(&cl, 0, sizeof(cl));
+		summary[0] = '\0';
+		if (toolgate("run_command", &d, 0, argv[2], summary,
+		    sizeof(summary), &cl, &v, &dec, &out) != 0) {
+			printf("%s\n", out.p);
+			rc = 3;
+		} else if (dec != Allow) {
 			printf("%s: %s\n", decname(v.d), v.why);
 			rc = 3;
 		} else {
@@ -1159,6 +1207,31 @@ driver(int argc, char *argv[])
 		}
 		cmdfree(&cl);
 		buffree(&js);
+		buffree(&out);
+		free(tok);
+		return rc;
+	}
+	if (strcmp(argv[1], "runin") == 0 && argc == 4) {
+		/* the runner alone: the line decided as from the root, then
+		 * run in DIR as given, none of run_command's checks of a
+		 * workdir: for the runner's own failures before execve */
+		char why[PATH_MAX + 128];
+		CmdLine cl;
+		int status;
+
+		if (policygate("run_command", argv[2], strlen(argv[2]), NULL,
+		    &cl, &v) != Allow) {
+			printf("%s: %s\n", decname(v.d), v.why);
+			rc = 3;
+		} else if (runline(&cl, argv[3], 0, RUNTIMEOUTMS, &out,
+		    &status, why, sizeof(why)) != 0) {
+			printf("%s[not run: %s]\n", out.p, why);
+			rc = 4;
+		} else {
+			printf("%s[exit status %d]\n", out.p, status);
+			rc = 0;
+		}
+		cmdfree(&cl);
 		buffree(&out);
 		free(tok);
 		return rc;
@@ -1205,6 +1278,7 @@ main(int argc, char *argv[])
 	testenv();
 	testchild();
 	testruntmp();
+	testsessioncap();
 	wsinit();
 	testsummary();
 	cfgtrusted = 1;         /* the table as a trusted workspace sees it */
