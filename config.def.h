@@ -678,6 +678,9 @@ static const char *const failover[] = { "lmstudio", "ollama", "llamacpp" };
 #define MAXREPEAT         3           /* runs of one identical tool call;
 					 * asked once more, the task stops */
 #define MAXTOOLOUTPUT     (64 << 10)  /* bytes of one tool result */
+/* a conversation the model's context cannot hold has the text of its
+ * oldest tool results longer than this dropped, half of it at a time */
+#define CONTEXTKEEP       512
 #define MAXREADSIZE       (4 << 20)   /* bytes of a file read_file reads */
 #define READLINES         2000        /* read_file's default limit */
 #define MAXLISTENTRIES    2000        /* names list_files returns */

@@ -28,6 +28,7 @@ trap 'exit 130' INT TERM
 # nothing of the developer's own configuration may change an outcome
 mkdir -p "$tmp/xdg" "$tmp/home"
 export XDG_CONFIG_HOME="$tmp/xdg" HOME="$tmp/home"
+unset XDG_STATE_HOME    # sessions and audit logs under $HOME, unless a test says
 pass=0 fail=0 skip=0
 
 ok() { pass=$((pass + 1)); echo "ok   $*"; }
@@ -483,6 +484,17 @@ t "edit_file refuses a binary file" sh -c '
 	cd "$1/ws" && ! "$2" tool edit_file "{\"path\":\"src/bin\",\"old_string\":\"ab\",\"new_string\":\"x\"}" >"$1/o" && grep -q "binary file" "$1/o"' - "$tw2" "$top/tests/unit"
 t "edit_file refuses a protected path" sh -c '
 	cd "$1/ws" && echo x >.git/config && ! "$2" tool edit_file "{\"path\":\".git/config\",\"old_string\":\"x\",\"new_string\":\"y\"}" >"$1/o" && grep -q "protected path" "$1/o"' - "$tw2" "$top/tests/unit"
+# .gitignore as git reads it: "**/" any number of directories, "/**"
+# everything inside, a pattern without a slash at any depth
+mkdir -p "$tmp/gi/ws/sub/deep" "$tmp/gi/ws/logs/a/b" "$tmp/gi/ws/build/x" "$tmp/gi/ws/src"
+printf '**/.env\n**/secret*\nlogs/**/*.log\nbuild/**\n*.o\n' >"$tmp/gi/ws/.gitignore"
+for f in .env sub/deep/.env secret.key sub/deep/secret.pem logs/a/b/y.log logs/z.log build/x/out \
+    src/m.c src/m.o logs/a/b/y.txt sub/deep/public.pem; do echo x >"$tmp/gi/ws/$f"; done
+(cd "$tmp/gi/ws" && "$top/tests/unit" tool list_files '{"path":".","recursive":true}') >"$tmp/gi/out"
+t "list_files: what the root .gitignore ignores is left out, at any depth (**/.env, **/secret*, logs/**/*.log, build/**, *.o)" sh -c '
+	! grep -q "\.env\|secret\|y\.log\|z\.log\|out\|m\.o" "$1"' - "$tmp/gi/out"
+t "control: list_files shows what it does not ignore (src/m.c, logs/a/b/y.txt, sub/deep/public.pem)" sh -c '
+	grep -q "m\.c" "$1" && grep -q "y\.txt" "$1" && grep -q "public\.pem" "$1"' - "$tmp/gi/out"
 # a .git pointer file (git worktree, submodules, --separate-git-dir):
 # the repository it names is as protected as a .git directory
 mkdir -p "$tmp/wtp/ws/repo.git/hooks" "$tmp/wtp/ws/other"
@@ -639,6 +651,9 @@ t "as root: every capability dropped, the bounding set too" sh -c '
 	[ "$(id -u)" -ne 0 ] || { cd "$1/ws" && "$2" sandbox -- /bin/sh -c "grep -q \"CapBnd:.*0000000000000000\" /proc/self/status && grep -q \"CapEff:.*0000000000000000\" /proc/self/status && grep -q \"CapAmb:.*0000000000000000\" /proc/self/status"; }' - "$E" "$E/bin/vtcode"
 t "exit status passes through" sh -c 'cd "$1/ws" && "$2" sandbox -- /bin/sh -c "exit 7"; [ $? -eq 7 ]' - "$E" "$E/bin/vtcode"
 t "a command that is not found: exit 127" sh -c 'cd "$1/ws" && "$2" sandbox -- no-such-command 2>/dev/null; [ $? -eq 127 ]' - "$E" "$E/bin/vtcode"
+t "a command path that is not there: exit 127 too (./x, /no/such/x)" sh -c '
+	cd "$1/ws" && "$2" sandbox -- ./no-such 2>/dev/null; [ $? -eq 127 ] &&
+	"$2" sandbox -- /no/such/x 2>"$1/e"; [ $? -eq 127 ] && grep -q "^vtcode: sandbox: /no/such/x: not found$" "$1/e"' - "$E" "$E/bin/vtcode"
 for abi in 1 2 3 4 5 6 7; do
 	box -- /bin/sh -c "echo x > /etc/vtcode-escape-$abi" >/dev/null 2>&1 </dev/null &&
 	    r1=0 || r1=1
@@ -983,8 +998,23 @@ llm "read_file of a line longer than MAXTOOLOUTPUT: its start, and a note saying
      [ "$($q get m.log 1 messages.3.content | head -n 1 | wc -c)" -gt 60000 ] &&
      $q get m.log 1 messages.3.content | grep -q "only its start is shown"'
 rm -f "$lw/ws/long.txt"
+export XDG_STATE_HOME="$lw/rstate"
 llm "the same tool call again and again: stopped at MAXREPEAT" \
     "{\"repeat_last\":true,\"steps\":[{\"sse\":[$tc,$fin]}]}" \
+    '[ $rc -eq 1 ] && grep -q "same read_file call 4 times: stopped" err && [ "$($q count m.log)" = 4 ]'
+unset XDG_STATE_HOME
+t "stopped at MAXREPEAT: the session is saved with every call answered (the stopped one: not run)" sh -c '
+	f=$(ls "$1"/rstate/vtcode/sessions/*.md) && [ $(grep -c "^#### Tool call$" "$f") -eq 4 ] &&
+	[ $(grep -c "^#### Tool result$" "$f") -eq 4 ] &&
+	grep -q "^not run: the model made the same read_file call 4 times: stopped (MAXREPEAT)" "$f"' - "$lw"
+python3 -c '
+import json
+spell = ["{\"path\":\"a.txt\"}", "{ \"path\" : \"a.txt\" }", "{\"path\":\"./a.txt\"}",
+         "{\"pa\\u0074h\":\"a.txt\"}", "{\"path\":\"a.txt\"}", "{\"path\":\"a.txt\"}"]
+steps = [{"sse": [{"choices": [{"delta": {"tool_calls": [{"index": 0, "id": "s%d" % k, "function": {"name": "read_file",
+    "arguments": a}}]}}]}, {"choices": [{"delta": {}, "finish_reason": "tool_calls"}]}]} for k, a in enumerate(spell)]
+print(json.dumps({"steps": steps}))' >"$lw/spell.json"
+llm "the same call spelt four ways (spaces, ./, an escaped key) is the same call: stopped at MAXREPEAT" "$(cat "$lw/spell.json")" \
     '[ $rc -eq 1 ] && grep -q "same read_file call 4 times: stopped" err && [ "$($q count m.log)" = 4 ]'
 llm "LM Studio's 'No models loaded': said so with a hint, not retried" \
     '{"steps":[{"status":400,"json":{"error":"No models loaded. Please load a model in the developer page or use the `lms load` command."}}]}' \
@@ -992,6 +1022,15 @@ llm "LM Studio's 'No models loaded': said so with a hint, not retried" \
 llm "an unknown model: said so" \
     '{"steps":[{"status":404,"json":{"error":{"message":"The model `test` does not exist","type":"invalid_request_error","code":"model_not_found"}}}]}' \
     '[ $rc -eq 1 ] && grep -q "HTTP 404: The model .test. does not exist (load a model" err'
+seq 1 5000 >"$lw/ws/big.txt"
+llm "context length exceeded after a big tool result: the oldest results are dropped (each call keeps one), asked again" \
+    "{\"steps\":[{\"sse\":[{\"choices\":[{\"delta\":{\"tool_calls\":[{\"index\":0,\"id\":\"b\",\"function\":{\"name\":\"read_file\",\"arguments\":\"{\\\"path\\\":\\\"big.txt\\\"}\"}}]}}]},$fin]},{\"status\":400,\"json\":{\"error\":{\"message\":\"maximum context length exceeded\",\"code\":\"context_length_exceeded\"}}},{\"sse\":[$(txt ok),$stop]}]}" \
+    '[ $rc -eq 0 ] && [ "$(cat out)" = ok ] && [ "$($q count m.log)" = 3 ] &&
+     $q get m.log 1 messages.3.content | grep -q "^1999$" &&
+     $q get m.log 2 messages.3.content | grep -q "^\[vtcode: this tool result ([0-9]* bytes) was dropped to fit the model.s context window\]$" &&
+     [ "$($q get m.log 2 messages.2.tool_calls.0.id)" = b ] && [ "$($q get m.log 2 messages.3.tool_call_id)" = b ] &&
+     grep -q "outgrew the model.s context: 1 older tool results dropped, asking again" err'
+rm -f "$lw/ws/big.txt"
 llm "context length exceeded: its own error" \
     '{"steps":[{"status":400,"json":{"error":{"message":"This model'"'"'s maximum context length is 4096 tokens.","code":"context_length_exceeded"}}}]}' \
     '[ $rc -eq 1 ] && grep -q "longer than the model.s context window" err'
@@ -1279,9 +1318,12 @@ if sh tests/tls.sh certs "$tw" >"$tmp/out" 2>&1; then
 	tx goodtls13 localhost
 	t "TLS: a TLS-1.3-only server: 'requires TLS 1.3'" sh -c '
 		cd "$1" && [ "$(cat rc)" -eq 1 ] && grep -q "localhost: TLS: server requires TLS 1.3; vtcode speaks TLS 1.2" err' - "$lw"
-	tx good 127.0.0.1
-	t "TLS: an IP address as the host: refused (names are verified, not addresses)" sh -c '
-		cd "$1" && [ "$(cat rc)" -eq 1 ] && grep -q "https needs a host name, not an IP address" err' - "$lw"
+	for h in 127.0.0.1 127.1 2130706433 10.9.8.7 127.0.0.1.; do
+		tx good $h
+		t "TLS: an IP address as the host ($h): refused at once, not retried (names are verified, not addresses)" sh -c '
+			cd "$1" && [ "$(cat rc)" -eq 1 ] && grep -q "^vtcode: lmstudio: $2: https needs a host name, not an IP address$" err &&
+			[ $(wc -l <err) -eq 1 ]' - "$lw" "$h"
+	done
 	printf 'not a bundle\n' >"$tw/empty.pem"
 	CAFILE=$tw/empty.pem tx good localhost
 	t "TLS: a CA bundle with no certificate: refused before connecting" sh -c '
@@ -1308,6 +1350,19 @@ if sh tests/tls.sh certs "$tw" >"$tmp/out" 2>&1; then
 	https_proxy="http://u1:p%25w@127.0.0.1:$pp" tx good localhost
 	t "proxy: loopback is never proxied" sh -c '
 		cd "$1" && [ "$(cat rc)" -eq 0 ] && [ $(wc -l <p.log) -eq $2 ]' - "$lw" "$n1"
+	# loopback written the ways the resolver also reads it
+	for h in 127.1 2130706433; do
+		(cd "$lw/ws" && XDG_CONFIG_HOME="$lw/xdg" http_proxy="http://127.0.0.1:$pp" timeout 60 "$vt" \
+		    --base-url "http://$h:$(cat "$lw/t.port")/v1" -m test exec hi >"$lw/out" 2>"$lw/err"); echo $? >"$lw/rc"
+		t "proxy: loopback written as $h is not proxied either (plain http, direct)" sh -c '
+			cd "$1" && [ "$(cat rc)" -eq 0 ] && [ $(wc -l <p.log) -eq $2 ]' - "$lw" "$n1"
+	done
+	(cd "$lw/ws" && XDG_CONFIG_HOME="$lw/xdg" https_proxy="http://alice:hunter2@TOPSECRET@127.0.0.1:$pp" "$vt" \
+	    --base-url "https://bob:pw@LEAKED@proxied.test:1/v1" -m test check >"$lw/out" 2>&1)
+	t "vtcode check hides all of a user:password, an @ in it too (the proxy's and the base URL's)" sh -c '
+		cd "$1" && grep -q "^proxy: http://\*\*\*@127.0.0.1:$2$" out &&
+		grep -q "base URL https://\*\*\*@proxied.test:1/v1," out &&
+		! grep -q "hunter2\|TOPSECRET\|LEAKED\|alice\|bob" out' - "$lw" "$pp"
 	kill "$(cat "$lw/p.pid")"; wait "$(cat "$lw/p.pid")" 2>/dev/null
 	for f in good wrongname expired unknown goodtls13; do
 		sh tests/tls.sh stop "$(cat "$tw/$f.pid")"

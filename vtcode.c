@@ -3156,22 +3156,64 @@ urlauthority(const Url *u, int always, char *out, size_t sz)
 		    v6 ? "]" : "");
 }
 
+/*
+ * Is h an address rather than a name, in any form the resolver takes
+ * (inet_aton's too: 127.1, 2130706433, 0x7f.0.0.1), with or without a
+ * final dot?  The address in *a4 or *a6; 4, 6 or 0.
+ */
+static int
+hostnumeric(const char *h, struct in_addr *a4, struct in6_addr *a6)
+{
+	char b[256];
+	size_t n = strlen(h);
+
+	if (n > 1 && n < sizeof(b) && h[n - 1] == '.') {
+		memcpy(b, h, n - 1);
+		b[n - 1] = '\0';
+		h = b;
+	}
+	if (inet_aton(h, a4) != 0)
+		return 4;
+	if (inet_pton(AF_INET6, h, a6) == 1)
+		return 6;
+	return 0;
+}
+
+/* is h an IP address, not a name? */
+static int
+hostaddr(const char *h)
+{
+	struct in6_addr a6;
+	struct in_addr a4;
+
+	return hostnumeric(h, &a4, &a6) != 0;
+}
+
 /* a host name that only ever means this machine */
 static int
 hostloopback(const char *h)
 {
 	struct in6_addr a6;
 	struct in_addr a4;
+	char b[256];
+	size_t n = strlen(h);
 
+	if (n > 1 && n < sizeof(b) && h[n - 1] == '.') {
+		memcpy(b, h, n - 1);    /* localhost. is localhost */
+		b[n - 1] = '\0';
+		h = b;
+	}
 	if (strcasecmp(h, "localhost") == 0 ||
 	    (strlen(h) > 10 && strcasecmp(h + strlen(h) - 10, ".localhost")
 	    == 0))
 		return 1;
-	if (inet_pton(AF_INET, h, &a4) == 1)
+	switch (hostnumeric(h, &a4, &a6)) {
+	case 4:
 		return (ntohl(a4.s_addr) >> 24) == 127;
-	if (inet_pton(AF_INET6, h, &a6) == 1)
+	case 6:
 		return IN6_IS_ADDR_LOOPBACK(&a6) || (IN6_IS_ADDR_V4MAPPED(&a6)
 		    && a6.s6_addr[12] == 127);
+	}
 	return 0;
 }
 
@@ -3641,17 +3683,13 @@ tlsstart(Conn *c, const char *host)
 		connerr(c, "%s", why);
 		return -1;
 	}
-	if (hostloopback(host) && strcasecmp(host, "localhost") != 0 &&
-	    strspn(host, "0123456789.:") == strlen(host)) {
-		/* BearSSL matches names, not addresses */
+	if (hostaddr(host)) {
+		/* BearSSL matches names, not addresses: an address would be
+		 * compared with the certificate's DNS names as if it were
+		 * one.  Refused, and not retried: no retry changes it */
 		snprintf(c->err, sizeof(c->err), "%s: https needs a host name, "
 		    "not an IP address", host);
-		return -1;
-	}
-	if (strspn(host, "0123456789.:abcdefABCDEF") == strlen(host) &&
-	    strchr(host, ':') != NULL) {
-		snprintf(c->err, sizeof(c->err), "%s: https needs a host name, "
-		    "not an IP address", host);
+		c->refused = 1;
 		return -1;
 	}
 	c->sc = xmalloc(sizeof(*c->sc));
@@ -3767,6 +3805,14 @@ connopen(Conn *c, const Url *u, long timeoutms)
 	c->idlems = NETREADMS;
 	c->deadline = nowms() + timeoutms;
 	snprintf(c->host, sizeof(c->host), "%s", u->host);
+	if (u->tls && hostaddr(u->host)) {
+		/* refused before any connection, and never retried: TLS
+		 * would check an address against the certificate's names */
+		snprintf(c->err, sizeof(c->err), "%s: https needs a host name, "
+		    "not an IP address", u->host);
+		c->refused = 1;
+		return -1;
+	}
 	if (proxy == NULL)
 		return netconnect(c, u->host, u->port, !u->tls &&
 		    !PLAINHTTPANY) != 0 ? -1 : u->tls ? tlsstart(c, u->host) :
@@ -3782,10 +3828,12 @@ connopen(Conn *c, const Url *u, long timeoutms)
 		snprintf(c->err, sizeof(c->err), "the proxy URL in the "
 		    "environment is %s", pu.tls ? "https://, which is not "
 		    "supported: use http://" : "not a usable http:// URL");
+		explicit_bzero(&pu, sizeof(pu));
 		c->refused = 1;
 		return -1;
 	}
 	if (netconnect(c, pu.host, pu.port, 0) != 0) {
+		explicit_bzero(&pu, sizeof(pu));
 		memcpy(why, c->err, sizeof(why) - 1);
 		why[sizeof(why) - 1] = '\0';
 		connerr(c, "proxy %s", why);
@@ -3803,6 +3851,9 @@ connopen(Conn *c, const Url *u, long timeoutms)
 		explicit_bzero(b64, strlen(b64));
 		free(b64);
 	}
+	/* the name and password live on only in cred, zeroed below */
+	explicit_bzero(pu.user, sizeof(pu.user));
+	explicit_bzero(pu.pass, sizeof(pu.pass));
 	urlauthority(u, 1, auth, sizeof(auth));
 	n = snprintf(req, sizeof(req), "CONNECT %s HTTP/1.1\r\n"
 	    "Host: %s\r\n%sUser-Agent: vtcode/%s\r\n\r\n", auth, auth, cred,
@@ -7026,6 +7077,31 @@ approvalssave(void)
 	return rc;
 }
 
+/* an answer: one of the words or its first letter, any case, alone on
+ * the line; 0 for anything else ("yeah, but" answers nothing) */
+static int
+approveword(const char *line)
+{
+	static const char *const words[] = { "yes", "session", "always", "no",
+		"tell" };
+	size_t i, k, n;
+
+	line += strspn(line, " \t");
+	n = strcspn(line, " \t\r\n");
+	if (n == 0 || line[n + strspn(line + n, " \t\r\n")] != '\0')
+		return 0;
+	for (i = 0; i < LEN(words); i++) {
+		if (n != 1 && n != strlen(words[i]))
+			continue;
+		for (k = 0; k < n && tolower((unsigned char)line[k]) ==
+		    words[i][k]; k++)
+			;
+		if (k == n)
+			return words[i][0];
+	}
+	return 0;
+}
+
 /*
  * Ask the human.  subject is what would happen (the argv, or the tool
  * and its path and a summary), why the table's reason.  Allow or Deny;
@@ -7050,6 +7126,9 @@ approve(const char *tool, const char *subject, const char *why, int *scope,
 		    "became a refusal");
 		return Deny;
 	}
+	/* what was typed before the question is not an answer to it: a
+	 * line meant for the next prompt must not approve anything */
+	tcflush(fd, TCIFLUSH);
 	fprintf(tty, "\nvtcode: the model asks to use %s:\n  ", tool);
 	putsafe(tty, subject);
 	fputs("\n  why: ", tty);
@@ -7060,23 +7139,23 @@ approve(const char *tool, const char *subject, const char *why, int *scope,
 		fflush(tty);
 		if (fgets(line, sizeof(line), tty) == NULL)
 			break;
-		switch (line[strspn(line, " \t")]) {
-		case 'y': case 'Y':
+		switch (approveword(line)) {
+		case 'y':
 			fclose(tty);
 			return Allow;
-		case 's': case 'S':
+		case 's':
 			*scope = 1;
 			fclose(tty);
 			return Allow;
-		case 'a': case 'A':
+		case 'a':
 			*scope = 2;
 			fclose(tty);
 			return Allow;
-		case 'n': case 'N':
+		case 'n':
 			fclose(tty);
 			snprintf(tell, tsz, "the user said no");
 			return Deny;
-		case 't': case 'T':
+		case 't':
 			fputs("tell the model: ", tty);
 			fflush(tty);
 			if (fgets(line, sizeof(line), tty) == NULL)
@@ -7092,12 +7171,6 @@ approve(const char *tool, const char *subject, const char *why, int *scope,
 	return Deny;
 }
 
-/*
- * The whole gate for one tool call: the table's decision, then the
- * human for a Prompt, then remembering what the human said.  The final
- * decision, with the reason (and anything the human told the model) in
- * v.
- */
 /*
  * Read the next run_command line as if from dir, its workdir: relative
  * paths and globs are resolved there, as the command will see them.
@@ -7119,6 +7192,12 @@ policyin(const char *dir)
 	return 0;
 }
 
+/*
+ * The whole gate for one tool call: the table's decision, then the
+ * human for a Prompt, then remembering what the human said.  The final
+ * decision, with the reason (and anything the human told the model) in
+ * v.
+ */
 static Decision
 policygate(const char *tool, const char *arg, size_t arglen,
     const char *summary, CmdLine *cl, Verdict *v)
@@ -9173,6 +9252,7 @@ static int
 cmdsandbox(int argc, char *argv[])
 {
 	char path[PATH_MAX], why[600], **av;
+	struct stat st;
 	RunResult r;
 	long timeout = RUNTIMEOUTMS;
 	int i = 1, net = 0, rc;
@@ -9204,6 +9284,10 @@ cmdsandbox(int argc, char *argv[])
 			return 127;
 		}
 		av[0] = path;
+	} else if (stat(av[0], &st) != 0 && (errno == ENOENT ||
+	    errno == ENOTDIR)) {
+		warnx("sandbox: %s: not found", av[0]);
+		return 127;
 	}
 	if (runargv(av, wsroot, net, timeout, &r, why, sizeof(why)) != 0) {
 		runtmpclean();
@@ -9823,7 +9907,58 @@ ignorefree(Ignore *ig)
 	free(ig->pat);
 }
 
-/* is rel (name is its last component) ignored? .git always is */
+/* split s (a copy, changed) at '/' into at most max components; their
+ * count, or -1 when there are more */
+static int
+ignoresplit(char *s, char **c, int max)
+{
+	int n = 0;
+
+	while (*s != '\0') {
+		if (*s == '/') {
+			*s++ = '\0';
+			continue;
+		}
+		if (n == max)
+			return -1;
+		c[n++] = s;
+		s += strcspn(s, "/");
+	}
+	return n;
+}
+
+/* does pattern p (one with a '/') match rel, from the root? */
+static int
+ignorepath(const char *p, const char *rel)
+{
+	char pb[PATH_MAX], rb[PATH_MAX], *pc[32], *c[64];
+	unsigned char m[LEN(pc) + 1][LEN(c) + 1];
+	int np, n, i, k;
+
+	if (strlen(p) >= sizeof(pb) || strlen(rel) >= sizeof(rb))
+		return 0;
+	memcpy(pb, p, strlen(p) + 1);
+	memcpy(rb, rel, strlen(rel) + 1);
+	if ((np = ignoresplit(pb, pc, (int)LEN(pc))) <= 0 ||
+	    (n = ignoresplit(rb, c, (int)LEN(c))) < 0)
+		return 0;
+	/* m[i][k]: do pattern components i.. match path components k..?
+	 * As git reads them: "**" is any number of directories, and last,
+	 * all that is inside (one component or more).  Filled from the
+	 * end: time np * n, whatever the number of "**" */
+	for (i = np; i >= 0; i--)
+		for (k = n; k >= 0; k--)
+			m[i][k] = i == np ? k == n : strcmp(pc[i], "**") == 0 ?
+			    (i == np - 1 ? k < n : m[i + 1][k] ||
+			    (k < n && m[i][k + 1])) : k < n &&
+			    m[i + 1][k + 1] && fnmatch(pc[i], c[k], 0) == 0;
+	return m[0][0];
+}
+
+/* is rel (name is its last component) ignored by the root's .gitignore?
+ * A pattern without a '/' (but a final one) names a file or directory
+ * at any depth; one with a '/' is read from the root, "**" matching any
+ * number of directories.  .git always is */
 static int
 ignored(const Ignore *ig, const char *rel, const char *name)
 {
@@ -9837,7 +9972,7 @@ ignored(const Ignore *ig, const char *rel, const char *name)
 		if (strchr(p, '/') == NULL) {
 			if (fnmatch(p, name, 0) == 0)
 				return 1;
-		} else if (fnmatch(p + (*p == '/'), rel, FNM_PATHNAME) == 0) {
+		} else if (ignorepath(p, rel)) {
 			return 1;
 		}
 	}
@@ -11308,18 +11443,155 @@ agentemit(void *ctx, int ev, const char *p, size_t n)
 	}
 }
 
+/* an object member, for agentcanon()'s sort */
+typedef struct {
+	char *key;
+	size_t len;
+	int val;
+} CanonKey;
+
+static int
+canonkeycmp(const void *a, const void *b)
+{
+	const CanonKey *x = a, *y = b;
+	int r = memcmp(x->key, y->key, MIN(x->len, y->len));
+
+	return r != 0 ? r : (x->len > y->len) - (x->len < y->len);
+}
+
+/*
+ * Hash token t of d as what it means: an object's members sorted by
+ * their unescaped keys, strings unescaped, each value marked with its
+ * kind and length so that no two values hash alike; a top-level "path"
+ * or "workdir" as toolpath() makes it canonical.
+ */
+static void
+agentcanon(br_sha256_context *sc, const JDoc *d, int t, int top)
+{
+	const JTok *k = jsontok(d, t);
+	char rel[MAXTOOLPATH + 1], why[64];
+	CanonKey *m;
+	size_t len, i;
+	char *s;
+	int j;
+
+	if (k == NULL)
+		return;
+	br_sha256_update(sc, &k->type, 1);
+	if (k->type == JObject || k->type == JArray) {
+		br_sha256_update(sc, &k->size, sizeof(k->size));
+		m = xmalloc(sizeof(*m) * (size_t)(k->size + 1));
+		for (i = 0, j = t + 1; i < (size_t)k->size; i++) {
+			m[i].key = NULL;
+			m[i].len = 0;
+			if (k->type == JObject) {
+				m[i].key = xmalloc(d->tok[j].end -
+				    d->tok[j].start + 1);
+				jsonstr(d, j, m[i].key, d->tok[j].end -
+				    d->tok[j].start + 1, &m[i].len);
+				j = d->tok[j].next;
+			}
+			m[i].val = j;
+			j = d->tok[j].next;
+		}
+		if (k->type == JObject)
+			qsort(m, (size_t)k->size, sizeof(*m), canonkeycmp);
+		for (i = 0; i < (size_t)k->size; i++) {
+			br_sha256_update(sc, &m[i].len, sizeof(m[i].len));
+			br_sha256_update(sc, m[i].key ? m[i].key : "", m[i].len);
+			s = m[i].key;
+			if (top && s != NULL && (strcmp(s, "path") == 0 ||
+			    strcmp(s, "workdir") == 0) && jsontype(d,
+			    m[i].val) == JString && (s = jsonstrdup(d,
+			    m[i].val)) != NULL) {
+				if (toolpath(s, rel, sizeof(rel), why,
+				    sizeof(why)) == 0) {
+					len = strlen(rel);
+					br_sha256_update(sc, &len, sizeof(len));
+					br_sha256_update(sc, rel, len);
+					free(s);
+					continue;
+				}
+				free(s);
+			}
+			agentcanon(sc, d, m[i].val, 0);
+		}
+		for (i = 0; i < (size_t)k->size; i++)
+			free(m[i].key);
+		free(m);
+		return;
+	}
+	if (k->type == JString) {
+		s = xmalloc(k->end - k->start + 1);
+		if (jsonstr(d, t, s, k->end - k->start + 1, &len) != 0)
+			len = 0;
+		br_sha256_update(sc, &len, sizeof(len));
+		br_sha256_update(sc, s, len);
+		free(s);
+		return;
+	}
+	len = k->end - k->start;        /* numbers as written; literals */
+	br_sha256_update(sc, &len, sizeof(len));
+	br_sha256_update(sc, d->buf + k->start, len);
+}
+
+/*
+ * Make cv fit a context window that it outgrew: the text of the oldest
+ * tool results (of more than CONTEXTKEEP bytes) replaced by a note that
+ * says so, until half of those bytes are gone.  Every call keeps its
+ * result, so the conversation stays one a provider takes.  How many
+ * results were cut; 0 when none is left to cut.
+ */
+static int
+convcompact(Conv *cv)
+{
+	char note[160];
+	size_t total = 0, gone = 0, n;
+	int i, k = 0;
+
+	for (i = 0; i < cv->n; i++)
+		if (cv->m[i].role == RoleTool && strlen(cv->m[i].text) >
+		    CONTEXTKEEP)
+			total += strlen(cv->m[i].text);
+	for (i = 0; i < cv->n && total > 0 && gone < (total + 1) / 2; i++) {
+		if (cv->m[i].role != RoleTool || (n = strlen(cv->m[i].text)) <=
+		    CONTEXTKEEP)
+			continue;
+		snprintf(note, sizeof(note), "[vtcode: this tool result (%zu "
+		    "bytes) was dropped to fit the model's context window]",
+		    n);
+		free(cv->m[i].text);
+		cv->m[i].text = xstrndup(note, strlen(note));
+		cv->bytes -= MIN(cv->bytes, n);
+		gone += n;
+		k++;
+	}
+	return k;
+}
+
 /* the same call as one before, too many times over: a runaway loop */
 static int
 agentrepeat(Buf *seen, const ToolCall *c)
 {
 	unsigned char h[32];
 	br_sha256_context sc;
+	JTok *tok;
+	JDoc d;
 	size_t i;
-	int k = 0;
+	int k = 0, n;
 
 	br_sha256_init(&sc);
 	br_sha256_update(&sc, c->name, strlen(c->name) + 1);
-	br_sha256_update(&sc, c->args.p, c->args.len);
+	/* the arguments as they mean, not as they are spelt: spaces, key
+	 * order, escapes and a path's ./ change nothing */
+	n = (int)MIN((size_t)MAXJSONTOKENS, c->args.len / 2 + 8);
+	tok = xmalloc(sizeof(*tok) * (size_t)n);
+	if (jsonparse(&d, c->args.p ? c->args.p : "", c->args.len, tok, n) >=
+	    0)
+		agentcanon(&sc, &d, 0, 1);
+	else
+		br_sha256_update(&sc, c->args.p, c->args.len);
+	free(tok);
 	br_sha256_out(&sc, h);
 	for (i = 0; i + 32 <= seen->len; i += 32)
 		k += memcmp(seen->p + i, h, 32) == 0;
@@ -11338,7 +11610,7 @@ agentrun(Endpoint *ep, Conv *cv, Show *show)
 	Buf out, seen;
 	Turn t;
 	Msg *m;
-	int turn, i, rc;
+	int turn, i, rc, stop;
 	int64_t intok = 0, outtok = 0;
 	char why[600];
 
@@ -11346,7 +11618,19 @@ agentrun(Endpoint *ep, Conv *cv, Show *show)
 	evsimple("turn.started", 0, (char *)NULL);
 	for (turn = 0; turn < MAXTURNS; turn++) {
 		show->lastnl = 1;
-		if (llmturn(ep, cv, &t, agentemit, show) != 0) {
+		rc = llmturn(ep, cv, &t, agentemit, show);
+		if (rc != 0 && t.errkind == ErrContext &&
+		    (i = convcompact(cv)) > 0) {
+			/* too long for the model: the oldest tool results
+			 * go, the calls and all else stay; asked again */
+			if (!evs.json)
+				warnx("%s: the conversation outgrew the model's "
+				    "context: %d older tool results dropped, "
+				    "asking again", ep->p->name, i);
+			turnfree(&t);
+			continue;
+		}
+		if (rc != 0) {
 			if (show->reasoning)
 				fputc('\n', stderr);
 			show->reasoning = 0;
@@ -11397,18 +11681,19 @@ agentrun(Endpoint *ep, Conv *cv, Show *show)
 			fputc('\n', stdout);
 			fflush(stdout);
 		}
-		for (i = 0; i < m->ncalls; i++) {
+		for (i = 0, stop = 0; i < m->ncalls; i++) {
 			ToolCall *c = &m->calls[i];
-			if (agentrepeat(&seen, c)) {
+			if (!stop && agentrepeat(&seen, c)) {
 				snprintf(why, sizeof(why), "the model made the "
 				    "same %s call %d times: stopped (MAXREPEAT)",
 				    c->name, MAXREPEAT + 1);
-				agentfail(why);
-				buffree(&seen);
-				return -1;
+				stop = 1;
 			}
 			bufinit(&out, MAXTOOLOUTPUT);
-			rc = tooldispatch(c->name, c->args.p, c->args.len, &out);
+			/* after the stop every call still gets its result, or
+			 * no provider would take the conversation again */
+			rc = stop ? toolerr(&out, "not run: %s", why) :
+			    tooldispatch(c->name, c->args.p, c->args.len, &out);
 			if (cancelled) {
 				buffree(&out);
 				buffree(&seen);
@@ -11423,6 +11708,11 @@ agentrun(Endpoint *ep, Conv *cv, Show *show)
 			m = &cv->m[cv->n - 2 - i];
 		}
 		storesave(&store, cv);  /* after every turn */
+		if (stop) {
+			agentfail(why);
+			buffree(&seen);
+			return -1;
+		}
 	}
 	buffree(&seen);
 	snprintf(why, sizeof(why), "stopped after MAXTURNS (%d) model turns",
@@ -11505,7 +11795,9 @@ selfsandbox(const Endpoint *ep, char *why, size_t wsz)
 				Url pu;
 				if (urlparse(&pu, px, w2, sizeof(w2)) == 0)
 					ports[np_++] = (uint16_t)atoi(pu.port);
+				explicit_bzero(&pu, sizeof(pu));
 			}
+			explicit_bzero(&url, sizeof(url));
 			https |= tls;
 		}
 		pi = failnext(pi);
@@ -11876,18 +12168,31 @@ interactive(Conv *cvp)
 	return ExitOK;
 }
 
-/* print u with any password hidden */
+/* print u with any user and password hidden: all of the authority up
+ * to its last '@', as urlparse() reads it */
 static void
 puturl(FILE *fp, const char *s)
 {
-	const char *at = strchr(s, '@'), *sl = strstr(s, "://");
+	const char *sl = strstr(s, "://"), *auth, *end, *at = NULL, *p;
+	char scheme[32];
 
-	if (at == NULL || sl == NULL || at < sl) {
+	if (sl == NULL || (size_t)(sl - s) >= sizeof(scheme)) {
 		putsafe(fp, s);
 		return;
 	}
-	fprintf(fp, "%.*s", (int)(sl - s + 3), s);
-	fputs("***@", fp);
+	auth = sl + 3;
+	end = auth + strcspn(auth, "/?#");
+	for (p = auth; p < end; p++)
+		if (*p == '@')
+			at = p;
+	if (at == NULL) {
+		putsafe(fp, s);
+		return;
+	}
+	memcpy(scheme, s, (size_t)(sl - s));
+	scheme[sl - s] = '\0';
+	putsafe(fp, scheme);
+	fputs("://***@", fp);
 	putsafe(fp, at + 1);
 }
 

@@ -57,6 +57,23 @@ def gate(args, answers, env=None):
     return os.waitstatus_to_exitcode(st), out
 
 
+def typeahead(args, early, answers):
+    """gate(), with early typed before the question is asked"""
+    pid, fd = pty.fork()
+    if pid == 0:
+        os.chdir(ws)
+        os.execve(unit, [unit, "gate"] + args, os.environ)
+    os.write(fd, early)
+    out = b""
+    for a in answers:
+        out += readuntil(fd, [b"approve? "])
+        os.write(fd, a + b"\n")
+    out += readuntil(fd, [b"\nallow: ", b"\ndeny: ", b"\nprompt: "])
+    _, st = os.waitpid(pid, 0)
+    os.close(fd)
+    return os.waitstatus_to_exitcode(st), out
+
+
 def notty(args, env=None):
     """the same without any terminal: setsid, stdin from /dev/null"""
     p = subprocess.run(["setsid", "-w", unit, "gate"] + args, cwd=ws,
@@ -86,6 +103,15 @@ report(rc == 2 and b"the user said no: use ninja instead" in out,
 rc, out = gate(["run_command", "make test"], [b"s"])
 report(rc == 0 and not os.path.exists(store),
        "s: allowed for this session, not written to disk", out)
+
+# a line typed ahead, meant for the next prompt, answers nothing
+rc, out = typeahead(["run_command", "make test"], b"a\n", [b"n"])
+report(rc == 2 and b"the user said no" in out and not os.path.exists(store),
+       "type-ahead is not an answer: the question waits for its own", out)
+rc, out = gate(["run_command", "make test"], [b"yeah, go", b"yes"])
+report(rc == 0 and out.count(b"approve? ") == 2,
+       "an answer is a word alone ('yeah, go' is asked again), 'yes' is y",
+       out)
 
 rc, out = gate(["run_command", "make test"], [b"maybe", b"?", b"later"])
 report(rc == 2 and b"no answer" in out, "three answers that are not a "
