@@ -75,9 +75,11 @@ build/vg/unit: tests/unit.c tests/check.h $(DEPS)
 	cp tests/unit.c tests/check.h build/vg/tests/
 	sed -e 's/^#define SBXLANDLOCKMIN .*/#define SBXLANDLOCKMIN 0/' \
 		-e 's/^#define SBXSECCOMP .*/#define SBXSECCOMP 0/' \
+		-e 's/^#define SBXRDONLY .*/#define SBXRDONLY 0/' \
 		config.h >build/vg/config.h
 	grep -q '^#define SBXLANDLOCKMIN 0$$' build/vg/config.h
 	grep -q '^#define SBXSECCOMP 0$$' build/vg/config.h
+	grep -q '^#define SBXRDONLY 0$$' build/vg/config.h
 	$(CC) -std=c99 -g -O1 -DVERSION=\"$(VERSION)\" $(INCS) -o $@ \
 		build/vg/tests/unit.c $(TSLIB) $(LIBS)
 

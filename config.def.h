@@ -556,6 +556,9 @@ static const char *const selfread[] = {
 /* the floor: below it run_command and vtcode sandbox refuse to run */
 #define SBXLANDLOCKMIN    1     /* Landlock ABI at least this (0: optional) */
 #define SBXSECCOMP        1     /* seccomp filter mandatory */
+/* the read-only view outside the workspace (mount_setattr) mandatory;
+ * 0 only for the valgrind build, as valgrind does not know the call */
+#define SBXRDONLY         1
 
 /* the fixed environment of every command; HOME and TMPDIR are set to
  * the private per-session temp dir, LANG and LC_ALL passed through */
@@ -572,8 +575,8 @@ static const char *const runenv[] = {
 	"GIT_CONFIG_KEY_1=core.fsmonitor", "GIT_CONFIG_VALUE_1=false",
 };
 
-/* Where the private per-session temp dir (vtcode-XXXXXX, the commands'
- * HOME and TMPDIR) is made: the first of these that is a directory
+/* Where the private per-session temp dir (vtcode-UID/XXXXXX, the
+ * commands' HOME and TMPDIR) is made: the first of these that is a directory
  * owned by root or the user, sticky if others may write, on a writable
  * file system; of those, the first that allows exec and has
  * RUNTMPMINFREE bytes free if there is one.  /tmp first: HOME holds

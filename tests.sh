@@ -35,7 +35,7 @@ ok() { pass=$((pass + 1)); echo "ok   $*"; }
 bad() { fail=$((fail + 1)); echo "FAIL $*"; }
 skipped() { skip=$((skip + 1)); echo "skip $*"; }
 # the private temp dirs of vtcode's that exist (config.h's runtmpbases)
-tmpdirs() { ls -d /dev/shm/vtcode-* /tmp/vtcode-* 2>/dev/null | grep -v 'vtcode-tests\.' | sort; }
+tmpdirs() { ls -d /dev/shm/vtcode-[0-9]*/* /tmp/vtcode-[0-9]*/* 2>/dev/null | sort; }
 # newdirs FILE: those that are not listed in FILE (made since)
 newdirs() { tmpdirs | comm -13 "$1" -; }
 # t NAME CMD...: CMD's exit status decides; its output is shown on failure
@@ -594,16 +594,62 @@ escapes() {
 	done <tests/escape/cases
 }
 escapes "$E/ws" ""
-# again where there is nothing to pin, so no namespace is made: the same
-# walls must hold without it
+# again where there is nothing to pin: the same walls must hold there
 mkdir -p "$E/bare"
 cp "$E/ws/readme" "$E/ws/probe" "$E/bare/"
 [ "$(id -u)" -eq 0 ] && chown -R vtctest:vtctest "$E/bare"
 outns=$(asuser readlink /proc/self/ns/mnt)
 bare=$(boxws=$E/bare box -- /usr/bin/readlink /proc/self/ns/mnt)
 pinned=$(box -- /usr/bin/readlink /proc/self/ns/mnt)
-t "no protected path in the workspace: no mount namespace is made" sh -c '[ -n "$1" ] && [ "$2" = "$1" ]' - "$outns" "$bare"
-t "control: with protected paths, commands run in a namespace of their own" sh -c '[ -n "$2" ] && [ "$2" != "$1" ]' - "$outns" "$pinned"
+t "commands run in a mount namespace of their own, with protected paths or none (all outside read-only)" sh -c '
+	[ -n "$1" ] && [ -n "$2" ] && [ "$2" != "$1" ] && [ "$3" != "$1" ]' - "$outns" "$pinned" "$bare"
+# chmod, chown and touch are not Landlock's to refuse: outside the
+# workspace, the temp dirs' base and vtcode's own directories, the
+# namespace's read-only mounts refuse them (each next to its control)
+mkdir -p "$E/meta"
+echo k >"$E/meta/key" && chmod 600 "$E/meta/key"
+[ "$(id -u)" -eq 0 ] && chown -R vtctest:vtctest "$E/meta"
+for w in ws bare; do
+	boxws=$E/$w box -- /bin/sh -c "chmod 644 $E/meta/key; touch -d 2000-01-01 $E/meta/key; chown \$(id -u) $E/meta/key" >"$tmp/ch.out" 2>&1
+	t "escape ($w): chmod, touch and chown of a file of the user outside the workspace: read-only, unchanged" sh -c '
+		[ "$(stat -c %a "$1")" = 600 ] && [ "$(stat -c %Y "$1")" -gt 946684800 ] &&
+		grep -q "chmod: .*Read-only file system" "$2" && grep -q "touch: .*Read-only file system" "$2"' - "$E/meta/key" "$tmp/ch.out"
+	boxws=$E/$w box -- /bin/sh -c "echo x >chm && chmod 751 chm && touch -d 2000-01-01 chm && stat -c %a chm && chmod 700 \$HOME && echo tmp-ok" >"$tmp/ch.out" 2>&1
+	t "control ($w): chmod and touch in the workspace and the temp dir work" sh -c '
+		grep -qx 751 "$1" && grep -qx tmp-ok "$1"' - "$tmp/ch.out"
+	rm -f "$E/$w/chm"
+done
+# a .git pointer's repository: its whole top directory is pinned (a
+# rename of it would swap in another), and one reached through a
+# symbolic link cannot be pinned at all
+mkdir -p "$E/gp/ws/meta" "$E/gp/ws2/meta"
+git init -q --separate-git-dir="$E/gp/ws/meta/repo" "$E/gp/ws"
+git init -q --separate-git-dir="$E/gp/ws2/meta/repo" "$E/gp/ws2"
+ln -s meta "$E/gp/ws2/link" && echo "gitdir: link/repo" >"$E/gp/ws2/.git"
+[ "$(id -u)" -eq 0 ] && chown -R vtctest:vtctest "$E/gp"
+boxws=$E/gp/ws box -- /bin/sh -c 'mv meta meta2; mkdir other && mv other other2 && echo moved' >"$tmp/gp.out" 2>&1
+t "escape: the directory a .git pointer's repository lies in cannot be renamed (control: another can)" sh -c '
+	[ -d "$1/meta/repo" ] && ! [ -e "$1/meta2" ] && grep -qx moved "$2"' - "$E/gp/ws" "$tmp/gp.out"
+boxws=$E/gp/ws2 box -- /bin/true >"$tmp/gp.out" 2>&1
+t "a .git pointer that reaches its repository through a symbolic link: cannot be pinned, nothing runs" sh -c '
+	[ $1 -eq 1 ] && grep -q "names its repository through a symbolic link: it cannot be pinned" "$2"' - $? "$tmp/gp.out"
+# a command that takes the root's write bit away does not keep a new
+# .git there; one that hides a directory of the temp dir from its owner
+# does not keep it from being removed
+mkdir -p "$E/q5"
+[ "$(id -u)" -eq 0 ] && chown vtctest:vtctest "$E/q5"
+boxws=$E/q5 box -- /bin/sh -c 'mkdir .git && chmod 555 .; mkdir -p $TMPDIR/d/e && echo x >$TMPDIR/d/e/f && chmod 500 $TMPDIR/d/e && chmod 0 $TMPDIR/d; echo "tmp=$TMPDIR"' >"$tmp/q5.out" 2>&1
+t "escape: chmod 555 of the root does not keep a new .git from being moved aside" sh -c '
+	! [ -e "$1/.git" ] && ls -d "$1"/.git.vtcode-quarantine-* >/dev/null && grep -q "it was moved to .git.vtcode-quarantine-" "$2"' - "$E/q5" "$tmp/q5.out"
+t "the temp dir goes even with a directory in it its owner may not enter" sh -c '
+	d=$(sed -n "s/^tmp=//p" "$1") && [ -n "$d" ] && ! [ -e "$d" ]' - "$tmp/q5.out"
+if [ "$(id -u)" -eq 0 ]; then
+	echo s >/etc/vtcode-test-$$ && chmod 600 /etc/vtcode-test-$$
+	(cd "$E/ws" && "$E/bin/vtcode" sandbox -- /bin/sh -c "chmod 4777 /etc/vtcode-test-$$; chown 1:1 /etc/vtcode-test-$$") >"$tmp/ch.out" 2>&1
+	t "escape as root: chmod and chown of a root file in /etc: read-only, unchanged" sh -c '
+		[ "$(stat -c "%a %u" "$1")" = "600 0" ] && grep -q "Read-only file system" "$2"' - "/etc/vtcode-test-$$" "$tmp/ch.out"
+	rm -f "/etc/vtcode-test-$$"
+fi
 escapes "$E/bare" " (bare workspace)"
 t "escape: the home, the sibling, /etc and the protected paths are untouched" sh -c '
 	[ "$(cat "$1/ws/.vt-workspace-trust")" = "{}" ] && ! [ -e "$1/ws/.vtcode/x" ] && [ -d "$1/ws/.git/hooks" ] &&
@@ -701,11 +747,12 @@ chmod 600 "$E/up/xdg/vtcode/tool-policy.json"
 (cd "$E/up/ws" && asuser env XDG_CONFIG_HOME="$E/up/xdg" HOME="$E/up/home" "$E/bin/vtcode" trust >/dev/null 2>&1)
 (cd "$E/up/ws" && nouserns "$E/bin/vtcode" sandbox -- /bin/true) >"$tmp/up.out" 2>&1
 t "no user namespaces, a git workspace: vtcode sandbox refuses, and says why" sh -c '
-	[ $1 -eq 1 ] && grep -q "protected paths need a private mount namespace (unprivileged user namespaces): Operation not permitted" "$2"' - $? "$tmp/up.out"
+	[ $1 -eq 1 ] && grep -q "the protected paths and the read-only view outside the workspace need a private mount namespace (unprivileged user namespaces): Operation not permitted" "$2"' - $? "$tmp/up.out"
 (cd "$E/up/ws" && asuser "$E/bin/vtcode" sandbox -- /bin/true) >"$tmp/up.out" 2>&1
 t "control: with user namespaces the same command runs" [ $? -eq 0 ]
 (cd "$E/bare" && nouserns "$E/bin/vtcode" sandbox -- /bin/true) >"$tmp/up.out" 2>&1
-t "no user namespaces, nothing to pin: vtcode sandbox runs" [ $? -eq 0 ]
+t "no user namespaces, nothing to pin: vtcode sandbox refuses too (nothing outside would be read-only to chmod)" sh -c '
+	[ $1 -eq 1 ] && grep -q "need a private mount namespace" "$2"' - $? "$tmp/up.out"
 # urun COMMAND [WRAPPER]: the unit driver's run_command as the user
 urun() { (cd "$E/up/ws" && ${2:-asuser} /usr/bin/env XDG_CONFIG_HOME="$E/up/xdg" HOME="$E/up/home" setsid -w "$top/tests/unit" run "$1" </dev/null) >"$tmp/up.out" 2>&1; }
 urun 'ls -1a' nouserns
@@ -713,7 +760,7 @@ t "no user namespaces: a read-only command still runs, unasked" sh -c '
 	[ $1 -eq 0 ] && grep -qx .git "$2" && grep -q "^\[exit status 0\]" "$2"' - $? "$tmp/up.out"
 urun 'mkdir built' nouserns
 t "no user namespaces: a command approved earlier is asked about again (no terminal: refused), and the reason says why" sh -c '
-	[ $1 -eq 3 ] && grep -q "^deny: mkdir: .*the protected paths are writable here (protected paths need a private mount namespace.*no terminal to ask on" "$2" &&
+	[ $1 -eq 3 ] && grep -q "^deny: mkdir: .*the protected paths are writable here, and files outside the workspace can have their modes changed (the protected paths and the read-only view outside the workspace need a private mount namespace.*no terminal to ask on" "$2" &&
 	! [ -e "$3" ]' - $? "$tmp/up.out" "$E/up/ws/built"
 urun 'mkdir built'
 t "control: with user namespaces the approval counts and the command runs" sh -c '
@@ -742,7 +789,7 @@ t "control: the same 201 stages in a workdir they can enter run (exit 0)" sh -c 
 t "run_command: a workdir the policy cannot enter to read the line from is refused, nothing run" sh -c '
 	[ $1 -eq 3 ] && grep -qx "workdir: locked: Permission denied" "$2"' - $? "$tmp/up.out"
 (cd "$E/up/ws" && nouserns /usr/bin/env XDG_CONFIG_HOME="$E/up/xdg" HOME="$E/up/home" "$E/bin/vtcode" check) >"$tmp/up.out" 2>&1
-t "no user namespaces: vtcode check says the protected paths cannot be pinned and what follows" grep -q "^sandbox: protected paths: cannot be pinned (protected paths need a private mount namespace (unprivileged user namespaces): Operation not permitted; are unprivileged user namespaces off?.*commands that are not read-only are asked about every time (a yes given earlier does not count), and vtcode sandbox refuses$" "$tmp/up.out"
+t "no user namespaces: vtcode check says the protected paths cannot be pinned and what follows" grep -q "^sandbox: protected paths: cannot be pinned, and nothing outside the workspace is read-only to chmod, chown and touch (the protected paths and the read-only view outside the workspace need a private mount namespace (unprivileged user namespaces): Operation not permitted; are unprivileged user namespaces off?.*commands that are not read-only are asked about every time (a yes given earlier does not count), and vtcode sandbox refuses$" "$tmp/up.out"
 t "Landlock capped at ABI 0 (below config.h's floor): refuses to run" sh -c '
 	cd "$1/ws" && VTCODE_LANDLOCK_ABI_MAX=0 "$2" sandbox -- /bin/true 2>"$1/e"; [ $? -eq 1 ] &&
 	grep -q "below the floor config.h sets (1): refusing to run unsandboxed" "$1/e"' - "$E" "$E/bin/vtcode"
@@ -1225,12 +1272,12 @@ if mock "$lw/s3.json"; then
 		grep -q "^proxy: none (direct: loopback is never proxied)$" out && grep -q "^sandbox: Landlock ABI [1-9]: files" out &&
 		grep -q "^agent: restricted itself (Landlock ABI [1-9]" out' - "$lw"
 	t "vtcode check: each wall tried, not assumed: the namespace (no protected path here) and the seccomp filter in force" sh -c '
-		cd "$1" && grep -q "^sandbox: protected paths: none in this workspace (a .git or .vtcode that a command creates is moved aside; a trust file it writes has no valid seal); a private mount namespace would pin them$" out &&
+		cd "$1" && grep -q "^sandbox: protected paths: none in this workspace (a .git or .vtcode that a command creates is moved aside; a trust file it writes has no valid seal); all outside the workspace, the temp dirs. base and vtcode.s own directories is read-only in a private mount namespace$" out &&
 		grep -q "^sandbox: seccomp: in force (a filter of [0-9]* instructions, required)$" out' - "$lw"
 	mkdir -p "$lw/gws" && git init -q "$lw/gws"
 	(cd "$lw/gws" && XDG_CONFIG_HOME="$lw/xdg" "$vt" check >"$lw/outg" 2>&1)
 	t "vtcode check in a git workspace: the protected paths pinned in the namespace (exit 0)" sh -c '
-		[ $1 -eq 0 ] && grep -q "^sandbox: protected paths: pinned read-only in a private mount namespace$" "$2"' - $? "$lw/outg"
+		[ $1 -eq 0 ] && grep -q "^sandbox: protected paths: pinned read-only in a private mount namespace, where all outside the workspace, the temp dirs. base and vtcode.s own directories is read-only too$" "$2"' - $? "$lw/outg"
 	(cd "$lw/ws" && XDG_CONFIG_HOME="$lw/xdg" VTCODE_LANDLOCK_ABI_MAX=2 "$vt" check >"$lw/out2" 2>&1)
 	t "vtcode check at Landlock ABI 2: what is covered, what is missing and from which kernel; commands still run (exit 0)" sh -c '
 		[ $1 -eq 0 ] && grep -q "^sandbox: Landlock ABI 2: files, renames across dirs; missing: truncate (ABI 3, Linux 6.2), TCP ports (ABI 4, Linux 6.7)" "$2"' - $? "$lw/out2"
@@ -1652,8 +1699,9 @@ if command -v valgrind >/dev/null 2>&1; then
 	vg "vtcode sandbox refuses when Landlock is missing (valgrind knows no Landlock)" sandbox -- /bin/true
 	grep -q "below the floor" "$tmp/vg.out" || bad "valgrind: sandbox refused for the right reason"
 	# The runner itself: valgrind 3.19 knows neither Landlock nor
-	# seccomp(2), so build/vg/unit has both floors at 0 and its commands
-	# run without those walls (tests/escape tests the walls natively).
+	# seccomp(2) nor mount_setattr, so build/vg/unit has both floors and
+	# SBXRDONLY at 0 and its commands run without those walls
+	# (tests/escape tests the walls natively).
 	# valgrind lets a program set RLIMIT_NOFILE only to valgrind's own
 	# limit: the soft limit it starts with, less the 12 fds it keeps.
 	nofile=$(sed -n 's/^#define RLIMNOFILE *\([0-9]*\).*/\1/p' config.h)
@@ -1662,14 +1710,14 @@ if command -v valgrind >/dev/null 2>&1; then
 	t "control: these valgrind flags fail a program that leaks 64 bytes" sh -c '
 		$1 -o "$2/leak" "$2/leak.c" && valgrind $3 "$2/leak" >/dev/null 2>&1; [ $? -eq 99 ]' - "${CC:-cc}" "$vw" "$vgflags"
 	if $MAKE -s build/vg/unit >"$tmp/vgb" 2>&1; then
-		ok "the runner builds for valgrind (both floors 0, in a copy of config.h)"
+		ok "the runner builds for valgrind (both floors and SBXRDONLY 0, in a copy of config.h)"
 		(cd "$ws" && ulimit -n $((nofile + 12)) && valgrind $vgflags "$top/build/vg/unit" runmany 1000) >"$tmp/vgrun" 2>&1
 		t "valgrind: the runner 1,000 times: no memory errors or leaks, no fds or children left" sh -c '
 			[ $1 -eq 0 ] && grep -q "^1000 runs, 0 failed, fds \([0-9]*\) then \1, children left 0$" "$2" &&
 			! grep "^==[0-9]*== " "$2" | grep -v "unhandled ioctl 0x5441 \|This could cause spurious\|See README_MISSING_SYSCALL" | grep -q . ||
 			{ tail -20 "$2"; false; }' - $? "$tmp/vgrun"
 	else
-		bad "the runner builds for valgrind (both floors 0, in a copy of config.h)"
+		bad "the runner builds for valgrind (both floors and SBXRDONLY 0, in a copy of config.h)"
 		sed 's/^/    /' "$tmp/vgb" | head -20
 	fi
 else

@@ -453,6 +453,7 @@ static const char *sbxunpinnedwhy(void);
 static void sbxquarantine(Buf *out);
 /* runner */
 static const char *runtmpwhere(void);
+static const char *runtmpuser(void);
 static const char *runtmp(void);
 static void rmtree(int dfd, const char *name);
 static void runtmpclean(void);
@@ -541,6 +542,9 @@ typedef char assert_cmdrules[(LEN(cmdrules) >= 1) ? 1 : -1];
 typedef char assert_sizes[(MAXWRITESIZE <= MAXJSONSIZE &&
     MAXCMDLEN <= MAXJSONSIZE) ? 1 : -1];
 
+/* why no command runs any more this session: a protected directory a
+ * command made could not be moved aside; "" while all is well */
+static char sbxbroken[320];
 /* protected directories moved aside when a command creates them */
 static const char *const quarantined[] = { ".git", ".vtcode" };
 static int existed[LEN(quarantined)];
@@ -739,7 +743,8 @@ static Evs evs = { 0, 0, -1, -1, "", { 0 }, 0, 0, "", "" };
 static int lastexit = -1, lasttrunc;    /* run_command's last line */
 static StoreMeta store;                 /* the session being kept */
 static int selfabi = -1;                /* the agent's own Landlock ABI */
-static char runtmpdir[64];              /* commands' HOME and TMPDIR */
+static char runtmpdir[80];              /* commands' HOME and TMPDIR */
+static char runtmpusr[64];              /* its parent: BASE/vtcode-UID */
 static pid_t runtmpowner;               /* the process that removes it */
 static const char *flagmodel, *flagprovider, *flagbaseurl;
 
@@ -6814,7 +6819,8 @@ policyone(char **argv, int argc, int piped, Verdict *v)
 	if ((unpinned = sbxunpinnedwhy()) != NULL) {
 		n = strlen(sv.why);
 		snprintf(sv.why + n, sizeof(sv.why) - n, "; and the protected "
-		    "paths are writable here (%s)", unpinned);
+		    "paths are writable here, and files outside the workspace "
+		    "can have their modes changed (%s)", unpinned);
 	} else if (!piped && approved("run_command", argv, argc, NULL)) {
 		sv.d = Allow;
 		snprintf(sv.why, sizeof(sv.why), "%s: this exact command was "
@@ -7910,6 +7916,45 @@ sbxgitdir(char *gd)
 	    lstat(path, &st) == 0;
 }
 
+/* does the root's .git pointer file reach its target through a symbolic
+ * link inside the workspace?  1 or 0 */
+static int
+sbxgitlinked(void)
+{
+	char path[2 * PATH_MAX + 16], buf[PATH_MAX], c;
+	struct stat st;
+	ssize_t n;
+	size_t k, r = strlen(wsroot);
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/.git", wsroot);
+	if ((fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) < 0)
+		return 0;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	buf[n > 0 ? n : 0] = '\0';
+	buf[strcspn(buf, "\r\n")] = '\0';
+	if (strncmp(buf, "gitdir: ", 8) != 0)
+		return 0;
+	snprintf(path, sizeof(path), "%s%s%s", buf[8] == '/' ? "" : wsroot,
+	    buf[8] == '/' ? "" : "/", buf + 8);
+	if (strncmp(path, wsroot, r) != 0 || path[r] != '/')
+		return 0;       /* outside: Landlock keeps it read-only */
+	/* each component after the root, as written: cut after it,
+	 * lstat, put the byte back */
+	for (k = r + 1; path[k] != '\0'; k++) {
+		if (path[k] == '/' || (path[k + 1] != '/' &&
+		    path[k + 1] != '\0'))
+			continue;
+		c = path[k + 1];
+		path[k + 1] = '\0';
+		if (lstat(path, &st) == 0 && S_ISLNK(st.st_mode))
+			return 1;
+		path[k + 1] = c;
+	}
+	return 0;
+}
+
 /* bind path onto itself; read-only unless rw.  Flags the original mount
  * has locked (nosuid, nodev, noexec) must be kept in a user namespace */
 static int
@@ -7952,7 +7997,8 @@ sbxnamespace(char *why, size_t wsz)
 		goto fail;
 	if (unshare(geteuid() == 0 ? CLONE_NEWNS : CLONE_NEWUSER |
 	    CLONE_NEWNS) != 0) {
-		snprintf(why, wsz, "protected paths need a private mount "
+		snprintf(why, wsz, "the protected paths and the read-only "
+		    "view outside the workspace need a private mount "
 		    "namespace (unprivileged user namespaces): %s",
 		    strerror(errno));
 		prctl(PR_SET_DUMPABLE, 0L, 0L, 0L, 0L);
@@ -7983,6 +8029,70 @@ fail:
 	return -1;
 }
 
+/*
+ * Landlock says what a command may open for writing, not what it may
+ * chmod, chown, touch or give an extended attribute: it has no right
+ * for those, so a command could make ~/.ssh readable by everyone, or as
+ * root make /etc/passwd anyone's.  So in the private namespace every
+ * mount is made read-only (mount_setattr, recursive), but for islands,
+ * bound onto themselves first: the workspace, the base of the commands'
+ * temp dirs, and vtcode's own state and config directories.  Islands
+ * inside another are part of it.  0, or -1 with why.
+ */
+#define VT_SYS_mount_setattr 442        /* the same on every arch */
+#define VT_AT_RECURSIVE 0x8000
+#define VT_MOUNT_ATTR_RDONLY 0x1ULL
+static int
+sbxreadonly(char *why, size_t wsz)
+{
+	struct { uint64_t set, clr, prop, userns; } attr;
+	char isl[4][PATH_MAX];
+	size_t i, j, k, n = 0;
+
+	snprintf(isl[n++], PATH_MAX, "%s", wsroot);
+	snprintf(isl[n++], PATH_MAX, "%s", runtmpuser());
+	if (xdgdir("XDG_STATE_HOME", ".local/state", 1, isl[n], PATH_MAX) ==
+	    0)
+		n++;
+	if (xdgdir("XDG_CONFIG_HOME", ".config", 1, isl[n], PATH_MAX) == 0)
+		n++;
+	for (i = 0; i < n; i++) {
+		/* beneath (or the same as) another island: already one */
+		for (j = 0; j < n; j++) {
+			k = strlen(isl[j]);
+			if (j != i && k > 0 && strncmp(isl[i], isl[j], k) == 0 &&
+			    (isl[i][k] == '/' || (isl[i][k] == '\0' && j < i) ||
+			    strcmp(isl[j], "/") == 0))
+				break;
+		}
+		if (j < n) {
+			isl[i][0] = '\0';
+			continue;
+		}
+		if (mount(isl[i], isl[i], "none", MS_BIND | MS_REC, NULL) != 0)
+			goto fail;
+	}
+	memset(&attr, 0, sizeof(attr));
+	attr.set = VT_MOUNT_ATTR_RDONLY;
+	if (syscall(VT_SYS_mount_setattr, AT_FDCWD, "/", VT_AT_RECURSIVE,
+	    &attr, sizeof(attr)) != 0) {
+		if (errno == ENOSYS && !SBXRDONLY)
+			return 0;
+		goto fail;
+	}
+	memset(&attr, 0, sizeof(attr));
+	attr.clr = VT_MOUNT_ATTR_RDONLY;
+	for (i = 0; i < n; i++)
+		if (isl[i][0] != '\0' && syscall(VT_SYS_mount_setattr,
+		    AT_FDCWD, isl[i], 0, &attr, sizeof(attr)) != 0)
+			goto fail;
+	return 0;
+fail:
+	snprintf(why, wsz, "read-only view outside the workspace: %s",
+	    strerror(errno));
+	return -1;
+}
+
 /* rel (beneath the root) is bound: sbxquarantine() leaves it be */
 static void
 sbxbound(const char *rel)
@@ -7995,10 +8105,11 @@ sbxbound(const char *rel)
 }
 
 /*
- * Pin the protected paths, once.  A workspace with none of them (no
- * .git, no .vtcode ...) needs no namespace: there is nothing to bind,
- * and one that a command creates is moved aside after it either way
- * (sbxquarantine).  0, or -1 with why.
+ * Make the commands' view of the files, once: a private mount namespace
+ * where all is read-only but the islands (sbxreadonly), and the
+ * protected paths bound read-only in it.  One that is missing, and that
+ * a command creates, is moved aside after it (sbxquarantine).  0, or -1
+ * with why.
  */
 static int
 sbxprotect(char *why, size_t wsz)
@@ -8023,7 +8134,7 @@ sbxprotect(char *why, size_t wsz)
 	 * a path that appears after the count above is moved aside */
 	memset(existed, 0, sizeof(existed));
 	(void)runtmpwhere();    /* while the ids are still the real ones */
-	if (n > 0 && sbxnamespace(why, wsz) != 0) {
+	if (sbxnamespace(why, wsz) != 0) {
 		/* for good: the policy asks about commands instead */
 		snprintf(sbxunpinned, sizeof(sbxunpinned), "%s", why);
 		for (i = 0; i < LEN(quarantined); i++) {
@@ -8033,6 +8144,8 @@ sbxprotect(char *why, size_t wsz)
 		}
 		return -1;
 	}
+	if (sbxreadonly(why, wsz) != 0)
+		return -1;
 	/*
 	 * .git: the whole directory read-only.  A list of the files in it
 	 * that decide what git runs (config, hooks, commondir,
@@ -8045,9 +8158,22 @@ sbxprotect(char *why, size_t wsz)
 	 */
 	snprintf(git, sizeof(git), "%s/.git", wsroot);
 	if (n > 0 && lstat(git, &st) == 0) {
-		if (S_ISREG(st.st_mode) && sbxgitdir(gd) && sbxbind(gd, 0)
-		    != 0)
-			goto fail;
+		/* a pointer's repository: all of the top directory it lies
+		 * in, or renaming that directory would swap in another; and
+		 * never one reached through a symbolic link, which a
+		 * command could point elsewhere */
+		if (S_ISREG(st.st_mode) && sbxgitdir(gd)) {
+			if (sbxgitlinked()) {
+				snprintf(why, wsz, "%s names its repository "
+				    "through a symbolic link: it cannot be "
+				    "pinned, refusing to run", git);
+				return -1;
+			}
+			gd[strlen(wsroot) + 1 + strcspn(gd + strlen(wsroot) +
+			    1, "/")] = '\0';
+			if (sbxbind(gd, 0) != 0)
+				goto fail;
+		}
 		if (sbxbind(git, 0) != 0)
 			goto fail;
 		sbxbound(".git");
@@ -8114,15 +8240,27 @@ sbxquarantine(Buf *out)
 		hexenc(rnd, sizeof(rnd), hex);
 		snprintf(to, sizeof(to), "%s/%s.vtcode-quarantine-%s", wsroot,
 		    quarantined[i], hex);
-		if (rename(from, to) == 0)
+		/* a command may have taken the root's write bit away (chmod
+		 * is not Landlock's): give it back, the root is the user's */
+		if (rename(from, to) != 0 && (errno == EACCES || errno ==
+		    EPERM) && stat(wsroot, &st) == 0 && st.st_uid == geteuid()
+		    && chmod(wsroot, (st.st_mode & 07777) | S_IWUSR | S_IXUSR)
+		    == 0)
+			errno = rename(from, to) == 0 ? 0 : errno;
+		if (lstat(from, &st) != 0)
 			bufaddf(out, "\n[vtcode: the command created %s, which "
 			    "vtcode could not protect; it was moved to %s]\n",
 			    quarantined[i], to + strlen(wsroot) + 1);
-		else
-			bufaddf(out, "\n[vtcode: the command created %s and it "
-			    "could not be moved aside (%s): do not run git "
-			    "there before you look at it]\n", quarantined[i],
+		else {
+			/* fail closed: nothing more runs in this session */
+			snprintf(sbxbroken, sizeof(sbxbroken), "a command "
+			    "created %s and it could not be moved aside (%s): "
+			    "no more commands run here; do not run git there "
+			    "before you look at it", quarantined[i],
 			    strerror(errno));
+			bufaddf(out, "\n[vtcode: %s]\n", sbxbroken);
+			warnx("%s", sbxbroken);
+		}
 	}
 }
 
@@ -8451,7 +8589,7 @@ runtmpsafe(const char *base, int picky)
 	struct statvfs sv;
 	struct stat st;
 
-	if (strlen(base) + 16 > sizeof(runtmpdir) || stat(base, &st) != 0 ||
+	if (strlen(base) + 32 > sizeof(runtmpusr) || stat(base, &st) != 0 ||
 	    !S_ISDIR(st.st_mode))
 		return 0;
 	if ((st.st_mode & (S_IWGRP | S_IWOTH)) && !(st.st_mode & S_ISVTX))
@@ -8488,23 +8626,50 @@ runtmpwhere(void)
 	return base;
 }
 
+/*
+ * The user's own directory in the temp dirs' base, BASE/vtcode-UID: a
+ * directory of ours that no one else may enter, made if it is missing
+ * and kept (tmux's way).  The session temp dirs go inside it, and it is
+ * the island the read-only view leaves writable (sbxreadonly): the rest
+ * of /tmp, where other programs keep sockets of this user, stays
+ * read-only to chmod.  Dies when the name is taken by anything else.
+ */
+static const char *
+runtmpuser(void)
+{
+	const char *base;
+	struct stat st;
+
+	if (runtmpusr[0] != '\0')
+		return runtmpusr;
+	if ((base = runtmpwhere()) == NULL)
+		die("no directory for the commands' temp dir in config.h's "
+		    "runtmpbases (owned by root or you, sticky if others may "
+		    "write, on a writable file system)");
+	snprintf(runtmpusr, sizeof(runtmpusr), "%s/vtcode-%lu", base,
+	    (unsigned long)geteuid());
+	if (mkdir(runtmpusr, 0700) != 0 && errno != EEXIST)
+		die("%s:", runtmpusr);
+	if (lstat(runtmpusr, &st) != 0 || !S_ISDIR(st.st_mode) ||
+	    st.st_uid != geteuid() || (st.st_mode & 077) != 0)
+		die("%s: not a directory of yours that no one else may enter "
+		    "(mode 0700): refusing to put the commands' temp dir "
+		    "there", runtmpusr);
+	return runtmpusr;
+}
+
 /* the private per-session temp dir, HOME and TMPDIR of every command */
 static const char *
 runtmp(void)
 {
 	char *dir = runtmpdir;
-	const char *base;
 
 	if (dir[0] != '\0')
 		return dir;
-	if ((base = runtmpwhere()) == NULL)
-		die("no directory for the commands' temp dir in config.h's "
-		    "runtmpbases (owned by root or you, sticky if others may "
-		    "write, on a writable file system)");
-	snprintf(dir, sizeof(runtmpdir), "%s/vtcode-XXXXXX", base);
+	snprintf(dir, sizeof(runtmpdir), "%s/XXXXXX", runtmpuser());
 	if (mkdtemp(dir) == NULL) {
 		dir[0] = '\0';
-		die("mkdtemp %s/vtcode-XXXXXX:", base);
+		die("mkdtemp %s/XXXXXX:", runtmpuser());
 	}
 	runtmpowner = getpid();
 	return dir;
@@ -8516,16 +8681,25 @@ rmtree(int dfd, const char *name)
 {
 	DIR *d;
 	struct dirent *e;
+	struct stat st;
 	int fd;
 
 	if (unlinkat(dfd, name, 0) == 0 || errno == ENOENT)
 		return;
+	/* a command may have taken the bits that read or empty a
+	 * directory of its own away: give them back (no link followed) */
 	if ((fd = openat(dfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
-	    O_CLOEXEC)) < 0 || (d = fdopendir(fd)) == NULL) {
+	    O_CLOEXEC)) < 0 && errno == EACCES && fstatat(dfd, name, &st,
+	    AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR(st.st_mode) && fchmodat(dfd,
+	    name, 0700, 0) == 0)
+		fd = openat(dfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
+		    O_CLOEXEC);
+	if (fd < 0 || (d = fdopendir(fd)) == NULL) {
 		if (fd >= 0)
 			close(fd);
 		return;
 	}
+	(void)fchmod(fd, 0700);
 	while ((e = readdir(d)) != NULL)
 		if (strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0)
 			rmtree(dirfd(d), e->d_name);
@@ -8588,7 +8762,7 @@ runchild(const Spawn *sp)
 		{ RLIMIT_FSIZE, RLIMFSIZE }, { RLIMIT_NOFILE, RLIMNOFILE },
 		{ RLIMIT_NPROC, RLIMNPROC }, { RLIMIT_CORE, 0 },
 	};
-	char *env[LEN(runenv) + 6], home[80], tmp[80], why[256];
+	char *env[LEN(runenv) + 6], home[96], tmp[96], why[256];
 	struct rlimit rl;
 	struct sigaction sa;
 	size_t i, n = 0;
@@ -8942,6 +9116,10 @@ runpipe(char *const *argvs[], int n, int gated, const char *workdir,
 	r->status = -1;
 	if (n < 1 || n > MAXCMDSTAGES) {
 		snprintf(why, wsz, "a pipeline of 1 to %d commands", MAXCMDSTAGES);
+		return -1;
+	}
+	if (sbxbroken[0] != '\0') {
+		snprintf(why, wsz, "%s", sbxbroken);
 		return -1;
 	}
 	if ((abi = sbxabi()) < SBXLANDLOCKMIN) {
@@ -11847,9 +12025,8 @@ selfsandbox(const Endpoint *ep, char *why, size_t wsz)
 		    sbxrule(rfd, "/dev/pts", dev | LLF_READ_DIR, fs) != 0 ||
 		    sbxrule(rfd, u, rw, fs) != 0 ||
 		    /* the temp dir itself goes at exit: an empty dir in
-		     * its base (/tmp, else /dev/shm) is all this lets vtcode
-		     * remove */
-		    sbxrule(rfd, runtmpwhere(), 1ULL << 4 /* REMOVE_DIR */,
+		     * BASE/vtcode-UID is all this lets vtcode remove */
+		    sbxrule(rfd, runtmpuser(), 1ULL << 4 /* REMOVE_DIR */,
 		    fs) != 0)
 			goto fail;
 	}
@@ -12246,15 +12423,12 @@ checkwalls(void)
 		 * 1: the protected paths cannot be pinned, nothing runs
 		 * (why on the pipe); bit 2: the filter would not load
 		 * (after the namespace: the filter refuses new ones); bit
-		 * 4: the workspace has none of them, and the namespace the
-		 * runner would not need here is tried anyway, for the
-		 * repository next door; bit 8: no namespace can be made,
-		 * the policy asks instead (why on the pipe) */
+		 * 4: the workspace has none of them; bit 8: no namespace
+		 * can be made, the policy asks instead (why on the pipe) */
 		close(pp[0]);
 		st = (n = sbxpinnable(nswhy, sizeof(nswhy))) == 0 ? 4 : 0;
-		if (n < 0 || (n == 0 ? sbxnamespace(nswhy, sizeof(nswhy)) :
-		    sbxprotect(nswhy, sizeof(nswhy))) != 0) {
-			st |= n == 0 || sbxunpinned[0] != '\0' ? 8 : 1;
+		if (n < 0 || sbxprotect(nswhy, sizeof(nswhy)) != 0) {
+			st |= sbxunpinned[0] != '\0' ? 8 : 1;
 			if (write(pp[1], nswhy, strlen(nswhy)) < 0)
 				st |= 1;
 		}
@@ -12284,17 +12458,12 @@ checkwalls(void)
 	    "namespaces off? see the sysctls "
 	    "kernel.unprivileged_userns_clone and user.max_user_namespaces, "
 	    "and AppArmor's restrict_unprivileged_userns" : "";
-	if ((st & 12) == 12)
-		printf("sandbox: protected paths: none in this workspace; "
-		    "where there are some (a .git) they cannot be pinned "
-		    "(%s%s): there, commands that are not read-only are asked "
-		    "about every time, and vtcode sandbox refuses\n", nswhy,
-		    hint);
-	else if (st & 8)
-		printf("sandbox: protected paths: cannot be pinned (%s%s): "
-		    "commands that are not read-only are asked about every "
-		    "time (a yes given earlier does not count), and vtcode "
-		    "sandbox refuses\n", nswhy, hint);
+	if (st & 8)
+		printf("sandbox: protected paths: cannot be pinned, and "
+		    "nothing outside the workspace is read-only to chmod, "
+		    "chown and touch (%s%s): commands that are not read-only "
+		    "are asked about every time (a yes given earlier does not "
+		    "count), and vtcode sandbox refuses\n", nswhy, hint);
 	else if (st & 1)
 		printf("sandbox: protected paths: missing (%s%s): commands are "
 		    "refused\n", nswhy[0] ? nswhy : "the probe did not run",
@@ -12302,11 +12471,14 @@ checkwalls(void)
 	else if (st & 4)
 		printf("sandbox: protected paths: none in this workspace (a "
 		    ".git or .vtcode that a command creates is moved aside; "
-		    "a trust file it writes has no valid seal); a private "
-		    "mount namespace would pin them\n");
+		    "a trust file it writes has no valid seal); all outside "
+		    "the workspace, the temp dirs' base and vtcode's own "
+		    "directories is read-only in a private mount namespace\n");
 	else
 		printf("sandbox: protected paths: pinned read-only in a "
-		    "private mount namespace\n");
+		    "private mount namespace, where all outside the workspace, "
+		    "the temp dirs' base and vtcode's own directories is "
+		    "read-only too\n");
 	if (st & 2)
 		printf("sandbox: seccomp: missing (%s): %s\n", why[0] ? why :
 		    "the kernel would not load the filter", SBXSECCOMP ?

@@ -6,9 +6,10 @@
 # the same number of times each, interleaved, and prints the medians and
 # the added cost of each wrapper.  Target: vtcode's added cost at most a
 # third of bubblewrap's.  vtcode runs twice: in an empty workspace, where
-# there is no protected path to pin and so no namespace, and in a git
-# repository, where .git is bound read-only in a mount namespace.  Never
-# fails because of speed.
+# there is no protected path to pin, and in a git repository, where .git
+# is bound read-only as well; both in a mount namespace where all but the
+# workspace, the temp dir and vtcode's own directories is read-only.
+# Never fails because of speed.
 #
 # usage: sh bench/sandbox.sh [RUNS]
 set -e

@@ -493,11 +493,9 @@ testruntmp(void)
 	T(runtmpsafe(f, 0) == 0);               /* not a directory */
 	snprintf(m, sizeof(m), "%s/missing", base);
 	T(runtmpsafe(m, 0) == 0);
-	/* no room left for "/vtcode-XXXXXX" in runtmpdir */
-	T(runtmpsafe("/tmp/////////////////////////////////////////////////",
-	    0) == 0);
-	T(runtmpsafe("/tmp//////////////////////////////////////////", 0) ==
-	    1);
+	/* no room left for "/vtcode-UID/XXXXXX" (base: 32 bytes at most) */
+	T(runtmpsafe("/tmp/////////////////////////////", 0) == 0);   /* 33 */
+	T(runtmpsafe("/tmp////////////////////////////", 0) == 1);    /* 32 */
 	unlink(f);
 	/* read-only, noexec and small file systems: tmpfs mounts in a user
 	 * and mount namespace of a child's own, where it is root */
