@@ -473,6 +473,12 @@ t "edit_file: overlapping matches are not unique (aa is in aaa twice)" sh -c '
 t "control: edit_file: the whole of aaa is unique" sh -c '
 	cd "$1/ws" && "$2" tool edit_file "{\"path\":\"src/aaa\",\"old_string\":\"aaa\",\"new_string\":\"b\"}" | grep -q "1 replacement" &&
 	[ "$(cat src/aaa)" = b ]' - "$tw2" "$top/tests/unit"
+head -c 2000000 /dev/zero | tr '\0' a >"$tw2/ws/src/as"
+t "edit_file: a 100 KB old_string over 2 MB of its own letter answers at once (not file size times its length)" sh -c '
+	cd "$1/ws" && o=$(head -c 100000 /dev/zero | tr "\0" a) &&
+	! timeout 60 "$2" tool edit_file "{\"path\":\"src/as\",\"old_string\":\"$o\",\"new_string\":\"b\"}" >"$1/o" &&
+	grep -q "matches 20 times" "$1/o"' - "$tw2" "$top/tests/unit"
+rm -f "$tw2/ws/src/as"
 t "edit_file: replace_all replaces every match" sh -c '
 	cd "$1/ws" && "$2" tool edit_file "{\"path\":\"src/a.txt\",\"old_string\":\"two\",\"new_string\":\"2\",\"replace_all\":true}" | grep -q "2 replacements" &&
 	! grep -q two src/a.txt' - "$tw2" "$top/tests/unit"
@@ -643,6 +649,12 @@ t "escape: chmod 555 of the root does not keep a new .git from being moved aside
 	! [ -e "$1/.git" ] && ls -d "$1"/.git.vtcode-quarantine-* >/dev/null && grep -q "it was moved to .git.vtcode-quarantine-" "$2"' - "$E/q5" "$tmp/q5.out"
 t "the temp dir goes even with a directory in it its owner may not enter" sh -c '
 	d=$(sed -n "s/^tmp=//p" "$1") && [ -n "$d" ] && ! [ -e "$d" ]' - "$tmp/q5.out"
+if [ "$(id -u)" -eq 0 ] && mkdir -p "$E/mv/ws/vol" && mount -t tmpfs none "$E/mv/ws/vol" 2>/dev/null; then
+	(cd "$E/mv/ws" && "$E/bin/vtcode" sandbox -- /bin/sh -c 'echo x >vol/f && echo vol-ok; chmod 700 vol && echo chmod-ok') >"$tmp/mv.out" 2>&1
+	t "a mount inside the workspace (a tmpfs) stays writable in the read-only view" sh -c '
+		grep -qx vol-ok "$1" && grep -qx chmod-ok "$1"' - "$tmp/mv.out"
+	umount "$E/mv/ws/vol"
+fi
 if [ "$(id -u)" -eq 0 ]; then
 	echo s >/etc/vtcode-test-$$ && chmod 600 /etc/vtcode-test-$$
 	(cd "$E/ws" && "$E/bin/vtcode" sandbox -- /bin/sh -c "chmod 4777 /etc/vtcode-test-$$; chown 1:1 /etc/vtcode-test-$$") >"$tmp/ch.out" 2>&1
@@ -942,6 +954,26 @@ fin='{"choices":[{"index":0,"delta":{},"finish_reason":"tool_calls"}]}'
 txt() { printf '{"choices":[{"index":0,"delta":{"content":"%s"}}]}' "$1"; }
 stop='{"choices":[{"index":0,"delta":{},"finish_reason":"stop"}]}'
 
+# a pin that fails once vtcode is inside its namespace (a .git pointer
+# through a symbolic link) refuses every later command as well, as an
+# unprivileged user, where a second try at the namespace would fail
+# and must not be taken for a kernel without user namespaces
+mkdir -p "$E/gl/ws/real/repo" "$E/gl/xdg"
+echo 'ref: refs/heads/main' >"$E/gl/ws/real/repo/HEAD"
+ln -s real "$E/gl/ws/lnk" && printf 'gitdir: lnk/repo\n' >"$E/gl/ws/.git"
+[ "$(id -u)" -eq 0 ] && chown -R vtctest:vtctest "$E/gl"
+(cd "$E/gl/ws" && asuser env HOME="$E/gl" XDG_CONFIG_HOME="$E/gl/xdg" "$E/bin/vtcode" trust >/dev/null 2>&1)
+printf '{"steps":[{"sse":[{"choices":[{"index":0,"delta":{"tool_calls":[{"index":0,"id":"g","function":{"name":"run_command","arguments":"{\\"command\\":\\"ls -a\\"}"}}]}}]},%s]},{"sse":[%s,%s]}]}\n' "$fin" "$(txt done)" "$stop" >"$lw/gl.json"
+if mock "$lw/gl.json"; then
+	(cd "$E/gl/ws" && asuser env HOME="$E/gl" XDG_CONFIG_HOME="$E/gl/xdg" "$E/bin/vtcode" \
+	    --base-url "http://127.0.0.1:$(cat "$lw/m.port")/v1" -m test exec go >"$lw/out" 2>"$lw/err")
+	mockstop
+	t "a pin that fails inside the namespace: later commands are refused too, never run unpinned" sh -c '
+		$2 get "$1/m.log" 1 messages.3.content >"$1/gl.res" &&
+		grep -q "names its repository through a symbolic link" "$1/gl.res" && ! grep -q "lnk" "$1/gl.res"' - "$lw" "$q"
+else
+	bad "pin failure: the mock did not start"
+fi
 llm "streamed text: exactly the answer on stdout, exit 0" \
     "{\"steps\":[{\"sse_file\":\"$testdata/llm/openai/text.sse\",\"split\":7}]}" \
     '[ $rc -eq 0 ] && printf "%s\n" "$(sed -n "s/^text [0-9]* //p" '"$top"'/tests/llm/openai-text.expect)" | cmp - out &&

@@ -8080,11 +8080,15 @@ sbxreadonly(char *why, size_t wsz)
 			return 0;
 		goto fail;
 	}
+	/* an island whole, mounts inside it too (a volume, a tmpfs build
+	 * directory); one the system made read-only stays so (EPERM) */
 	memset(&attr, 0, sizeof(attr));
 	attr.clr = VT_MOUNT_ATTR_RDONLY;
 	for (i = 0; i < n; i++)
 		if (isl[i][0] != '\0' && syscall(VT_SYS_mount_setattr,
-		    AT_FDCWD, isl[i], 0, &attr, sizeof(attr)) != 0)
+		    AT_FDCWD, isl[i], VT_AT_RECURSIVE, &attr, sizeof(attr)) !=
+		    0 && (errno != EPERM || syscall(VT_SYS_mount_setattr,
+		    AT_FDCWD, isl[i], 0, &attr, sizeof(attr)) != 0))
 			goto fail;
 	return 0;
 fail:
@@ -8123,6 +8127,10 @@ sbxprotect(char *why, size_t wsz)
 
 	if (done)
 		return 0;       /* once: the agent may have done it early */
+	if (sbxbroken[0] != '\0') {
+		snprintf(why, wsz, "%s", sbxbroken);
+		return -1;
+	}
 	if (sbxunpinned[0] != '\0') {
 		snprintf(why, wsz, "%s", sbxunpinned);
 		return -1;
@@ -8144,8 +8152,10 @@ sbxprotect(char *why, size_t wsz)
 		}
 		return -1;
 	}
+	/* inside the namespace now: a failure from here on is for good,
+	 * never taken later for a kernel without user namespaces */
 	if (sbxreadonly(why, wsz) != 0)
-		return -1;
+		goto broken;
 	/*
 	 * .git: the whole directory read-only.  A list of the files in it
 	 * that decide what git runs (config, hooks, commondir,
@@ -8167,7 +8177,7 @@ sbxprotect(char *why, size_t wsz)
 				snprintf(why, wsz, "%s names its repository "
 				    "through a symbolic link: it cannot be "
 				    "pinned, refusing to run", git);
-				return -1;
+				goto broken;
 			}
 			gd[strlen(wsroot) + 1 + strcspn(gd + strlen(wsroot) +
 			    1, "/")] = '\0';
@@ -8195,6 +8205,8 @@ sbxprotect(char *why, size_t wsz)
 	return 0;
 fail:
 	snprintf(why, wsz, "protected paths: %s", strerror(errno));
+broken:
+	snprintf(sbxbroken, sizeof(sbxbroken), "%s", why);
 	return -1;
 }
 
@@ -9893,9 +9905,13 @@ tooledit(const JDoc *d, int args, Buf *out)
 		}
 	}
 	/* unique means no second match at all, overlapping ones too ("aa"
-	 * is in "aaa" twice); replace_all replaces left to right */
-	for (p = buf; (q = strstr(p, old)) != NULL; p = q + (all ? oldn : 1))
+	 * is in "aaa" twice); replace_all replaces left to right.  Both in
+	 * linear time: the count without overlaps, then one more look */
+	for (p = buf; (q = strstr(p, old)) != NULL; p = q + oldn)
 		count++;
+	if (count == 1 && !all && (q = strstr(buf, old)) != NULL &&
+	    strstr(q + 1, old) != NULL)
+		count = 2;
 	if (count == 0) {
 		line = closestline(buf, len, old);
 		toolerr(out, "%s: old_string not found", rel);
