@@ -1304,12 +1304,12 @@ if mock "$lw/s3.json"; then
 		grep -q "^proxy: none (direct: loopback is never proxied)$" out && grep -q "^sandbox: Landlock ABI [1-9]: files" out &&
 		grep -q "^agent: restricted itself (Landlock ABI [1-9]" out' - "$lw"
 	t "vtcode check: each wall tried, not assumed: the namespace (no protected path here) and the seccomp filter in force" sh -c '
-		cd "$1" && grep -q "^sandbox: protected paths: none in this workspace (a .git or .vtcode that a command creates is moved aside; a trust file it writes has no valid seal); all outside the workspace, the temp dirs. base and vtcode.s own directories is read-only in a private mount namespace$" out &&
+		cd "$1" && grep -q "^sandbox: protected paths: none in this workspace (a .git or .vtcode that a command creates is moved aside; a trust file it writes has no valid seal); all outside the workspace, the user.s temp directory and vtcode.s own directories is read-only in a private mount namespace$" out &&
 		grep -q "^sandbox: seccomp: in force (a filter of [0-9]* instructions, required)$" out' - "$lw"
 	mkdir -p "$lw/gws" && git init -q "$lw/gws"
 	(cd "$lw/gws" && XDG_CONFIG_HOME="$lw/xdg" "$vt" check >"$lw/outg" 2>&1)
 	t "vtcode check in a git workspace: the protected paths pinned in the namespace (exit 0)" sh -c '
-		[ $1 -eq 0 ] && grep -q "^sandbox: protected paths: pinned read-only in a private mount namespace, where all outside the workspace, the temp dirs. base and vtcode.s own directories is read-only too$" "$2"' - $? "$lw/outg"
+		[ $1 -eq 0 ] && grep -q "^sandbox: protected paths: pinned read-only in a private mount namespace, where all outside the workspace, the user.s temp directory and vtcode.s own directories is read-only too$" "$2"' - $? "$lw/outg"
 	(cd "$lw/ws" && XDG_CONFIG_HOME="$lw/xdg" VTCODE_LANDLOCK_ABI_MAX=2 "$vt" check >"$lw/out2" 2>&1)
 	t "vtcode check at Landlock ABI 2: what is covered, what is missing and from which kernel; commands still run (exit 0)" sh -c '
 		[ $1 -eq 0 ] && grep -q "^sandbox: Landlock ABI 2: files, renames across dirs; missing: truncate (ABI 3, Linux 6.2), TCP ports (ABI 4, Linux 6.7)" "$2"' - $? "$lw/out2"

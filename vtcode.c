@@ -543,7 +543,8 @@ typedef char assert_sizes[(MAXWRITESIZE <= MAXJSONSIZE &&
     MAXCMDLEN <= MAXJSONSIZE) ? 1 : -1];
 
 /* why no command runs any more this session: a protected directory a
- * command made could not be moved aside; "" while all is well */
+ * command made could not be moved aside, or pinning failed once inside
+ * the namespace (sbxprotect); "" while all is well */
 static char sbxbroken[320];
 /* protected directories moved aside when a command creates them */
 static const char *const quarantined[] = { ".git", ".vtcode" };
@@ -3166,17 +3167,25 @@ urlauthority(const Url *u, int always, char *out, size_t sz)
  * (inet_aton's too: 127.1, 2130706433, 0x7f.0.0.1), with or without a
  * final dot?  The address in *a4 or *a6; 4, 6 or 0.
  */
+/* h without a final dot, as the resolver reads it: in b (256 bytes) */
+static const char *
+hostnodot(const char *h, char *b)
+{
+	size_t n = strlen(h);
+
+	if (n < 2 || n > 256 || h[n - 1] != '.')
+		return h;
+	memcpy(b, h, n - 1);
+	b[n - 1] = '\0';
+	return b;
+}
+
 static int
 hostnumeric(const char *h, struct in_addr *a4, struct in6_addr *a6)
 {
 	char b[256];
-	size_t n = strlen(h);
 
-	if (n > 1 && n < sizeof(b) && h[n - 1] == '.') {
-		memcpy(b, h, n - 1);
-		b[n - 1] = '\0';
-		h = b;
-	}
+	h = hostnodot(h, b);
 	if (inet_aton(h, a4) != 0)
 		return 4;
 	if (inet_pton(AF_INET6, h, a6) == 1)
@@ -3201,13 +3210,8 @@ hostloopback(const char *h)
 	struct in6_addr a6;
 	struct in_addr a4;
 	char b[256];
-	size_t n = strlen(h);
 
-	if (n > 1 && n < sizeof(b) && h[n - 1] == '.') {
-		memcpy(b, h, n - 1);    /* localhost. is localhost */
-		b[n - 1] = '\0';
-		h = b;
-	}
+	h = hostnodot(h, b);    /* localhost. is localhost */
 	if (strcasecmp(h, "localhost") == 0 ||
 	    (strlen(h) > 10 && strcasecmp(h + strlen(h) - 10, ".localhost")
 	    == 0))
@@ -3688,15 +3692,8 @@ tlsstart(Conn *c, const char *host)
 		connerr(c, "%s", why);
 		return -1;
 	}
-	if (hostaddr(host)) {
-		/* BearSSL matches names, not addresses: an address would be
-		 * compared with the certificate's DNS names as if it were
-		 * one.  Refused, and not retried: no retry changes it */
-		snprintf(c->err, sizeof(c->err), "%s: https needs a host name, "
-		    "not an IP address", host);
-		c->refused = 1;
-		return -1;
-	}
+	/* an address for a host was refused by connopen(), its one
+	 * caller: BearSSL matches names only */
 	c->sc = xmalloc(sizeof(*c->sc));
 	c->xc = xmalloc(sizeof(*c->xc));
 	c->iobuf = xmalloc(BR_SSL_BUFSIZE_BIDI);
@@ -3811,8 +3808,9 @@ connopen(Conn *c, const Url *u, long timeoutms)
 	c->deadline = nowms() + timeoutms;
 	snprintf(c->host, sizeof(c->host), "%s", u->host);
 	if (u->tls && hostaddr(u->host)) {
-		/* refused before any connection, and never retried: TLS
-		 * would check an address against the certificate's names */
+		/* refused before any connection, and never retried: BearSSL
+		 * would check an address against the certificate's DNS
+		 * names as if it were one */
 		snprintf(c->err, sizeof(c->err), "%s: https needs a host name, "
 		    "not an IP address", u->host);
 		c->refused = 1;
@@ -7886,18 +7884,18 @@ sbxpinnable(char *why, size_t wsz)
 	return n;
 }
 
-/* a .git that is a pointer file ("gitdir: PATH", as git worktree and
- * submodules write) to a repository inside the workspace: that
- * repository's canonical path in gd (PATH_MAX bytes) and 1, else 0 */
+/* the root's .git as a pointer file ("gitdir: PATH", as git worktree
+ * and submodules write): the path it names, joined to the root when it
+ * is relative but not resolved, in path (sz bytes) and 1; else 0 */
 static int
-sbxgitdir(char *gd)
+sbxgitptr(char *path, size_t sz)
 {
-	char path[2 * PATH_MAX + 16], buf[PATH_MAX];
+	char buf[PATH_MAX];
 	struct stat st;
 	ssize_t n;
 	int fd;
 
-	snprintf(path, sizeof(path), "%s/.git", wsroot);
+	snprintf(path, sz, "%s/.git", wsroot);
 	if ((fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) < 0)
 		return 0;
 	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
@@ -7909,11 +7907,21 @@ sbxgitdir(char *gd)
 	buf[n > 0 ? n : 0] = '\0';
 	buf[strcspn(buf, "\r\n")] = '\0';
 	return strncmp(buf, "gitdir: ", 8) == 0 &&
-	    snprintf(path, sizeof(path), "%s%s%s", buf[8] == '/' ? "" :
-	    wsroot, buf[8] == '/' ? "" : "/", buf + 8) > 0 &&
-	    realpath(path, gd) != NULL && wsbeneath(gd) &&
-	    snprintf(path, sizeof(path), "%s/HEAD", gd) > 0 &&
-	    lstat(path, &st) == 0;
+	    snprintf(path, sz, "%s%s%s", buf[8] == '/' ? "" : wsroot,
+	    buf[8] == '/' ? "" : "/", buf + 8) > 0;
+}
+
+/* a pointer file's repository inside the workspace: its canonical path
+ * in gd (PATH_MAX bytes) and 1, else 0 */
+static int
+sbxgitdir(char *gd)
+{
+	char path[2 * PATH_MAX + 16];
+	struct stat st;
+
+	return sbxgitptr(path, sizeof(path)) && realpath(path, gd) != NULL &&
+	    wsbeneath(gd) && snprintf(path, sizeof(path), "%s/HEAD", gd) > 0
+	    && lstat(path, &st) == 0;
 }
 
 /* does the root's .git pointer file reach its target through a symbolic
@@ -7921,24 +7929,12 @@ sbxgitdir(char *gd)
 static int
 sbxgitlinked(void)
 {
-	char path[2 * PATH_MAX + 16], buf[PATH_MAX], c;
+	char path[2 * PATH_MAX + 16], c;
 	struct stat st;
-	ssize_t n;
 	size_t k, r = strlen(wsroot);
-	int fd;
 
-	snprintf(path, sizeof(path), "%s/.git", wsroot);
-	if ((fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) < 0)
-		return 0;
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	buf[n > 0 ? n : 0] = '\0';
-	buf[strcspn(buf, "\r\n")] = '\0';
-	if (strncmp(buf, "gitdir: ", 8) != 0)
-		return 0;
-	snprintf(path, sizeof(path), "%s%s%s", buf[8] == '/' ? "" : wsroot,
-	    buf[8] == '/' ? "" : "/", buf + 8);
-	if (strncmp(path, wsroot, r) != 0 || path[r] != '/')
+	if (!sbxgitptr(path, sizeof(path)) || strncmp(path, wsroot, r) != 0 ||
+	    path[r] != '/')
 		return 0;       /* outside: Landlock keeps it read-only */
 	/* each component after the root, as written: cut after it,
 	 * lstat, put the byte back */
@@ -8035,9 +8031,9 @@ fail:
  * for those, so a command could make ~/.ssh readable by everyone, or as
  * root make /etc/passwd anyone's.  So in the private namespace every
  * mount is made read-only (mount_setattr, recursive), but for islands,
- * bound onto themselves first: the workspace, the base of the commands'
- * temp dirs, and vtcode's own state and config directories.  Islands
- * inside another are part of it.  0, or -1 with why.
+ * bound onto themselves first: the workspace, the user's directory of
+ * temp dirs (runtmpuser), and vtcode's own state and config directories.
+ * Islands inside another are part of it.  0, or -1 with why.
  */
 #define VT_SYS_mount_setattr 442        /* the same on every arch */
 #define VT_AT_RECURSIVE 0x8000
@@ -9958,10 +9954,6 @@ out:
 
 
 /*
- * run_command {command, timeout_ms?, workdir?}: the line that
- * policygate() lexed and decided (cl) runs, never the string again.
- */
-/*
  * run_command's workdir: the root, or a directory beneath it reached
  * through no symbolic link.  Its path in dir (2 * PATH_MAX bytes) and
  * in rel ("" for the root), or -1 with the reason in out.  The policy
@@ -10028,6 +10020,10 @@ toolgate(const char *name, const JDoc *d, int args, const char *arg,
 	return 0;
 }
 
+/*
+ * run_command {command, timeout_ms?, workdir?}: the line that
+ * policygate() lexed and decided (cl) runs, never the string again.
+ */
 static int
 toolrun(const JDoc *d, int args, CmdLine *cl, Buf *out)
 {
@@ -12488,12 +12484,13 @@ checkwalls(void)
 		printf("sandbox: protected paths: none in this workspace (a "
 		    ".git or .vtcode that a command creates is moved aside; "
 		    "a trust file it writes has no valid seal); all outside "
-		    "the workspace, the temp dirs' base and vtcode's own "
-		    "directories is read-only in a private mount namespace\n");
+		    "the workspace, the user's temp directory and vtcode's "
+		    "own directories is read-only in a private mount "
+		    "namespace\n");
 	else
 		printf("sandbox: protected paths: pinned read-only in a "
 		    "private mount namespace, where all outside the workspace, "
-		    "the temp dirs' base and vtcode's own directories is "
+		    "the user's temp directory and vtcode's own directories is "
 		    "read-only too\n");
 	if (st & 2)
 		printf("sandbox: seccomp: missing (%s): %s\n", why[0] ? why :
