@@ -626,6 +626,11 @@ static const char *const runtmpbases[] = { "/tmp", "/dev/shm" };
 #define MAXSSELINE        (4 << 20)
 #define MAXSSEDATA        (8 << 20)
 
+/* Bytes of the last streamed chunk kept, so that the next one like it
+ * (the same bytes around a different piece of text) is taken without a
+ * parse; a longer chunk is always parsed.  0 parses every chunk. */
+#define STREAMTPL         1024
+
 /* Plain http (no TLS) is allowed to loopback addresses only; 1 allows it
  * to any host, which sends prompts and keys in the clear. */
 #define PLAINHTTPANY      0

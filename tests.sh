@@ -896,6 +896,19 @@ for f in "$testdata"/llm/openai/*.sse "$testdata"/llm/anthropic/*.sse; do
 	t "decode $k/$n.sse: text and tool calls as upstream expects, at every split" sh -c '
 		tests/unit decode "$1" "$2" >"$3/dec" && cmp "$3/dec" "tests/llm/$1-$4.expect"' - "$k" "$f" "$tmp" "$n"
 done
+# chunks that differ from the last only in their text skip the parser
+# (turnlike); each decode above also compared the result with every
+# chunk parsed.  Positive control: a capture where no chunk is like the
+# last (tool calls, a finish) takes none that way.
+t "decode: 176 of openai/long_text.sse's 181 chunks skip the parser, same result" sh -c '
+	tests/unit decode openai "$1/llm/openai/long_text.sse" 2>&1 >/dev/null |
+	grep -qx "decode: 176 chunks taken without a parse"' - "$testdata"
+t "decode: anthropic/basic_response.sse's text deltas skip it too (2)" sh -c '
+	tests/unit decode anthropic "$1/llm/anthropic/basic_response.sse" 2>&1 >/dev/null |
+	grep -qx "decode: 2 chunks taken without a parse"' - "$testdata"
+t "decode: openai/parallel_tool_calls.sse's chunks are all parsed (control)" sh -c '
+	tests/unit decode openai "$1/llm/openai/parallel_tool_calls.sse" 2>&1 >/dev/null |
+	grep -qx "decode: 0 chunks taken without a parse"' - "$testdata"
 
 echo "== models: vtcode exec against the scripted mock server"
 lw=$tmp/llm

@@ -644,6 +644,11 @@ typedef struct {
 	int ncalls;
 	JTok *tok;              /* parse space for stream chunks, reused */
 	int ntok;
+	/* the last chunk whose one effect was the string at [tplpre,
+	 * tplsuf) added as event tplev (turnlike); tpllen 0: none */
+	char tpl[STREAMTPL + 1];
+	size_t tpllen, tplpre, tplsuf;
+	int tplev, tplntok;
 	char finish[32];
 	int64_t intok, outtok;
 	int done, any;
@@ -848,8 +853,9 @@ static ToolCall *turncall(Turn *t, int index, const char *id);
 static int callargs(Turn *t, ToolCall *c, const JDoc *d, int a);
 static char *jsonid(const JDoc *d, int t);
 static void turnstr(Turn *t, int ev, const JDoc *d, int s);
-static int oaichunk(Turn *t, const JDoc *d, const Endpoint *ep);
-static int antevent(Turn *t, const JDoc *d, const Endpoint *ep);
+static int oaichunk(Turn *t, const JDoc *d, const Endpoint *ep, int *only);
+static int antevent(Turn *t, const JDoc *d, const Endpoint *ep,
+    int *only);
 static int llmsse(void *ctx, const char *event, const char *data, size_t n);
 static int turnfinish(Turn *t, int eof);
 static int llmbodycb(void *ctx, const char *p, size_t n);
@@ -4850,9 +4856,10 @@ turnstr(Turn *t, int ev, const JDoc *d, int s)
 	turnemit(t, ev, b->p + b->len - n, n);
 }
 
-/* one OpenAI-compatible chunk */
+/* one OpenAI-compatible chunk; only[0] the string token that was its
+ * one effect (added as event only[1]), or -1 */
 static int
-oaichunk(Turn *t, const JDoc *d, const Endpoint *ep)
+oaichunk(Turn *t, const JDoc *d, const Endpoint *ep, int *only)
 {
 	static const JKey rootk[] = { JK("error"), JK("usage"),
 		JK("choices") };
@@ -4860,11 +4867,13 @@ oaichunk(Turn *t, const JDoc *d, const Endpoint *ep)
 		JK("finish_reason") };
 	static const JKey deltak[] = { JK("reasoning_content"),
 		JK("reasoning"), JK("content"), JK("tool_calls") };
-	int ch, c0, delta, tcs, tc, f, i, a, r[3], cm[3], dm[4];
+	int ch, c0, delta, tcs, tc, f, i, a, r[3], cm[3], dm[4], ns = 0;
 	int64_t idx, v;
 	char *id, *name;
 	ToolCall *c;
 
+	only[0] = -1;
+	only[1] = EvText;
 	jsonmembers(d, 0, rootk, 3, r);
 	if ((f = r[0]) >= 0)
 		return turnerror(t, d, f, 0, ep);
@@ -4921,19 +4930,34 @@ oaichunk(Turn *t, const JDoc *d, const Endpoint *ep)
 	if ((f = cm[2]) >= 0 && jsontype(d, f) == JString) {
 		jsonstr(d, f, t->finish, sizeof(t->finish), NULL);
 		turnemit(t, EvFinish, t->finish, strlen(t->finish));
+		return 0;
 	}
+	/* a delta with one string in it, and nothing else that acts */
+	if ((r[1] >= 0 && jsontype(d, r[1]) == JObject) || delta < 0 ||
+	    jsontype(d, delta) != JObject || jsonat(d, dm[3], 0) >= 0)
+		return 0;
+	for (i = 0; i < 3; i++)
+		if (jsontype(d, dm[i]) == JString) {
+			ns++;
+			only[0] = dm[i];
+			only[1] = i == 2 ? EvText : EvReasoning;
+		}
+	if (ns != 1)
+		only[0] = -1;
 	return 0;
 }
 
-/* one Anthropic Messages event */
+/* one Anthropic Messages event; only as for oaichunk */
 static int
-antevent(Turn *t, const JDoc *d, const Endpoint *ep)
+antevent(Turn *t, const JDoc *d, const Endpoint *ep, int *only)
 {
 	char type[40] = "", bt[40] = "", *id, *name;
 	int f, cb, dl, i;
 	int64_t idx = -1, v;
 	ToolCall *c = NULL;
 
+	only[0] = -1;
+	only[1] = EvText;
 	jsonstr(d, jsonget(d, 0, "type"), type, sizeof(type), NULL);
 	if (strcmp(type, "error") == 0 || jsonget(d, 0, "error") >= 0)
 		return turnerror(t, d, jsonget(d, 0, "error"), 0, ep);
@@ -4980,11 +5004,18 @@ antevent(Turn *t, const JDoc *d, const Endpoint *ep)
 	} else if (strcmp(type, "content_block_delta") == 0) {
 		dl = jsonget(d, 0, "delta");
 		jsonstr(d, jsonget(d, dl, "type"), bt, sizeof(bt), NULL);
-		if (strcmp(bt, "text_delta") == 0)
-			turnstr(t, EvText, d, jsonget(d, dl, "text"));
-		else if (strcmp(bt, "thinking_delta") == 0)
-			turnstr(t, EvReasoning, d, jsonget(d, dl, "thinking"));
-		else if (strcmp(bt, "input_json_delta") == 0) {
+		if (strcmp(bt, "text_delta") == 0) {
+			only[0] = jsonget(d, dl, "text");
+			only[1] = EvText;
+		} else if (strcmp(bt, "thinking_delta") == 0) {
+			only[0] = jsonget(d, dl, "thinking");
+			only[1] = EvReasoning;
+		}
+		if (only[0] >= 0) {
+			turnstr(t, only[1], d, only[0]);
+			if (jsontype(d, only[0]) != JString)
+				only[0] = -1;
+		} else if (strcmp(bt, "input_json_delta") == 0) {
 			if (c == NULL)
 				return turnerr(t, ErrBad, "input_json_delta for "
 				    "no tool_use block");
@@ -5012,14 +5043,47 @@ antevent(Turn *t, const JDoc *d, const Endpoint *ep)
 	return 0;
 }
 
+/*
+ * The chunks of one answer mostly differ only in the piece of text they
+ * carry: the same id, model and keys around a different "content".  A
+ * chunk whose one effect was a string added to the answer is kept with
+ * where that string lies (llmsse).  A next chunk with the same bytes
+ * before the string's opening quote and the same bytes from its closing
+ * quote on, and a valid JSON string between them, parses to the same
+ * tokens but that string: the parser would accept it, the decoder would
+ * take the same path, and its one effect is its own string.  Is data
+ * such a chunk?  1 with that string as token 0 of d (k), else 0: it
+ * goes to the parser.
+ */
+static int
+turnlike(const Turn *t, const char *data, size_t n, JDoc *d, JTok *k)
+{
+	size_t suf = t->tpllen - t->tplsuf;
+
+	if (t->tpllen == 0 || n < t->tplpre + suf || n > MAXJSONSIZE ||
+	    (size_t)t->tplntok > MIN((size_t)MAXJSONTOKENS, n / 2 + 8) ||
+	    memcmp(data, t->tpl, t->tplpre) != 0 ||
+	    memcmp(data + n - suf, t->tpl + t->tplsuf, suf) != 0)
+		return 0;
+	memset(d, 0, sizeof(*d));
+	memset(k, 0, sizeof(*k));
+	d->buf = data;
+	d->len = n;
+	d->tok = k;
+	d->ntok = d->maxtok = 1;
+	/* the string opens where the kept one did; it must close exactly
+	 * where the kept bytes resume */
+	return jsonstring(d, k, t->tplpre - 1) == n - suf + 1;
+}
+
 static int
 llmsse(void *ctx, const char *event, const char *data, size_t n)
 {
 	SseCtx *x = ctx;
 	Turn *t = x->t;
-	JTok *tok;
+	JTok *tok, k;
 	JDoc d;
-	int rc, ntok;
+	int rc, ntok, only[2];
 
 	(void)event;
 	if (t->errkind != ErrNone)
@@ -5030,6 +5094,10 @@ llmsse(void *ctx, const char *event, const char *data, size_t n)
 	}
 	if (t->done)
 		return 0;       /* nothing counts after the end */
+	if (turnlike(t, data, n, &d, &k)) {
+		turnstr(t, t->tplev, &d, 0);
+		return 0;
+	}
 	ntok = (int)MIN((size_t)MAXJSONTOKENS, n / 2 + 8);
 	if (ntok > t->ntok) {
 		free(t->tok);
@@ -5043,8 +5111,17 @@ llmsse(void *ctx, const char *event, const char *data, size_t n)
 	} else if (jsontype(&d, 0) != JObject) {
 		rc = turnerr(t, ErrBad, "stream data is not a JSON object");
 	} else {
-		rc = t->kind == KindAnthropic ? antevent(t, &d, x->ep) :
-		    oaichunk(t, &d, x->ep);
+		rc = t->kind == KindAnthropic ? antevent(t, &d, x->ep, only) :
+		    oaichunk(t, &d, x->ep, only);
+		if (rc == 0 && t->errkind == ErrNone && only[0] > 0 &&
+		    n <= STREAMTPL) {
+			memcpy(t->tpl, data, n);
+			t->tpllen = n;
+			t->tplpre = tok[only[0]].start;
+			t->tplsuf = tok[only[0]].end;
+			t->tplev = only[1];
+			t->tplntok = d.ntok;
+		}
 	}
 	return rc;
 }

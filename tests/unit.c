@@ -685,10 +685,32 @@ testlex(void)
  *   unit runmany N                /bin/true N times through the runner;
  *                                 exit 0 when no fd or child is left
  *   unit decode KIND FILE         an SSE capture through the stream
- *                                 decoder, whole and split
+ *                                 decoder, whole and split, and whole
+ *                                 with every chunk parsed; on stderr
+ *                                 how many chunks skipped the parser
  *   unit writeloop PATH BYTES     write_file the same path forever,
  *                                 alternating all-'a' and all-'b' content
  */
+
+/* how decodesum feeds llmsse: as vtcode does, counting the chunks
+ * turnlike takes without a parse, or with no chunk kept (every chunk
+ * parsed) */
+static int decodeslow, decodefast;
+
+static int
+decodesse(void *ctx, const char *event, const char *data, size_t n)
+{
+	Turn *t = ((SseCtx *)ctx)->t;
+	JDoc d;
+	JTok k;
+
+	if (decodeslow)
+		t->tpllen = 0;
+	else if (t->errkind == ErrNone && !t->done &&
+	    turnlike(t, data, n, &d, &k))
+		decodefast++;
+	return llmsse(ctx, event, data, n);
+}
 
 /* the normalised result of decoding one stream, as text to compare */
 static void
@@ -704,7 +726,7 @@ decodesum(int kind, const char *p, size_t n, const size_t *cuts, int ncuts,
 	turninit(&t, kind, NULL, NULL);
 	sc.t = &t;
 	sc.ep = NULL;
-	sseinit(&s, llmsse, &sc);
+	sseinit(&s, decodesse, &sc);
 	for (i = 0; i <= ncuts && rc == 0; i++) {
 		size_t end = i < ncuts ? cuts[i] : n;
 		rc = ssefeed(&s, p + off, end - off);
@@ -747,7 +769,17 @@ decodedrv(const char *kindname, const char *file)
 		die("%s:", file);
 	bufinit(&a, 0);
 	bufinit(&b, 0);
+	/* every chunk parsed, then as vtcode reads it: the same */
+	decodeslow = 1;
+	decodesum(kind, p, len, NULL, 0, &b);
+	decodeslow = 0;
 	decodesum(kind, p, len, NULL, 0, &a);
+	if (b.len != a.len || memcmp(a.p, b.p, a.len) != 0) {
+		printf("with every chunk parsed it differs:\n%s", b.p);
+		bad = 1;
+	}
+	fprintf(stderr, "decode: %d chunks taken without a parse\n",
+	    decodefast);
 	for (k = 1; len <= 12000 && k < len && !bad; k++) {
 		decodesum(kind, p, len, &k, 1, &b);
 		if (b.len != a.len || memcmp(a.p, b.p, a.len) != 0) {
@@ -771,6 +803,105 @@ decodedrv(const char *kindname, const char *file)
 	buffree(&a);
 	buffree(&b);
 	return bad;
+}
+
+/* one chunk into t through llmsse; 1 if turnlike would have taken it
+ * without a parse (asked first, as llmsse asks) */
+static int
+chunk(Turn *t, const char *data)
+{
+	SseCtx sc;
+	JDoc d;
+	JTok k;
+	int like;
+
+	sc.t = t;
+	sc.ep = NULL;
+	like = turnlike(t, data, strlen(data), &d, &k);
+	T(llmsse(&sc, "", data, strlen(data)) == 0);
+	return like;
+}
+
+/* chunks that differ from the kept one only in their text skip the
+ * parser; each refusal next to its control */
+static void
+testturnlike(void)
+{
+#define OAI(x) "{\"id\":\"c\",\"choices\":[{\"delta\":{\"content\":\"" x \
+	"\"},\"finish_reason\":null}]}"
+	char big[STREAMTPL + 64];
+	Turn t;
+
+	turninit(&t, KindOpenAI, NULL, NULL);
+	T(!chunk(&t, OAI("a")) && t.tpllen > 0);
+	T(chunk(&t, OAI("bc")));                /* control */
+	T(chunk(&t, OAI("")));
+	T(chunk(&t, OAI("\\u00e9\\n\\\"")));
+	T(chunk(&t, OAI("\xc3\xa9")));
+	T(t.text.len == 9 && memcmp(t.text.p, "abc\xc3\xa9\n\"\xc3\xa9", 9) == 0);
+	/* other bytes before or after it, or a string that ends early;
+	 * a chunk of another shape is kept in its place */
+	T(!chunk(&t, "{\"id\":\"d\",\"choices\":[{\"delta\":{\"content\":\"x\"},"
+	    "\"finish_reason\":null}]}"));
+	T(!chunk(&t, OAI("y")));
+	T(!chunk(&t, "{\"id\":\"c\",\"choices\":[{\"delta\":{\"content\":\"x\"},"
+	    "\"finish_reason\":\"ab\"}]}"));
+	T(strcmp(t.finish, "ab") == 0);
+	T(chunk(&t, OAI("z")));
+	T(!chunk(&t, OAI("p\",\"reasoning\":\"q")));
+	T(t.reasoning.len == 1 && t.reasoning.p[0] == 'q');
+	T(t.text.len == 14 && memcmp(t.text.p + 9, "xyxzp", 5) == 0);
+	/* what the parser refuses, it refuses: no chunk skips it */
+	T(!turnlike(&t, OAI("\x01"), strlen(OAI("\x01")), &(JDoc){0},
+	    &(JTok){0}));
+	T(!turnlike(&t, OAI("\\x"), strlen(OAI("\\x")), &(JDoc){0},
+	    &(JTok){0}));
+	T(!turnlike(&t, OAI("\xff"), strlen(OAI("\xff")), &(JDoc){0},
+	    &(JTok){0}));
+	T(!turnlike(&t, OAI("\\ud800"), strlen(OAI("\\ud800")), &(JDoc){0},
+	    &(JTok){0}));
+	T(turnlike(&t, OAI("\\ud83d\\ude00"), strlen(OAI("\\ud83d\\ude00")),
+	    &(JDoc){0}, &(JTok){0}));
+	/* a chunk that did more than add one string is not kept */
+	T(!chunk(&t, "{\"choices\":[{\"delta\":{\"content\":\"a\","
+	    "\"reasoning\":\"b\"}}]}"));
+	T(!chunk(&t, "{\"choices\":[{\"delta\":{\"content\":\"c\","
+	    "\"reasoning\":\"b\"}}]}"));
+	T(!chunk(&t, "{\"choices\":[{\"delta\":{\"content\":\"a\"}}],"
+	    "\"usage\":{\"prompt_tokens\":1}}"));
+	T(!chunk(&t, "{\"choices\":[{\"delta\":{\"content\":\"c\"}}],"
+	    "\"usage\":{\"prompt_tokens\":1}}"));
+	T(!chunk(&t, "{\"choices\":[{\"delta\":{\"content\":\"a\",\"tool_calls\":"
+	    "[{\"index\":0,\"id\":\"i\",\"function\":{\"name\":\"n\"}}]}}]}"));
+	T(!chunk(&t, "{\"choices\":[{\"delta\":{\"content\":\"c\",\"tool_calls\":"
+	    "[{\"index\":0,\"id\":\"i\",\"function\":{\"name\":\"n\"}}]}}]}"));
+	T(t.reasoning.len == 3 && t.ncalls == 1);
+	T(!chunk(&t, "{\"choices\":[{\"delta\":{\"content\":\"a\",\"tool_calls\":"
+	    "[]}}]}"));                 /* no call in it: kept */
+	T(chunk(&t, "{\"choices\":[{\"delta\":{\"content\":\"c\",\"tool_calls\":"
+	    "[]}}]}"));
+	/* a chunk longer than STREAMTPL is parsed, and not kept */
+	memset(big, 'w', sizeof(big) - 1);
+	big[sizeof(big) - 1] = '\0';
+	memcpy(big, "{\"choices\":[{\"delta\":{\"content\":\"", 33);
+	memcpy(big + sizeof(big) - 6, "\"}}]}", 5);
+	T(!chunk(&t, big) && t.tpllen > 0 && t.tpllen <= STREAMTPL);
+	big[40] = 'v';
+	T(!chunk(&t, big));
+	turnfree(&t);
+	/* Anthropic's text deltas; a thinking block's own shape */
+	turninit(&t, KindAnthropic, NULL, NULL);
+	T(!chunk(&t, "{\"type\":\"content_block_delta\",\"index\":0,\"delta\":"
+	    "{\"type\":\"text_delta\",\"text\":\"Hi\"}}"));
+	T(chunk(&t, "{\"type\":\"content_block_delta\",\"index\":0,\"delta\":"
+	    "{\"type\":\"text_delta\",\"text\":\" you\"}}"));
+	T(!chunk(&t, "{\"type\":\"content_block_delta\",\"index\":0,\"delta\":"
+	    "{\"type\":\"thinking_delta\",\"thinking\":\"h\"}}"));
+	T(chunk(&t, "{\"type\":\"content_block_delta\",\"index\":0,\"delta\":"
+	    "{\"type\":\"thinking_delta\",\"thinking\":\"m\"}}"));
+	T(t.text.len == 6 && t.reasoning.len == 2);
+	turnfree(&t);
+#undef OAI
 }
 
 /* ---- net, http, sse ---- */
@@ -1282,6 +1413,7 @@ main(int argc, char *argv[])
 	cfgtrusted = 1;         /* the table as a trusted workspace sees it */
 	testlex();
 	testrules();
+	testturnlike();
 	testnet();
 	printf("unit: %d passed, %d failed\n", npass, nfail);
 	return nfail ? 1 : 0;

@@ -35,8 +35,10 @@
  *      events, in order, and agree on how the stream ended.  Each event:
  *      a name of 1 to 63 bytes without CR or LF, data NUL-terminated at
  *      data[n], never a CR.
- *   3. The stream into llmsse, whole and in pieces, ending in
- *      turnfinish: both turns alike; no more than MAXTOOLCALLS calls;
+ *   3. The stream into llmsse, whole and in pieces, and whole with
+ *      every chunk parsed (no chunk kept for turnlike), ending in
+ *      turnfinish: the three turns alike, the first and the third
+ *      having emitted the same events; no more than MAXTOOLCALLS calls;
  *      after a successful finish each call has an id, a name and
  *      arguments; text within MAXANSWER and equal to what was emitted;
  *      exactly one EvError, carrying t.err, when the turn failed.
@@ -72,6 +74,7 @@ typedef struct {
 /* what a Turn emitted */
 typedef struct {
 	Buf text, reasoning;
+	Buf log;                /* every event: kind, length, bytes */
 	int nerr;
 	char err[sizeof(((Turn *)0)->err)];
 } Emits;
@@ -86,7 +89,7 @@ static void decode(Run *o, const char *p, size_t n, int flags, int seed,
 static void same(const Run *a, const Run *b);
 static void turnsink(void *ctx, int ev, const char *p, size_t n);
 static int llm(Turn *t, Emits *em, const char *p, size_t n, int flags,
-    int seed, int mode);
+    int seed, int mode, int slow);
 static void turncheck(const Turn *t, const Emits *em, int fin);
 static void turnsame(const Turn *a, const Turn *b, int ids);
 
@@ -257,6 +260,9 @@ turnsink(void *ctx, int ev, const char *p, size_t n)
 {
 	Emits *em = ctx;
 
+	bufaddf(&em->log, "%d %zu ", ev, n);
+	if (n > 0 && p != NULL)
+		bufadd(&em->log, p, n);
 	switch (ev) {
 	case EvText:
 	case EvReasoning:
@@ -287,10 +293,18 @@ turnsink(void *ctx, int ev, const char *p, size_t n)
 	}
 }
 
-/* the stream through llmsse into t, then turnfinish; its return */
+/* llmsse with no chunk kept: every chunk goes through the parser */
+static int
+slowsse(void *ctx, const char *event, const char *data, size_t n)
+{
+	((SseCtx *)ctx)->t->tpllen = 0;
+	return llmsse(ctx, event, data, n);
+}
+
+/* the stream through llmsse (slow: slowsse) into t; its return */
 static int
 llm(Turn *t, Emits *em, const char *p, size_t n, int flags, int seed,
-    int mode)
+    int mode, int slow)
 {
 	Endpoint e;
 	SseCtx sc;
@@ -302,6 +316,7 @@ llm(Turn *t, Emits *em, const char *p, size_t n, int flags, int seed,
 	memset(em, 0, sizeof(*em));
 	bufinit(&em->text, 0);
 	bufinit(&em->reasoning, 0);
+	bufinit(&em->log, 0);
 	turninit(t, flags & FzAnth ? KindAnthropic : KindOpenAI, turnsink,
 	    em);
 	memset(&e, 0, sizeof(e));
@@ -309,7 +324,7 @@ llm(Turn *t, Emits *em, const char *p, size_t n, int flags, int seed,
 	e.key = ep == 2 ? "k" : NULL;
 	sc.t = t;
 	sc.ep = ep == 1 || ep == 2 ? &e : NULL;
-	sseinit(&s, llmsse, &sc);
+	sseinit(&s, slow ? slowsse : llmsse, &sc);
 	splitinit(&sp, mode, seed);
 	while (rc == 0 && off < n) {
 		len = nextlen(&sp, p + off, n - off);
@@ -407,9 +422,9 @@ fzone(const uint8_t *data, size_t size, char *msg, size_t sz)
 	int flags = size > 0 ? data[0] : 0, seed = size > 1 ? data[1] : 0;
 	Run whole, cut, bytes;
 	Rec ref;
-	Turn t1, t2;
-	Emits e1, e2;
-	int rc, f1, f2;
+	Turn t1, t2, t3;
+	Emits e1, e2, e3;
+	int rc, f1, f2, f3;
 
 	memset(&ref, 0, sizeof(ref));
 	bufinit(&ref.log, 0);
@@ -428,21 +443,36 @@ fzone(const uint8_t *data, size_t size, char *msg, size_t sz)
 	buffree(&ref.log);
 
 	/* the same bytes as a model's answer, whole and cut */
-	llm(&t1, &e1, p, n, flags, seed, -1);
-	llm(&t2, &e2, p, n, flags, seed, flags & 7);
+	llm(&t1, &e1, p, n, flags, seed, -1, 0);
+	llm(&t2, &e2, p, n, flags, seed, flags & 7, 0);
+	/* and with every chunk parsed: turnlike must change nothing */
+	llm(&t3, &e3, p, n, flags, seed, -1, 1);
 	turnsame(&t1, &t2, 1);
+	turnsame(&t1, &t3, 1);
+	CHECK(e1.nerr == e3.nerr && strcmp(e1.err, e3.err) == 0);
+	CHECK(!e1.log.err && !e3.log.err && e1.log.len == e3.log.len &&
+	    (e1.log.len == 0 || memcmp(e1.log.p, e3.log.p, e1.log.len) == 0));
 	f1 = turnfinish(&t1, 1);
 	f2 = turnfinish(&t2, 1);
-	CHECK(f1 == f2);
+	f3 = turnfinish(&t3, 1);
+	CHECK(f1 == f2 && f1 == f3);
 	turncheck(&t1, &e1, f1);
 	turncheck(&t2, &e2, f2);
+	turncheck(&t3, &e3, f3);
 	turnsame(&t1, &t2, 0);
+	turnsame(&t1, &t3, 0);
 	turnfree(&t1);
 	turnfree(&t2);
+	turnfree(&t3);
 	buffree(&e1.text);
 	buffree(&e1.reasoning);
+	buffree(&e1.log);
 	buffree(&e2.text);
 	buffree(&e2.reasoning);
+	buffree(&e2.log);
+	buffree(&e3.text);
+	buffree(&e3.reasoning);
+	buffree(&e3.log);
 
 	if (whole.rc != 0)
 		snprintf(msg, sz, "%s", whole.err[0] ? whole.err :
