@@ -562,15 +562,18 @@ else
 	asuser() { "$@"; }
 fi
 chmod 755 "$E" "$E/bin" "$E/other"
-# a listener outside the sandbox: TCP on loopback and an abstract socket
+# a listener outside the sandbox: TCP on loopback, an abstract socket
+# and a unix datagram socket anyone may send to
 python3 -c '
-import socket, sys, time
+import os, socket, sys, time
 t = socket.socket(); t.bind(("127.0.0.1", 0)); t.listen(8)
 port = t.getsockname()[1]
 u = socket.socket(socket.AF_UNIX); u.bind("\0vtcode-esc-%d" % port); u.listen(8)
+d = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM); d.bind(sys.argv[1])
+os.chmod(sys.argv[1], 0o666)
 print(port, flush=True)
 time.sleep(300)
-' >"$E/port" 2>/dev/null &
+' "$E/dg.sock" >"$E/port" 2>/dev/null &
 lpid=$!
 i=0
 while ! [ -s "$E/port" ] && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
@@ -673,6 +676,10 @@ t "escape: positive control: with --net the TCP connect works" sh -c '
 	cd "$1/ws" && ./probe tcp "$2" >/dev/null 2>&1' - "$E" "$port"
 box --net -- ./probe tcp "$port" >"$tmp/esc.out" 2>&1
 t "--net: TCP to a loopback listener is allowed" [ $? -eq 0 ]
+for a in dgram dgram-pair; do
+	box --net -- ./probe $a "$E/dg.sock" >"$tmp/esc.out" 2>&1
+	t "--net: the unix datagram ($a) refused without it is sent (control)" [ $? -eq 0 ]
+done
 kill $lpid 2>/dev/null
 wait $lpid 2>/dev/null
 box --timeout 2000 -- /bin/sh -c 'setsid sleep 1000 & sh -c "sleep 1000 &"; sleep 1000' >"$tmp/esc.out" 2>&1

@@ -7835,6 +7835,9 @@ sbxprogram(int net, int abi, char *why, size_t wsz)
 		SCMP_SYS(connect), SCMP_SYS(bind), SCMP_SYS(listen),
 		SCMP_SYS(accept), SCMP_SYS(accept4),
 	};
+	static const int dgramcalls[] = {
+		SCMP_SYS(socket), SCMP_SYS(socketpair),
+	};
 	static struct sock_fprog made[2][2];
 	struct sock_fprog *prog = &made[net != 0][abi < 3];
 	scmp_filter_ctx ctx;
@@ -7875,6 +7878,17 @@ sbxprogram(int net, int abi, char *why, size_t wsz)
 		 * AF_UNIX with high bits set, so no high bit hides AF_INET */
 		rc |= seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM),
 		    SCMP_SYS(socket), 1, SCMP_A0_64(SCMP_CMP_NE, AF_UNIX));
+		/* nor a unix datagram socket: sendto and sendmsg with an
+		 * address reach any socket file the command can name
+		 * (/dev/log, journald's) without a connect, on a read-only
+		 * mount too, and Landlock does not see it.  The kernel reads
+		 * domain and type as 32 bits, and the type's flags (CLOEXEC,
+		 * NONBLOCK) above its low 4 */
+		for (i = 0; i < LEN(dgramcalls); i++)
+			rc |= seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM),
+			    dgramcalls[i], 2, SCMP_A0_64(SCMP_CMP_MASKED_EQ,
+			    0xFFFFFFFFULL, AF_UNIX), SCMP_A1_64(
+			    SCMP_CMP_MASKED_EQ, 0xF, SOCK_DGRAM));
 		for (i = 0; i < LEN(netcalls); i++)
 			rc |= seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM),
 			    netcalls[i], 0);

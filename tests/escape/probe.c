@@ -168,6 +168,44 @@ main(int argc, char *argv[])
 		return worked(syscall(SYS_keyctl, 0, 0, 0, 0, 0), a);
 	if (strcmp(a, "getpid") == 0)
 		return worked(getpid(), a);
+	/* a datagram to a unix socket file outside, without a connect:
+	 * from socket(), from a socketpair (sendmsg's address wins over
+	 * the peer), and from one made with a high bit on the domain */
+	if (strncmp(a, "dgram", 5) == 0 && argc > 2) {
+		int sv[2];
+		struct msghdr m;
+		struct iovec v;
+
+		memset(&un, 0, sizeof(un));
+		un.sun_family = AF_UNIX;
+		strncpy(un.sun_path, argv[2], sizeof(un.sun_path) - 1);
+		if (strcmp(a, "dgram") == 0)
+			fd = sv[0] = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+		else if (strcmp(a, "dgram-pair") == 0)
+			fd = socketpair(AF_UNIX, SOCK_DGRAM, 0, sv);
+		else
+			fd = (int)syscall(SYS_socketpair, (long)AF_UNIX |
+			    (1L << 32), SOCK_DGRAM, 0, sv);
+		if (fd < 0)
+			return worked(fd, a);
+		memset(&m, 0, sizeof(m));
+		v.iov_base = (void *)"x";
+		v.iov_len = 1;
+		m.msg_name = &un;
+		m.msg_namelen = sizeof(un);
+		m.msg_iov = &v;
+		m.msg_iovlen = 1;
+		return worked(sendmsg(sv[0], &m, 0), a);
+	}
+	/* control: a stream socketpair, a process's own pipe, still works */
+	if (strcmp(a, "stream-pair") == 0) {
+		int sv[2];
+
+		if ((fd = socketpair(AF_UNIX, SOCK_STREAM, 0, sv)) < 0)
+			return worked(fd, a);
+		return worked(write(sv[0], "x", 1) == 1 && read(sv[1], buf, 1)
+		    == 1 ? 0 : -1, a);
+	}
 	fprintf(stderr, "probe: unknown attack %s\n", a);
 	return 2;
 }
