@@ -137,6 +137,7 @@ lint: config.h
 	# -O0: at -O2 GCC 12 splits functions into .part clones and the
 	# analyzer then loses a realloc'd pointer stored through *b (a false
 	# "leak" in bufgrow); unoptimised it follows the code as written
+	@mkdir -p build
 	$(CC) $(VTCPPFLAGS) $(CPPFLAGS) -std=c99 -O0 -fanalyzer -Werror \
 		-c $(SRC) -o build/analyzer.o
 

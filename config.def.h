@@ -585,6 +585,14 @@ static const char *const runenv[] = {
 static const char *const runtmpbases[] = { "/tmp", "/dev/shm" };
 #define RUNTMPMINFREE     (1ULL << 30)
 
+/* Commands get a /dev/shm of their own (POSIX semaphores and shared
+ * memory: Python's multiprocessing, for one): a tmpfs of at most this
+ * many bytes, mounted over it in the private mount namespace, shared by
+ * the session's commands and gone with it; nosuid, nodev, noexec.  Not
+ * where the temp dir or another writable island lies in /dev/shm, nor
+ * without the namespace: then /dev/shm stays closed to commands.  0: never. */
+#define RUNSHMSIZE        (256ULL << 20)
+
 /* limits on every command */
 #define RUNTIMEOUTMS      120000      /* default wall clock */
 #define RUNMAXTIMEOUTMS   600000      /* the most a tool call may ask */
@@ -605,6 +613,11 @@ static const char *const runtmpbases[] = { "/tmp", "/dev/shm" };
 #define NETCONNECTMS      10000
 #define NETREADMS         300000
 #define NETREQUESTMS      1800000
+
+/* Until the connection is ready (TCP connect, a proxy's answer to
+ * CONNECT, the TLS handshake): silence of at most NETCONNECTMS at a
+ * time, and NETSETUPMS in all. */
+#define NETSETUPMS        30000
 
 #define MAXURLCAP         2048        /* bytes in a URL, with its NUL */
 #define MAXKEYLEN         1024        /* bytes in an API key */

@@ -546,6 +546,7 @@ typedef char assert_sizes[(MAXWRITESIZE <= MAXJSONSIZE &&
  * command made could not be moved aside, or pinning failed once inside
  * the namespace (sbxprotect); "" while all is well */
 static char sbxbroken[320];
+static int sbxshm;                      /* /dev/shm is the commands' own */
 /* protected directories moved aside when a command creates them */
 static const char *const quarantined[] = { ".git", ".vtcode" };
 static int existed[LEN(quarantined)];
@@ -753,6 +754,7 @@ static char runtmpdir[80];              /* commands' HOME and TMPDIR */
 static char runtmpusr[64];              /* its parent: BASE/vtcode-UID */
 static pid_t runtmpowner;               /* the process that removes it */
 static const char *flagmodel, *flagprovider, *flagbaseurl;
+static char cfgprovider[MAXSETTING];    /* the user config's provider */
 
 /* net, tls, http, sse, llm, tools, agent */
 static int storedir(char *out, size_t sz);
@@ -2712,6 +2714,10 @@ configapply(const Toml *t, int origin)
 					    "provider") == 0 ? settings.provider :
 					    settings.baseurl, MAXSETTING, "%s",
 					    e->str);
+				if (strcmp(e->key, "provider") == 0 && origin !=
+				    OriginWorkspace)
+					snprintf(cfgprovider, MAXSETTING, "%s",
+					    e->str);
 			} else if (strcmp(e->key, "timeout_ms") == 0) {
 				if (e->type != TInt || e->num < 1)
 					die("%s:%d: timeout_ms: expected a number "
@@ -3055,10 +3061,31 @@ urldecode(const char *s, size_t n, char *out, size_t sz)
  * Hosts are names or IP literals ([v6] in brackets); nothing in a URL
  * may be a control byte or a space.  0, or -1 with the reason in why.
  */
+/*
+ * s as it may be shown: whatever stands before the last '@' after the
+ * scheme, a user name and password, becomes "***".  Up to the last '@',
+ * wherever it is: a password may hold '/', '#' or '?' unencoded, and a
+ * proxy may be given without a scheme; an '@' in a path hides a little
+ * more than it needs to.  Cut to sz.
+ */
+static void
+urlshow(const char *s, char *out, size_t sz)
+{
+	const char *sl = strstr(s, "://"), *auth = sl ? sl + 3 : s;
+	const char *at = strrchr(auth, '@');
+
+	if (at == NULL)
+		snprintf(out, sz, "%s", s);
+	else
+		snprintf(out, sz, "%.*s***@%s", (int)MIN((size_t)(auth - s),
+		    sz), s, at + 1);
+}
+
 static int
 urlparse(Url *u, const char *s, char *why, size_t wsz)
 {
 	const char *p, *h, *e, *at, *c;
+	char shown[MAXURLCAP + 8];
 	size_t n;
 	long port;
 	char *end;
@@ -3068,6 +3095,7 @@ urlparse(Url *u, const char *s, char *why, size_t wsz)
 		snprintf(why, wsz, "URL longer than %d bytes", MAXURLCAP - 1);
 		return -1;
 	}
+	urlshow(s, shown, sizeof(shown));
 	for (p = s; *p; p++)
 		if ((unsigned char)*p <= ' ' || *p == 0x7f) {
 			snprintf(why, wsz, "URL contains a space or a control "
@@ -3080,7 +3108,7 @@ urlparse(Url *u, const char *s, char *why, size_t wsz)
 	} else if (strncasecmp(s, "http://", 7) == 0) {
 		p = s + 7;
 	} else {
-		snprintf(why, wsz, "%s: only http:// and https:// URLs", s);
+		snprintf(why, wsz, "%s: only http:// and https:// URLs", shown);
 		return -1;
 	}
 	e = p + strcspn(p, "/?#");
@@ -3102,13 +3130,13 @@ urlparse(Url *u, const char *s, char *why, size_t wsz)
 	if (*p == '[') {
 		h = p + 1;
 		if ((c = memchr(h, ']', (size_t)(e - h))) == NULL) {
-			snprintf(why, wsz, "%s: unclosed [ in the host", s);
+			snprintf(why, wsz, "%s: unclosed [ in the host", shown);
 			return -1;
 		}
 		n = (size_t)(c - h);
 		c++;
 		if (n == 0 || strspn(h, "0123456789abcdefABCDEF:.") < n) {
-			snprintf(why, wsz, "%s: bad IPv6 address", s);
+			snprintf(why, wsz, "%s: bad IPv6 address", shown);
 			return -1;
 		}
 	} else {
@@ -3119,12 +3147,12 @@ urlparse(Url *u, const char *s, char *why, size_t wsz)
 		n = (size_t)(c - h);
 		if (n == 0 || strspn(h, "abcdefghijklmnopqrstuvwxyz"
 		    "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-_") < n) {
-			snprintf(why, wsz, "%s: bad host name", s);
+			snprintf(why, wsz, "%s: bad host name", shown);
 			return -1;
 		}
 	}
 	if (n >= sizeof(u->host)) {
-		snprintf(why, wsz, "%s: host name too long", s);
+		snprintf(why, wsz, "%s: host name too long", shown);
 		return -1;
 	}
 	memcpy(u->host, h, n);
@@ -3134,12 +3162,12 @@ urlparse(Url *u, const char *s, char *why, size_t wsz)
 		port = strtol(c + 1, &end, 10);
 		if (end != e || c + 1 == e || port < 1 || port > 65535 ||
 		    !isdigit((unsigned char)c[1])) {
-			snprintf(why, wsz, "%s: bad port", s);
+			snprintf(why, wsz, "%s: bad port", shown);
 			return -1;
 		}
 		snprintf(u->port, sizeof(u->port), "%ld", port);
 	} else if (c != e) {
-		snprintf(why, wsz, "%s: junk after the host", s);
+		snprintf(why, wsz, "%s: junk after the host", shown);
 		return -1;
 	} else {
 		snprintf(u->port, sizeof(u->port), "%s", u->tls ? "443" : "80");
@@ -3465,6 +3493,7 @@ netconnect(Conn *c, const char *host, const char *port, int loopbackonly)
 /* trust anchors from the system's PEM bundle, decoded once */
 static br_x509_trust_anchor *tas;
 static size_t ntas;
+static size_t tasbad;           /* objects in the bundle that were not */
 static char cafile[PATH_MAX];
 
 static void
@@ -3537,7 +3566,7 @@ tlsload(char *why, size_t wsz)
 	br_pem_decoder_context pc;
 	const char *env = getenv("VTCODE_CA_FILE"), *name;
 	unsigned char *buf = NULL;
-	size_t len = 0, off, k, i, cap = 0;
+	size_t len = 0, off, k, i, cap = 0, restart = 0;
 	struct stat st;
 	int keep = 0, fd;
 	Buf der;
@@ -3545,6 +3574,11 @@ tlsload(char *why, size_t wsz)
 	if (ntas > 0)
 		return 0;
 	if (env != NULL && *env != '\0') {
+		if (strlen(env) >= sizeof(cafile)) {
+			snprintf(why, wsz, "VTCODE_CA_FILE: longer than %zu "
+			    "bytes", sizeof(cafile) - 1);
+			return -1;
+		}
 		snprintf(cafile, sizeof(cafile), "%s", env);
 	} else {
 		cafile[0] = '\0';
@@ -3579,10 +3613,19 @@ tlsload(char *why, size_t wsz)
 		len += (size_t)r;
 	}
 	close(fd);
+	/* a CR LF or a lone CR ends a line as an LF does: the decoder takes
+	 * LF only, and would read the name as "CERTIFICATE-----" */
+	for (i = k = 0; i < len; i++)
+		if (buf[i] != '\r')
+			buf[k++] = buf[i];
+		else if (i + 1 >= len || buf[i + 1] != '\n')
+			buf[k++] = '\n';
+	len = k;
 	buf[len++] = '\n';      /* the decoder wants the last line ended */
+	off = len >= 3 && memcmp(buf, "\xef\xbb\xbf", 3) == 0 ? 3 : 0;
 	bufinit(&der, MAXCAFILE);
 	br_pem_decoder_init(&pc);
-	for (off = 0; off < len; ) {
+	while (off < len) {
 		k = br_pem_decoder_push(&pc, buf + off, len - off);
 		off += k;
 		switch (br_pem_decoder_event(&pc)) {
@@ -3603,9 +3646,25 @@ tlsload(char *why, size_t wsz)
 			if (tlsanchor((unsigned char *)der.p, der.len,
 			    &tas[ntas]) == 0)
 				ntas++;
+			else
+				tasbad++;
 			break;
 		case BR_PEM_ERROR:
-			off = len;
+			/* one damaged object: on to the next "-----BEGIN "
+			 * at the start of a line; vtcode check counts it */
+			tasbad++;
+			keep = 0;
+			br_pem_decoder_init(&pc);
+			/* from the start of the line it stopped in, which may
+			 * begin the next object; always past the last restart */
+			for (i = off; i > 0 && buf[i - 1] != '\n'; i--)
+				;
+			for (i = MAX(i, restart + 1); i < len; i++)
+				if (buf[i - 1] == '\n' && len - i > 11 &&
+				    memcmp(buf + i, "-----BEGIN ", 11) == 0)
+					break;
+			off = restart = MIN(i, len);
+			k = 1;  /* not stuck: the skip moved on or ended */
 			break;
 		}
 		if (k == 0 && off < len)
@@ -3665,9 +3724,18 @@ tlserror(Conn *c)
 		snprintf(m, sizeof(m), "%s: TLS: handshake failure: no cipher "
 		    "suite in common (vtcode offers ECDHE with AES-GCM or "
 		    "ChaCha20-Poly1305)", c->host);
-	else if (e > BR_ERR_RECV_FATAL_ALERT)
+	else if (e >= BR_ERR_RECV_FATAL_ALERT && e < BR_ERR_SEND_FATAL_ALERT)
 		snprintf(m, sizeof(m), "%s: TLS: the server sent fatal alert "
 		    "%d", c->host, e - BR_ERR_RECV_FATAL_ALERT);
+	else if (e >= BR_ERR_SEND_FATAL_ALERT && e < BR_ERR_SEND_FATAL_ALERT +
+	    256)
+		snprintf(m, sizeof(m), "%s: TLS: vtcode ended the handshake "
+		    "with alert %d (the server broke the protocol)", c->host,
+		    e - BR_ERR_SEND_FATAL_ALERT);
+	else if (e == BR_ERR_UNSUPPORTED_VERSION || e == BR_ERR_BAD_LENGTH)
+		snprintf(m, sizeof(m), "%s: TLS: the server did not answer "
+		    "with TLS (a plain http server at an https:// URL?)",
+		    c->host);
 	else if (e >= BR_ERR_X509_OK && e < 64)
 		snprintf(m, sizeof(m), "%s: TLS: certificate rejected (X.509 "
 		    "error %d)", c->host, e);
@@ -3729,6 +3797,12 @@ connclose(Conn *c)
 	if (c->fd >= 0)
 		close(c->fd);
 	c->fd = -1;
+	/* the engine's buffer held the request head in the clear, the
+	 * key with it; the engine, the session keys */
+	if (c->iobuf != NULL)
+		explicit_bzero(c->iobuf, BR_SSL_BUFSIZE_BIDI);
+	if (c->sc != NULL)
+		explicit_bzero(c->sc, sizeof(*c->sc));
 	free(c->sc);
 	free(c->xc);
 	free(c->iobuf);
@@ -3798,7 +3872,7 @@ connread(Conn *c, void *p, size_t n)
  * userinfo), then TLS with the target's name.  0, or -1 with c->err.
  */
 static int
-connopen(Conn *c, const Url *u, long timeoutms)
+connsetup(Conn *c, const Url *u, long timeoutms)
 {
 	char req[2048], why[256], cred[1024], auth[280], *b64 = NULL;
 	const char *proxy = netproxy(u);
@@ -3810,8 +3884,10 @@ connopen(Conn *c, const Url *u, long timeoutms)
 
 	memset(c, 0, sizeof(*c));
 	c->fd = -1;
-	c->idlems = NETREADMS;
-	c->deadline = nowms() + timeoutms;
+	/* a proxy's answer and the handshake are the machines' part, no
+	 * model thinking: NETCONNECTMS of silence, NETSETUPMS in all */
+	c->idlems = NETCONNECTMS;
+	c->deadline = nowms() + MIN(timeoutms, NETSETUPMS);
 	snprintf(c->host, sizeof(c->host), "%s", u->host);
 	if (u->tls && hostaddr(u->host)) {
 		/* refused before any connection, and never retried: BearSSL
@@ -3903,6 +3979,19 @@ connopen(Conn *c, const Url *u, long timeoutms)
 		return -1;
 	}
 	return u->tls ? tlsstart(c, u->host) : 0;
+}
+
+/* connsetup, then the request's own limits: NETREADMS of silence while
+ * the model thinks, timeoutms in all from the start */
+static int
+connopen(Conn *c, const Url *u, long timeoutms)
+{
+	long start = nowms();
+	int rc = connsetup(c, u, timeoutms);
+
+	c->idlems = NETREADMS;
+	c->deadline = start + timeoutms;
+	return rc;
 }
 
 /* ---- http: a response parser fed any number of bytes at a time ---- */
@@ -4365,13 +4454,17 @@ hdrsafe(const char *s)
 /*
  * Fill e for provider index pi.  chosen says whether the flags and the
  * VTCODE_* variables apply (they choose one provider; failover targets
- * keep their own settings).  0, or -1 with the reason in why.
+ * keep their own settings).  A base URL set beside a provider (the user
+ * config's base_url, VTCODE_BASE_URL) is that provider's: where another
+ * is chosen (-P, VTCODE_PROVIDER, a resumed session) it is not used, so
+ * that provider's key never goes to it.  0, or -1 with the reason in
+ * why.
  */
 static int
 endpointset(Endpoint *e, int pi, int chosen, char *why, size_t wsz)
 {
 	const Provider *p = &providers[pi];
-	const char *url = p->baseurl, *model = p->model, *v;
+	const char *url = p->baseurl, *model = p->model, *v, *forcfg, *forenv;
 	Url u;
 
 	memset(e, 0, sizeof(*e));
@@ -4379,13 +4472,19 @@ endpointset(Endpoint *e, int pi, int chosen, char *why, size_t wsz)
 	if (provurls[pi][0] != '\0')
 		url = provurls[pi];
 	if (chosen) {
+		forcfg = cfgprovider[0] != '\0' ? cfgprovider :
+		    providers[0].name;
+		forenv = (v = getenv("VTCODE_PROVIDER")) != NULL && *v !=
+		    '\0' ? v : forcfg;
 		if (settings.model[0] != '\0')
 			model = settings.model;
-		if (settings.baseurl[0] != '\0')
+		if (settings.baseurl[0] != '\0' && strcmp(p->name, forcfg) ==
+		    0)
 			url = settings.baseurl;
 		if ((v = getenv("VTCODE_MODEL")) != NULL && *v != '\0')
 			model = v;
-		if ((v = getenv("VTCODE_BASE_URL")) != NULL && *v != '\0')
+		if ((v = getenv("VTCODE_BASE_URL")) != NULL && *v != '\0' &&
+		    strcmp(p->name, forenv) == 0)
 			url = v;
 		if (flagmodel != NULL)
 			model = flagmodel;
@@ -5228,6 +5327,22 @@ llmbodycb(void *ctx, const char *p, size_t n)
 	return 0;
 }
 
+/* add to a request head of sz bytes holding hl: the new length, or sz
+ * when it did not fit (then nothing more is added) */
+static int
+headf(char *b, size_t sz, int hl, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	if (hl < 0 || (size_t)hl >= sz)
+		return (int)sz;
+	va_start(ap, fmt);
+	n = vsnprintf(b + hl, sz - (size_t)hl, fmt, ap);
+	va_end(ap);
+	return n < 0 || (size_t)n >= sz - (size_t)hl ? (int)sz : hl + n;
+}
+
 /*
  * Send method path (body may be NULL) to base URL e->baseurl and read
  * the answer: a 200 event stream goes through the SSE decoder into t,
@@ -5269,17 +5384,17 @@ httpexchange(const Endpoint *e, const char *method, const char *path,
 	    strcmp(u.path, "/") == 0 ? "" : u.path, path, auth, VERSION,
 	    body ? "text/event-stream" : "application/json");
 	if (body != NULL)
-		hl += snprintf(head + hl, sizeof(head) - (size_t)hl,
+		hl = headf(head, sizeof(head), hl,
 		    "Content-Type: application/json\r\nContent-Length: %zu\r\n",
 		    body->len);
 	if (e->p->kind == KindAnthropic)
-		hl += snprintf(head + hl, sizeof(head) - (size_t)hl,
+		hl = headf(head, sizeof(head), hl,
 		    "anthropic-version: 2023-06-01\r\n");
 	if (e->key != NULL)
-		hl += snprintf(head + hl, sizeof(head) - (size_t)hl,
+		hl = headf(head, sizeof(head), hl,
 		    e->p->kind == KindAnthropic ? "x-api-key: %s\r\n" :
 		    "Authorization: Bearer %s\r\n", e->key);
-	hl += snprintf(head + hl, sizeof(head) - (size_t)hl, "\r\n");
+	hl = headf(head, sizeof(head), hl, "\r\n");
 	if ((size_t)hl >= sizeof(head)) {
 		explicit_bzero(head, sizeof(head));
 		connclose(&c);
@@ -5875,6 +5990,9 @@ cmdtrust(int argc, char *argv[])
 		evtrust(0);
 		return fflush(stdout) == 0 ? ExitOK : ExitFail;
 	}
+	/* trust given is on the record or not given: the audit log first
+	 * (evopen dies when it cannot have it) */
+	evopen(NULL, 0, 1);
 	now = time(NULL);
 	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", gmtime(&now));
 	if (trustmac(wsroot, getuid(), when, 1, mac, why, sizeof(why)) != 0)
@@ -7642,21 +7760,32 @@ struct llpath {
 	int32_t fd;
 };
 
-/* the Landlock ABI in force: the kernel's, capped by the environment */
+/* the kernel's Landlock ABI, 0 for none */
+static int
+sbxkernabi(void)
+{
+#if defined(__linux__)
+	long v = syscall(LL_SYS_CREATE, NULL, 0, LL_VERSION);
+
+	return v < 0 ? 0 : (int)MIN(v, 1000);
+#else
+	return 0;
+#endif
+}
+
+/* the Landlock ABI commands get: the kernel's, capped by the
+ * environment for the tests (never below SBXLANDLOCKMIN for a command:
+ * runpipe refuses to run it then).  The agent's own sandbox takes the
+ * kernel's: no variable loosens it */
 static int
 sbxabi(void)
 {
-	long v;
+	long v = sbxkernabi();
 	const char *cap = getenv("VTCODE_LANDLOCK_ABI_MAX");
 	char *end;
 	long c;
 
-#if defined(__linux__)
-	v = syscall(LL_SYS_CREATE, NULL, 0, LL_VERSION);
-#else
-	v = -1;
-#endif
-	if (v < 0)
+	if (v <= 0)
 		return 0;
 	if (cap != NULL && *cap != '\0') {
 		c = strtol(cap, &end, 10);
@@ -7749,7 +7878,8 @@ sbxlandlock(int abi, const char *tmpdir, const char *pty, int net,
 			goto fail;
 	if (sbxrule(rfd, wsroot, fs, fs) != 0 ||
 	    sbxrule(rfd, tmpdir, fs, fs) != 0 ||
-	    sbxrule(rfd, pty, dev | LLF_IOCTL_DEV, fs) != 0)
+	    sbxrule(rfd, pty, dev | LLF_IOCTL_DEV, fs) != 0 ||
+	    (sbxshm && sbxrule(rfd, "/dev/shm", fs & ~LLF_EXECUTE, fs) != 0))
 		goto fail;
 	if (syscall(LL_SYS_RESTRICT, rfd, 0) != 0) {
 		snprintf(why, wsz, "landlock_restrict_self: %s",
@@ -7837,12 +7967,12 @@ sbxprogram(int net, int abi, char *why, size_t wsz)
 	};
 	static const int dgramcalls[] = {
 		SCMP_SYS(socket), SCMP_SYS(socketpair),
-	};
+	}, dgramtypes[] = { SOCK_DGRAM, SOCK_RAW };
 	static struct sock_fprog made[2][2];
 	struct sock_fprog *prog = &made[net != 0][abi < 3];
 	scmp_filter_ctx ctx;
 	off_t len = 0;
-	size_t i;
+	size_t i, j;
 	int rc = 0, fd = -1;
 
 	if (prog->filter != NULL)
@@ -7878,17 +8008,23 @@ sbxprogram(int net, int abi, char *why, size_t wsz)
 		 * AF_UNIX with high bits set, so no high bit hides AF_INET */
 		rc |= seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM),
 		    SCMP_SYS(socket), 1, SCMP_A0_64(SCMP_CMP_NE, AF_UNIX));
-		/* nor a unix datagram socket: sendto and sendmsg with an
-		 * address reach any socket file the command can name
-		 * (/dev/log, journald's) without a connect, on a read-only
-		 * mount too, and Landlock does not see it.  The kernel reads
-		 * domain and type as 32 bits, and the type's flags (CLOEXEC,
-		 * NONBLOCK) above its low 4 */
+		/* nor a unix datagram socket (SOCK_RAW is one too, for
+		 * AF_UNIX): sendto and sendmsg with an address reach any
+		 * socket file the command can name (/dev/log, journald's)
+		 * without a connect, on a read-only mount too, and Landlock
+		 * does not see it.  The kernel reads domain and type as 32
+		 * bits, and the type's flags (CLOEXEC, NONBLOCK) above its
+		 * low 4.  socketpair of another family (AF_TIPC would load
+		 * its module) is refused as socket's is */
 		for (i = 0; i < LEN(dgramcalls); i++)
-			rc |= seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM),
-			    dgramcalls[i], 2, SCMP_A0_64(SCMP_CMP_MASKED_EQ,
-			    0xFFFFFFFFULL, AF_UNIX), SCMP_A1_64(
-			    SCMP_CMP_MASKED_EQ, 0xF, SOCK_DGRAM));
+			for (j = 0; j < LEN(dgramtypes); j++)
+				rc |= seccomp_rule_add(ctx,
+				    SCMP_ACT_ERRNO(EPERM), dgramcalls[i], 2,
+				    SCMP_A0_64(SCMP_CMP_MASKED_EQ,
+				    0xFFFFFFFFULL, AF_UNIX), SCMP_A1_64(
+				    SCMP_CMP_MASKED_EQ, 0xF, dgramtypes[j]));
+		rc |= seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM),
+		    SCMP_SYS(socketpair), 1, SCMP_A0_64(SCMP_CMP_NE, AF_UNIX));
 		for (i = 0; i < LEN(netcalls); i++)
 			rc |= seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM),
 			    netcalls[i], 0);
@@ -8042,6 +8178,30 @@ sbxgitlinked(void)
 	return 0;
 }
 
+/*
+ * A .git pointer's repository inside the workspace as every platform's
+ * walls pin it: all of the top directory it lies in, or renaming that
+ * directory would swap in another repository; in gd (PATH_MAX bytes)
+ * and 1.  0 for none; -1 with why when the pointer reaches it through a
+ * symbolic link, which a command could point elsewhere.
+ */
+static int
+sbxgittop(char *gd, char *why, size_t wsz)
+{
+	size_t r = strlen(wsroot);
+
+	if (!sbxgitdir(gd))
+		return 0;
+	if (sbxgitlinked()) {
+		snprintf(why, wsz, "%.300s/.git names its repository through "
+		    "a symbolic link: it cannot be pinned, refusing to run",
+		    wsroot);
+		return -1;
+	}
+	gd[r + 1 + strcspn(gd + r + 1, "/")] = '\0';
+	return 1;
+}
+
 /* bind path onto itself; read-only unless rw.  Flags the original mount
  * has locked (nosuid, nodev, noexec) must be kept in a user namespace */
 static int
@@ -8116,6 +8276,43 @@ fail:
 	return -1;
 }
 
+/* is a the same path as b, or beneath it?  (both absolute, canonical) */
+static int
+pathin(const char *a, const char *b)
+{
+	size_t k = strlen(b);
+
+	return strcmp(b, "/") == 0 || (strncmp(a, b, k) == 0 &&
+	    (a[k] == '\0' || a[k] == '/'));
+}
+
+/*
+ * A /dev/shm of the commands' own (RUNSHMSIZE): a fresh tmpfs over it
+ * in the private namespace, so POSIX semaphores and shared memory work
+ * and nothing of the system's /dev/shm is seen or touched.  Not where an
+ * island (n of them in isl) is /dev/shm, in it or around it: the tmpfs
+ * would hide it.  Without it (or where the mount fails) /dev/shm stays
+ * closed to commands; sbxshm says which.
+ */
+static void
+sbxshmmount(char isl[][PATH_MAX], size_t n)
+{
+	static const char shm[] = "/dev/shm";
+	char opt[64];
+	struct stat st;
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (isl[i][0] != '\0' && (pathin(isl[i], shm) ||
+		    pathin(shm, isl[i])))
+			return;
+	snprintf(opt, sizeof(opt), "size=%llu,mode=1777",
+	    (unsigned long long)RUNSHMSIZE);
+	sbxshm = RUNSHMSIZE > 0 && lstat(shm, &st) == 0 && S_ISDIR(st.st_mode) &&
+	    mount("tmpfs", shm, "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC,
+	    opt) == 0;
+}
+
 /*
  * Landlock says what a command may open for writing, not what it may
  * chmod, chown, touch or give an extended attribute: it has no right
@@ -8177,6 +8374,7 @@ sbxreadonly(char *why, size_t wsz)
 		    0 && (errno != EPERM || syscall(VT_SYS_mount_setattr,
 		    AT_FDCWD, isl[i], 0, &attr, sizeof(attr)) != 0))
 			goto fail;
+	sbxshmmount(isl, n);
 	return 0;
 fail:
 	snprintf(why, wsz, "read-only view outside the workspace: %s",
@@ -8209,7 +8407,7 @@ sbxprotect(char *why, size_t wsz)
 	char gd[PATH_MAX];
 	struct stat st;
 	size_t i;
-	int n;
+	int n, k;
 	static int done;
 
 	if (done)
@@ -8259,15 +8457,10 @@ sbxprotect(char *why, size_t wsz)
 		 * in, or renaming that directory would swap in another; and
 		 * never one reached through a symbolic link, which a
 		 * command could point elsewhere */
-		if (S_ISREG(st.st_mode) && sbxgitdir(gd)) {
-			if (sbxgitlinked()) {
-				snprintf(why, wsz, "%s names its repository "
-				    "through a symbolic link: it cannot be "
-				    "pinned, refusing to run", git);
+		if (S_ISREG(st.st_mode) && (k = sbxgittop(gd, why, wsz)) !=
+		    0) {
+			if (k < 0)
 				goto broken;
-			}
-			gd[strlen(wsroot) + 1 + strcspn(gd + strlen(wsroot) +
-			    1, "/")] = '\0';
 			if (sbxbind(gd, 0) != 0)
 				goto fail;
 		}
@@ -8494,7 +8687,7 @@ sbplmake(Sbpl *s, int net, const char *tmp, const char *pty, char *why,
 	char gd[PATH_MAX];
 	Buf *b = &s->prof, sys;
 	size_t i;
-	int nsys;
+	int nsys, k;
 
 	memset(s, 0, sizeof(*s));
 	bufinit(b, 0);
@@ -8534,7 +8727,9 @@ sbplmake(Sbpl *s, int net, const char *tmp, const char *pty, char *why,
 	if (sbplprotected(b, why, wsz) != 0)
 		goto fail;
 	bufaddc(b, ')');
-	if (sbxgitdir(gd)) {
+	if ((k = sbxgittop(gd, why, wsz)) < 0)
+		goto fail;
+	if (k > 0) {
 		if (sbplparam(s, "GITDIR", gd, 1, why, wsz) != 0)
 			goto fail;
 		bufaddstr(b, " (require-not (subpath (param \"GITDIR\")))");
@@ -8616,9 +8811,9 @@ sbxunveil(int net, const char *tmp, const char *pty, char *why, size_t wsz)
 	char path[PATH_MAX + 32], gd[PATH_MAX];
 	const char *fail = NULL;
 	size_t i;
-	int e = 0;
+	int e = 0, k;
 
-	if (sbxpinnable(why, wsz) < 0)
+	if (sbxpinnable(why, wsz) < 0 || (k = sbxgittop(gd, why, wsz)) < 0)
 		return -1;
 	for (i = 0; i < LEN(sbxreadbsd) && !fail; i++)
 		if (unveil(sbxreadbsd[i], "rx") != 0 && (e = errno) != ENOENT)
@@ -8647,7 +8842,7 @@ sbxunveil(int net, const char *tmp, const char *pty, char *why, size_t wsz)
 		    e != ENOTDIR)
 			fail = protectedpaths[i];
 	}
-	if (!fail && sbxgitdir(gd) && unveil(gd, "r") != 0)
+	if (!fail && k > 0 && unveil(gd, "r") != 0)
 		fail = gd, e = errno;
 	if (!fail && unveil(NULL, NULL) != 0)
 		fail = "locking the list", e = errno;
@@ -11078,14 +11273,17 @@ evfile(const char *path, int existed)
 	evend(&w, &b, 1);
 }
 
-/* a change of trust is a thread of the audit log of its own */
+/* a change of trust is a thread of the audit log of its own: opened
+ * before trust is given (cmdtrust); a revocation, which only tightens,
+ * is recorded if it can be */
 static void
 evtrust(int trusted)
 {
 	JWriter w;
 	Buf b;
 
-	evopen(NULL, 0, 2);    /* the mark is made: record it if we can */
+	if (!trusted)
+		evopen(NULL, 0, 2);
 	if (!evs.on)
 		return;
 	evbegin(&w, &b, "trust.changed");
@@ -12059,7 +12257,7 @@ selfsandbox(const Endpoint *ep, char *why, size_t wsz)
 	const char *px, *u;
 	Url url;
 
-	if (!SELFSANDBOX || (abi = sbxabi()) < 1)
+	if (!SELFSANDBOX || (abi = sbxkernabi()) < 1)
 		return 0;
 	/* the ports this run can use: the provider, the ones it fails over
 	 * to, the proxy's; and whether any of them needs the CA bundle */
@@ -12130,7 +12328,8 @@ selfsandbox(const Endpoint *ep, char *why, size_t wsz)
 		    /* the temp dir itself goes at exit: an empty dir in
 		     * BASE/vtcode-UID is all this lets vtcode remove */
 		    sbxrule(rfd, runtmpuser(), 1ULL << 4 /* REMOVE_DIR */,
-		    fs) != 0)
+		    fs) != 0 || (sbxshm && sbxrule(rfd, "/dev/shm", rw &
+		    ~LLF_EXECUTE, fs) != 0))
 			goto fail;
 	}
 	for (i = 0; abi >= 4 && i < np_; i++) {
@@ -12453,27 +12652,10 @@ interactive(Conv *cvp)
 static void
 puturl(FILE *fp, const char *s)
 {
-	const char *sl = strstr(s, "://"), *auth, *end, *at = NULL, *p;
-	char scheme[32];
+	char shown[MAXURLCAP + 8];
 
-	if (sl == NULL || (size_t)(sl - s) >= sizeof(scheme)) {
-		putsafe(fp, s);
-		return;
-	}
-	auth = sl + 3;
-	end = auth + strcspn(auth, "/?#");
-	for (p = auth; p < end; p++)
-		if (*p == '@')
-			at = p;
-	if (at == NULL) {
-		putsafe(fp, s);
-		return;
-	}
-	memcpy(scheme, s, (size_t)(sl - s));
-	scheme[sl - s] = '\0';
-	putsafe(fp, scheme);
-	fputs("://***@", fp);
-	putsafe(fp, at + 1);
+	urlshow(s, shown, sizeof(shown));
+	putsafe(fp, shown);
 }
 
 /*
@@ -12527,7 +12709,8 @@ checkwalls(void)
 		 * (why on the pipe); bit 2: the filter would not load
 		 * (after the namespace: the filter refuses new ones); bit
 		 * 4: the workspace has none of them; bit 8: no namespace
-		 * can be made, the policy asks instead (why on the pipe) */
+		 * can be made, the policy asks instead (why on the pipe);
+		 * bit 16: /dev/shm is the commands' own */
 		close(pp[0]);
 		st = (n = sbxpinnable(nswhy, sizeof(nswhy))) == 0 ? 4 : 0;
 		if (n < 0 || sbxprotect(nswhy, sizeof(nswhy)) != 0) {
@@ -12535,6 +12718,8 @@ checkwalls(void)
 			if (write(pp[1], nswhy, strlen(nswhy)) < 0)
 				st |= 1;
 		}
+		if (sbxshm)
+			st |= 16;
 		if (prog == NULL || prctl(PR_SET_NO_NEW_PRIVS, 1L, 0L, 0L,
 		    0L) != 0 || prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER,
 		    prog, 0L, 0L) != 0)
@@ -12583,6 +12768,13 @@ checkwalls(void)
 		    "private mount namespace, where all outside the workspace, "
 		    "the user's temp directory and vtcode's own directories is "
 		    "read-only too\n");
+	if (st & 16)
+		printf("sandbox: /dev/shm: the commands' own, a tmpfs of at "
+		    "most %llu MB (RUNSHMSIZE) in the namespace\n",
+		    (unsigned long long)(RUNSHMSIZE >> 20));
+	else
+		printf("sandbox: /dev/shm: closed to commands (no private "
+		    "namespace, or the temp dir is in it)\n");
 	if (st & 2)
 		printf("sandbox: seccomp: missing (%s): %s\n", why[0] ? why :
 		    "the kernel would not load the filter", SBXSECCOMP ?
@@ -12622,9 +12814,13 @@ cmdcheck(int argc, char *argv[])
 			printf(" %s", cfgfile[i]);
 	printf("%s\n", cfgloaded[1] || cfgloaded[2] ? "" : " config.h only");
 	walls = checkwalls() == 0;
-	if (tlsload(why, sizeof(why)) == 0)
-		printf("TLS: CA bundle %s, %zu trust anchors\n", cafile, ntas);
-	else {
+	if (tlsload(why, sizeof(why)) == 0) {
+		printf("TLS: CA bundle %s, %zu trust anchors", cafile, ntas);
+		if (tasbad > 0)
+			printf(" (%zu damaged certificates in it skipped)",
+			    tasbad);
+		putchar('\n');
+	} else {
 		printf("TLS: %s\n", why);
 		ok = 0;
 	}
@@ -12644,9 +12840,7 @@ cmdcheck(int argc, char *argv[])
 		    "proxy's ports" : "");
 	else
 		printf("agent: not restricted (%s)\n", !SELFSANDBOX ?
-		    "SELFSANDBOX is 0" : getenv("VTCODE_LANDLOCK_ABI_MAX") ?
-		    "Landlock ABI 0: VTCODE_LANDLOCK_ABI_MAX" :
-		    "no Landlock on this kernel");
+		    "SELFSANDBOX is 0" : "no Landlock on this kernel");
 	printf("proxy: ");
 	if (proxy != NULL)
 		puturl(stdout, proxy);
@@ -12820,7 +13014,7 @@ static const char usagetext[] =
 "       vtcode trust [--revoke]\n"
 "       vtcode check\n"
 "       vtcode policy show\n"
-"       vtcode policy check -- ARGV...\n"
+"       vtcode policy check -- ARGV... | STRING\n"
 "       vtcode sandbox [--net] [--timeout MS] -- CMD [ARG...]\n"
 "       vtcode outline FILE...\n"
 "       vtcode find QUERY\n"

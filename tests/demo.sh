@@ -38,7 +38,7 @@ i=0
 while ! [ -s "$d/port" ] && [ $i -lt 100 ]; do sleep 0.05; i=$((i + 1)); done
 [ -s "$d/port" ] || { cat "$d/mock.err"; echo "demo: the mock server did not start" >&2; exit 1; }
 echo "\$ vtcode --base-url http://127.0.0.1:$(cat "$d/port")/v1 -m demo exec 'What does this project do?'"
-(cd "$d/ws" && XDG_CONFIG_HOME="$d/xdg" "$vt" --base-url "http://127.0.0.1:$(cat "$d/port")/v1" \
+(cd "$d/ws" && XDG_CONFIG_HOME="$d/xdg" XDG_STATE_HOME="$d/state" "$vt" --base-url "http://127.0.0.1:$(cat "$d/port")/v1" \
     -m demo exec 'What does this project do?')
 rc=$?
 echo "[vtcode exited $rc; it sent $(wc -l <"$d/log") requests to the mock model]"

@@ -274,14 +274,20 @@ main(void)
 	bufinit(&calls, 0);
 	if (mkdtemp(ws) == NULL || mkdtemp(tmp) == NULL)
 		die("mkdtemp:");
-	/* a workspace whose .git is a pointer to a repository inside it */
-	snprintf(p, sizeof(p), "%s/repo", ws);
+	/* a workspace whose .git is a pointer to a repository inside it,
+	 * in meta/: all of meta is pinned (rrepo), as on Linux, or a rename
+	 * of meta would swap in another repository */
+	snprintf(p, sizeof(p), "%s/meta", ws);
+	if (mkdir(p, 0700) != 0)
+		die("%s:", p);
+	if (realpath(p, rrepo) == NULL)
+		die("realpath:");
+	snprintf(p, sizeof(p), "%s/meta/repo", ws);
 	if (mkdir(p, 0700) != 0)
 		die("%s:", p);
 	mkfile(p, "HEAD", "ref: refs/heads/main\n");
-	mkfile(ws, ".git", "gitdir: repo\n");
-	if (realpath(ws, rws) == NULL || realpath(tmp, rtmp) == NULL ||
-	    realpath(p, rrepo) == NULL)
+	mkfile(ws, ".git", "gitdir: meta/repo\n");
+	if (realpath(ws, rws) == NULL || realpath(tmp, rtmp) == NULL)
 		die("realpath:");
 	if (openpty(&m, &sl, NULL, NULL, NULL) != 0 ||
 	    (pty = ttyname(sl)) == NULL || realpath(pty, rpty) == NULL)
@@ -403,6 +409,23 @@ main(void)
 	T(sbxunveil(0, tmp, pty, why, sizeof(why)) == -1);
 	T(strstr(calls.p, "pledge") == NULL);
 	uvfail = NULL;
+
+	/* a pointer that reaches its repository through a symbolic link
+	 * (which a command could point elsewhere) cannot be pinned: both
+	 * refuse, as Linux does; the control ran above (meta/repo) */
+	snprintf(p, sizeof(p), "%s/lnk", rws);
+	if (symlink("meta", p) != 0)
+		die("%s:", p);
+	mkfile(ws, ".git", "gitdir: lnk/repo\n");
+	calls.len = 0;
+	T(sbxseatbelt(0, tmp, pty, why, sizeof(why)) == -1);
+	T(strstr(why, "names its repository through a symbolic link") != NULL);
+	T(sbxunveil(0, tmp, pty, why, sizeof(why)) == -1);
+	T(strstr(why, "names its repository through a symbolic link") != NULL);
+	T(calls.len == 0);
+	unlink(p);
+	mkfile(ws, ".git", "gitdir: meta/repo\n");
+	T(sbxunveil(0, tmp, pty, why, sizeof(why)) == 0);
 
 	/* a protected path that is a symbolic link cannot be pinned: both
 	 * refuse, as Linux does; the control ran above (none there) */

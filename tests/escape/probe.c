@@ -181,6 +181,10 @@ main(int argc, char *argv[])
 		strncpy(un.sun_path, argv[2], sizeof(un.sun_path) - 1);
 		if (strcmp(a, "dgram") == 0)
 			fd = sv[0] = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+		else if (strcmp(a, "dgram-raw") == 0)   /* a datagram one too */
+			fd = sv[0] = socket(AF_UNIX, SOCK_RAW, 0);
+		else if (strcmp(a, "dgram-raw-pair") == 0)
+			fd = socketpair(AF_UNIX, SOCK_RAW | SOCK_NONBLOCK, 0, sv);
 		else if (strcmp(a, "dgram-pair") == 0)
 			fd = socketpair(AF_UNIX, SOCK_DGRAM, 0, sv);
 		else
@@ -196,6 +200,12 @@ main(int argc, char *argv[])
 		m.msg_iov = &v;
 		m.msg_iovlen = 1;
 		return worked(sendmsg(sv[0], &m, 0), a);
+	}
+	/* socketpair of a family but AF_UNIX (AF_TIPC: its module) */
+	if (strcmp(a, "pair-tipc") == 0) {
+		int sv[2];
+
+		return worked(socketpair(AF_TIPC, SOCK_DGRAM, 0, sv), a);
 	}
 	/* control: a stream socketpair, a process's own pipe, still works */
 	if (strcmp(a, "stream-pair") == 0) {
