@@ -41,10 +41,9 @@
  *      having emitted the same events; no more than MAXTOOLCALLS calls;
  *      after a successful finish each call has an id, a name and
  *      arguments; text within MAXANSWER and equal to what was emitted;
- *      exactly one EvError, carrying t.err, when the turn failed.
- *      With -DFZTERMSAFE also: t.err, which warnx prints as it is, holds
- *      no control byte (off for now: turnerror copies a server's error
- *      message through, escapes and all).
+ *      exactly one EvError, carrying t.err, when the turn failed;
+ *      t.err, which warnx prints as it is, holds no control byte and
+ *      is UTF-8 (turnerr's termsafe).
  * Everything is freed: libFuzzer's leak check fails any leak.
  */
 #define VTCODE_NOMAIN
@@ -346,7 +345,7 @@ static void
 turncheck(const Turn *t, const Emits *em, int fin)
 {
 	const ToolCall *c;
-	int i;
+	int i, k;
 
 	CHECK(fin == 0 || fin == -1);
 	CHECK((fin == 0) == (t->errkind == ErrNone));
@@ -373,12 +372,19 @@ turncheck(const Turn *t, const Emits *em, int fin)
 	} else {
 		CHECK(em->nerr == 1 && strcmp(em->err, t->err) == 0);
 		CHECK(t->err[0] != '\0');
-#ifdef FZTERMSAFE
 		/* t.err reaches the terminal through warnx */
 		for (i = 0; t->err[i]; i++)
 			CHECK((unsigned char)t->err[i] >= 0x20 &&
 			    (unsigned char)t->err[i] != 0x7f);
-#endif
+		for (i = 0; t->err[i]; i += k) {
+			uint32_t cp;
+
+			k = utf8dec((const unsigned char *)t->err + i,
+			    strlen(t->err + i), &cp);
+			CHECK(k > 0 && !(cp >= 0x7f && cp <= 0x9f) &&
+			    !(cp >= 0x202a && cp <= 0x202e) &&
+			    !(cp >= 0x2066 && cp <= 0x2069));
+		}
 	}
 }
 
