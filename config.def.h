@@ -586,12 +586,14 @@ static const char *const runtmpbases[] = { "/tmp", "/dev/shm" };
 #define RUNTMPMINFREE     (1ULL << 30)
 
 /* Commands get a /dev/shm of their own (POSIX semaphores and shared
- * memory: Python's multiprocessing, for one): a tmpfs of at most this
- * many bytes, mounted over it in the private mount namespace, shared by
- * the session's commands and gone with it; nosuid, nodev, noexec.  Not
- * where the temp dir or another writable island lies in /dev/shm, nor
- * without the namespace: then /dev/shm stays closed to commands.  0: never. */
+ * memory: Python's multiprocessing, for one): a tmpfs of at most
+ * RUNSHMSIZE bytes and RUNSHMINODES files, mounted over it in the
+ * private mount namespace, shared by the session's commands and gone
+ * with it; nosuid, nodev, noexec.  Not where the temp dir or another
+ * writable island lies in /dev/shm, nor without the namespace: then
+ * /dev/shm stays closed to commands.  RUNSHMSIZE 0: never. */
 #define RUNSHMSIZE        (256ULL << 20)
+#define RUNSHMINODES      16384       /* files in it: kernel memory each */
 
 /* limits on every command */
 #define RUNTIMEOUTMS      120000      /* default wall clock */

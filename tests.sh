@@ -644,6 +644,24 @@ t "escape: the directory a .git pointer's repository lies in cannot be renamed (
 boxws=$E/gp/ws2 box -- /bin/true >"$tmp/gp.out" 2>&1
 t "a .git pointer that reaches its repository through a symbolic link: cannot be pinned, nothing runs" sh -c '
 	[ $1 -eq 1 ] && grep -q "names its repository through a symbolic link: it cannot be pinned" "$2"' - $? "$tmp/gp.out"
+# a pointer that names the workspace itself: refused (it would pin all
+# of it read-only; the control is the pointer in ws above)
+mkdir -p "$E/gp/ws3" && echo "gitdir: ." >"$E/gp/ws3/.git" && echo "ref: refs/heads/main" >"$E/gp/ws3/HEAD"
+[ "$(id -u)" -eq 0 ] && chown -R vtctest:vtctest "$E/gp/ws3"
+boxws=$E/gp/ws3 box -- /bin/true >"$tmp/gp.out" 2>&1
+t "a .git pointer that names the workspace itself: cannot be pinned, nothing runs" sh -c '
+	[ $1 -eq 1 ] && grep -q "names the workspace itself as its repository: it cannot be pinned" "$2"' - $? "$tmp/gp.out"
+# the commands' /dev/shm is bounded in files too (each is kernel memory)
+box -- /bin/sh -c 'grep " /dev/shm " /proc/self/mountinfo | tail -1' >"$tmp/shm.out" 2>&1
+t "the commands' /dev/shm: a tmpfs bounded in bytes and in files, nosuid, nodev, noexec" sh -c '
+	grep -q "nosuid,nodev,noexec.* - tmpfs .*size=[0-9]*k,nr_inodes=[0-9]*" "$1"' - "$tmp/shm.out"
+# an island inside /dev/shm, however spelt: no tmpfs over it
+d=/dev/shm/vtcode-test-$$ && mkdir -p "$d/state" && [ "$(id -u)" -eq 0 ] && chown -R vtctest "$d"
+(cd "$E/bare" && asuser env XDG_STATE_HOME="/$d/state" XDG_CONFIG_HOME="$E/home/.config" HOME="$E/home" \
+    "$E/bin/vtcode" check) >"$tmp/shm.out" 2>&1
+t "vtcode's state directory in /dev/shm (spelt //dev/shm/...): /dev/shm is left alone, closed to commands" \
+    grep -q "^sandbox: /dev/shm: closed to commands" "$tmp/shm.out"
+rm -rf "$d"
 # a command that takes the root's write bit away does not keep a new
 # .git there; one that hides a directory of the temp dir from its owner
 # does not keep it from being removed
@@ -1323,8 +1341,11 @@ l = p[3].split("\n")
 l[3] = l[3][:10] + "*" + l[3][11:]
 p[3] = "\n".join(l)
 open(sys.argv[2] + "/ca-bad.pem", "w").write("-----BEGIN CERTIFICATE-----".join(p))
+q = s.split("-----BEGIN CERTIFICATE-----")
+q[1] = q[1][:300] + "\n"    # the first cut short: no END line
+open(sys.argv[2] + "/ca-cut.pem", "w").write("-----BEGIN CERTIFICATE-----".join(q))
 PY
-for f in "$ca" "$tmp/ca-crlf.pem" "$tmp/ca-bom.pem" "$tmp/ca-bad.pem"; do
+for f in "$ca" "$tmp/ca-crlf.pem" "$tmp/ca-bom.pem" "$tmp/ca-bad.pem" "$tmp/ca-cut.pem"; do
 	(cd "$lw/ws" && XDG_CONFIG_HOME="$lw/xdg" VTCODE_CA_FILE=$f "$vt" check 2>&1 | sed -n 's/^TLS: CA bundle [^,]*, //p')
 done >"$tmp/ca.out"
 nca=$(sed -n '1s/ trust anchors$//p' "$tmp/ca.out")
@@ -1332,6 +1353,8 @@ t "CA bundle: CR LF lines and a byte order mark read as LF ($nca anchors each)" 
 	[ -n "$2" ] && [ "$2" -gt 1 ] && [ "$(sed -n 2p "$1")" = "$2 trust anchors" ] && [ "$(sed -n 3p "$1")" = "$2 trust anchors" ]' - "$tmp/ca.out" "$nca"
 t "CA bundle: a damaged certificate is skipped, the others kept, and vtcode check says so" sh -c '
 	[ "$(sed -n 4p "$1")" = "$(($2 - 1)) trust anchors (1 damaged certificates in it skipped)" ]' - "$tmp/ca.out" "$nca"
+t "CA bundle: one cut short (no END line) costs only itself, not the next" sh -c '
+	[ "$(sed -n 5p "$1")" = "$(($2 - 1)) trust anchors (1 damaged certificates in it skipped)" ]' - "$tmp/ca.out" "$nca"
 # two mock servers: lmstudio always 503, ollama answers
 printf '{"repeat_last":true,"steps":[{"status":503,"headers":{"retry-after-ms":"10"},"json":{"error":"loading"}}]}\n' >"$lw/s1.json"
 printf '{"steps":[{"path":"/v1/models","json":{"object":"list","data":[{"id":"qwen-local","object":"model"}]}},{"sse":[%s,%s]}]}\n' "$(txt 'from ollama')" "$stop" >"$lw/s2.json"
@@ -1359,15 +1382,17 @@ if mock "$lw/s5.json" "$lw/a" && mock "$lw/s5.json" "$lw/b"; then
 	printf 'provider = "lmstudio"\nbase_url = "http://127.0.0.1:%s/v1"\n[base_urls]\nopenai = "http://127.0.0.1:%s/v1"\n' \
 	    "$(cat "$lw/a.port")" "$(cat "$lw/b.port")" >"$lw/xdg/vtcode/vtcode.toml"
 	OPENAI_API_KEY=sk-vtcode-test-4 vx -P openai check
-	t "the user's base_url (for lmstudio) is not used for -P openai: its key goes to openai's own URL only" sh -c '
-		cd "$1" && [ "$($2 count a.log)" = 0 ] && [ "$($2 get b.log 0 headers.authorization)" = "Bearer sk-vtcode-test-4" ]' - "$lw" "$q"
+	t "the user's base_url (for lmstudio) is not used for -P openai: its key goes to openai's own URL only; a warning says so" sh -c '
+		cd "$1" && [ "$($2 count a.log)" = 0 ] && [ "$($2 get b.log 0 headers.authorization)" = "Bearer sk-vtcode-test-4" ] &&
+		grep -q "^vtcode: the config.s base_url is lmstudio.s, not openai.s: not used" err' - "$lw" "$q"
 	OPENAI_API_KEY=sk-vtcode-test-4 vx check
 	t "control: without -P, lmstudio is chosen and its base_url used" sh -c '
 		cd "$1" && [ "$($2 count a.log)" = 1 ] && [ "$($2 get a.log 0 path)" = /v1/models ] &&
 		! $2 get a.log 0 headers.authorization' - "$lw" "$q"
 	VTCODE_BASE_URL="http://127.0.0.1:$(cat "$lw/a.port")/v1" OPENAI_API_KEY=sk-vtcode-test-4 vx -P openai check
-	t "VTCODE_BASE_URL (for the provider in force without -P) is not used for -P openai" sh -c '
-		cd "$1" && [ "$($2 count a.log)" = 1 ] && [ "$($2 count b.log)" = 2 ]' - "$lw" "$q"
+	t "VTCODE_BASE_URL (for the provider in force without -P) is not used for -P openai, and a warning says so" sh -c '
+		cd "$1" && [ "$($2 count a.log)" = 1 ] && [ "$($2 count b.log)" = 2 ] &&
+		grep -q "^vtcode: VTCODE_BASE_URL is lmstudio.s, not openai.s: not used (set VTCODE_PROVIDER=openai with it)$" err' - "$lw" "$q"
 	VTCODE_PROVIDER=openai VTCODE_BASE_URL="http://127.0.0.1:$(cat "$lw/a.port")/v1" OPENAI_API_KEY=sk-vtcode-test-4 vx check
 	t "control: VTCODE_BASE_URL beside VTCODE_PROVIDER=openai is openai's, key and all" sh -c '
 		cd "$1" && [ "$($2 count a.log)" = 2 ] && [ "$($2 get a.log 1 headers.authorization)" = "Bearer sk-vtcode-test-4" ]' - "$lw" "$q"
@@ -1544,12 +1569,12 @@ time.sleep(120)' >"$lw/mute.port" &
 		cd "$1" && grep -q "^proxy: http://\*\*\*@127.0.0.1:$2$" out &&
 		grep -q "base URL https://\*\*\*@proxied.test:1/v1," out &&
 		! grep -q "hunter2\|TOPSECRET\|LEAKED\|alice\|bob" out' - "$lw" "$pp"
-	(cd "$lw/ws" && XDG_CONFIG_HOME="$lw/xdg" https_proxy="carol:s3/cr#et@127.0.0.1:$pp" "$vt" \
+	(cd "$lw/ws" && XDG_CONFIG_HOME="$lw/xdg" https_proxy="carol:s3://cr#et@127.0.0.1:$pp" "$vt" \
 	    --base-url "https://dave:pw@proxied.test:1/v1" -m test check >"$lw/out" 2>&1)
-	t "vtcode check hides a user:password with / or # in it, of a proxy given without a scheme" sh -c '
+	t "vtcode check hides a user:password with :// or # in it, of a proxy given without a scheme" sh -c '
 		cd "$1" && grep -q "^proxy: \*\*\*@127.0.0.1:$2$" out &&
 		grep -q "base URL https://\*\*\*@proxied.test:1/v1," out &&
-		! grep -q "s3/cr\|carol\|dave" out' - "$lw" "$pp"
+		! grep -q "s3\|carol\|dave" out' - "$lw" "$pp"
 	(cd "$lw/ws" && XDG_CONFIG_HOME="$lw/xdg" "$vt" --base-url "https://dave:pw/x#y@proxied.test:1/v1" -m test \
 	    check >"$lw/out" 2>&1)
 	t "a URL refused for its form is named with its user:password hidden" sh -c '

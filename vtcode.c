@@ -3071,10 +3071,14 @@ urldecode(const char *s, size_t n, char *out, size_t sz)
 static void
 urlshow(const char *s, char *out, size_t sz)
 {
-	const char *sl = strstr(s, "://"), *auth = sl ? sl + 3 : s;
-	const char *at = strrchr(auth, '@');
+	const char *sl = strstr(s, "://"), *auth, *at;
 
-	if (at == NULL)
+	/* a scheme only where "://" ends the first word: a password may
+	 * hold one too */
+	if (sl != NULL && strcspn(s, ":/@") != (size_t)(sl - s))
+		sl = NULL;
+	auth = sl ? sl + 3 : s;
+	if ((at = strrchr(auth, '@')) == NULL)
 		snprintf(out, sz, "%s", s);
 	else
 		snprintf(out, sz, "%.*s***@%s", (int)MIN((size_t)(auth - s),
@@ -3657,7 +3661,8 @@ tlsload(char *why, size_t wsz)
 			br_pem_decoder_init(&pc);
 			/* from the start of the line it stopped in, which may
 			 * begin the next object; always past the last restart */
-			for (i = off; i > 0 && buf[i - 1] != '\n'; i--)
+			i = off > 0 && buf[off - 1] == '\n' ? off - 1 : off;
+			for (; i > 0 && buf[i - 1] != '\n'; i--)
 				;
 			for (i = MAX(i, restart + 1); i < len; i++)
 				if (buf[i - 1] == '\n' && len - i > 11 &&
@@ -4481,11 +4486,20 @@ endpointset(Endpoint *e, int pi, int chosen, char *why, size_t wsz)
 		if (settings.baseurl[0] != '\0' && strcmp(p->name, forcfg) ==
 		    0)
 			url = settings.baseurl;
+		else if (settings.baseurl[0] != '\0' && flagbaseurl == NULL)
+			warnx("the config's base_url is %s's, not %s's: not "
+			    "used (a [base_urls] entry names a provider's)",
+			    forcfg, p->name);
 		if ((v = getenv("VTCODE_MODEL")) != NULL && *v != '\0')
 			model = v;
-		if ((v = getenv("VTCODE_BASE_URL")) != NULL && *v != '\0' &&
-		    strcmp(p->name, forenv) == 0)
-			url = v;
+		if ((v = getenv("VTCODE_BASE_URL")) != NULL && *v != '\0') {
+			if (strcmp(p->name, forenv) == 0)
+				url = v;
+			else if (flagbaseurl == NULL)
+				warnx("VTCODE_BASE_URL is %s's, not %s's: not "
+				    "used (set VTCODE_PROVIDER=%s with it)",
+				    forenv, p->name, p->name);
+		}
 		if (flagmodel != NULL)
 			model = flagmodel;
 		if (flagbaseurl != NULL)
@@ -6016,12 +6030,14 @@ cmdtrust(int argc, char *argv[])
 	bufaddc(&b, '\n');
 	if (!jwdone(&w) || b.err)
 		die("trust: cannot encode the trust file");
+	/* on the record before it is given: a failed write after leaves
+	 * a record of trust meant, never trust unrecorded */
+	evtrust(1);
 	if (atomicwrite(rfd, TRUSTFILE, b.p, b.len, 0600) != 0)
 		die("trust: %s/" TRUSTFILE ":", wsroot);
 	buffree(&b);
 	close(rfd);
 	printf("trusted: %s\n", wsroot);
-	evtrust(1);
 	return fflush(stdout) == 0 ? ExitOK : ExitFail;
 }
 
@@ -8192,6 +8208,12 @@ sbxgittop(char *gd, char *why, size_t wsz)
 
 	if (!sbxgitdir(gd))
 		return 0;
+	if (strlen(gd) <= r + 1) {
+		snprintf(why, wsz, "%.300s/.git names the workspace itself as "
+		    "its repository: it cannot be pinned, refusing to run",
+		    wsroot);
+		return -1;
+	}
 	if (sbxgitlinked()) {
 		snprintf(why, wsz, "%.300s/.git names its repository through "
 		    "a symbolic link: it cannot be pinned, refusing to run",
@@ -8298,16 +8320,19 @@ static void
 sbxshmmount(char isl[][PATH_MAX], size_t n)
 {
 	static const char shm[] = "/dev/shm";
-	char opt[64];
+	char opt[96], rp[PATH_MAX];
 	struct stat st;
 	size_t i;
 
+	/* where the islands are, not how they were spelt (//dev/shm, a
+	 * symbolic link into it); one that cannot be found: no mount */
 	for (i = 0; i < n; i++)
-		if (isl[i][0] != '\0' && (pathin(isl[i], shm) ||
-		    pathin(shm, isl[i])))
+		if (isl[i][0] != '\0' && (realpath(isl[i], rp) == NULL ||
+		    pathin(rp, shm) || pathin(shm, rp)))
 			return;
-	snprintf(opt, sizeof(opt), "size=%llu,mode=1777",
-	    (unsigned long long)RUNSHMSIZE);
+	/* inodes too: each costs kernel memory that size= does not count */
+	snprintf(opt, sizeof(opt), "size=%llu,nr_inodes=%lu,mode=1777",
+	    (unsigned long long)RUNSHMSIZE, (unsigned long)RUNSHMINODES);
 	sbxshm = RUNSHMSIZE > 0 && lstat(shm, &st) == 0 && S_ISDIR(st.st_mode) &&
 	    mount("tmpfs", shm, "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC,
 	    opt) == 0;
@@ -12774,7 +12799,8 @@ checkwalls(void)
 		    (unsigned long long)(RUNSHMSIZE >> 20));
 	else
 		printf("sandbox: /dev/shm: closed to commands (no private "
-		    "namespace, or the temp dir is in it)\n");
+		    "namespace, or the temp dir or a directory of vtcode's "
+		    "is in it)\n");
 	if (st & 2)
 		printf("sandbox: seccomp: missing (%s): %s\n", why[0] ? why :
 		    "the kernel would not load the filter", SBXSECCOMP ?
