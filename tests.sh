@@ -667,9 +667,13 @@ rm -rf "$d"
 # does not keep it from being removed
 mkdir -p "$E/q5"
 [ "$(id -u)" -eq 0 ] && chown vtctest:vtctest "$E/q5"
-boxws=$E/q5 box -- /bin/sh -c 'mkdir .git && chmod 555 .; mkdir -p $TMPDIR/d/e && echo x >$TMPDIR/d/e/f && chmod 500 $TMPDIR/d/e && chmod 0 $TMPDIR/d; echo "tmp=$TMPDIR"' >"$tmp/q5.out" 2>&1
+# (the .git is made and the write bit taken in one process, two system
+# calls apart: the kill for making it comes after both, or before the
+# second, and either way it must go)
+boxws=$E/q5 box -- /usr/bin/python3 -c 'import os; os.mkdir("p"); os.rename("p", ".git"); os.chmod(".", 0o555)' >"$tmp/q5.out" 2>&1
 t "escape: chmod 555 of the root does not keep a new .git from being moved aside" sh -c '
 	! [ -e "$1/.git" ] && ls -d "$1"/.git.vtcode-quarantine-* >/dev/null && grep -q "it was moved to .git.vtcode-quarantine-" "$2"' - "$E/q5" "$tmp/q5.out"
+boxws=$E/q5 box -- /bin/sh -c 'mkdir -p $TMPDIR/d/e && echo x >$TMPDIR/d/e/f && chmod 500 $TMPDIR/d/e && chmod 0 $TMPDIR/d; echo "tmp=$TMPDIR"' >"$tmp/q5.out" 2>&1
 t "the temp dir goes even with a directory in it its owner may not enter" sh -c '
 	d=$(sed -n "s/^tmp=//p" "$1") && [ -n "$d" ] && ! [ -e "$d" ]' - "$tmp/q5.out"
 if [ "$(id -u)" -eq 0 ] && mkdir -p "$E/mv/ws/vol" && mount -t tmpfs none "$E/mv/ws/vol" 2>/dev/null; then
@@ -777,11 +781,19 @@ t "Landlock ABI 2 (no TRUNCATE right): truncate(2) outside is still refused" sh 
 mkdir -p "$E/nogit"
 [ "$(id -u)" -eq 0 ] && chown vtctest "$E/nogit"
 (cd "$E/nogit" && asuser "$E/bin/vtcode" sandbox -- /bin/sh -c \
-    'git init -q . && git config core.fsmonitor "touch $PWD/pwned" && echo made' >"$tmp/q.out" 2>&1)
-t "a .git created where there was none is moved aside, and the output says so" sh -c '
-	grep -q "^made" "$2" && grep -q "the command created .git, which vtcode could not protect; it was moved to .git.vtcode-quarantine-" "$2" &&
+    'git init -q . && git config core.fsmonitor "touch $PWD/pwned" && echo made; sleep 20; echo later' >"$tmp/q.out" 2>&1)
+t "a .git made where there was none: the command is killed the moment it appears (a git outside, an editor's, could obey it), and it is moved aside" sh -c '
+	[ $3 -eq 137 ] && ! grep -q "^later" "$2" &&
+	grep -q "the command created .git, which vtcode could not protect; it was killed the moment it did, and it was moved to .git.vtcode-quarantine-" "$2" &&
+	grep -q "killed: it made a protected directory at the root" "$2" &&
 	! [ -e "$1/nogit/.git" ] && ls -d "$1"/nogit/.git.vtcode-quarantine-* >/dev/null &&
-	cd "$1/nogit" && ! git status >/dev/null 2>&1 && ! [ -e "$1/nogit/pwned" ]' - "$E" "$tmp/q.out"
+	cd "$1/nogit" && ! git status >/dev/null 2>&1 && ! [ -e "$1/nogit/pwned" ]' - "$E" "$tmp/q.out" $?
+(cd "$E/nogit" && asuser "$E/bin/vtcode" sandbox -- /bin/sh -c 'mkdir -p p/hooks && mv p .vtcode; sleep 20; echo later' >"$tmp/q.out" 2>&1)
+t "a .vtcode renamed into place: killed and moved aside too" sh -c '
+	[ $2 -eq 137 ] && ! grep -q "^later" "$1" && grep -q "the command created .vtcode, .*moved to .vtcode.vtcode-quarantine-" "$1"' - "$tmp/q.out" $?
+(cd "$E/nogit" && asuser "$E/bin/vtcode" sandbox -- /bin/sh -c 'mkdir other && git init -q sub && echo later' >"$tmp/q.out" 2>&1)
+t "control: other directories at the root, and a repository below it, are left alone" sh -c '
+	[ $2 -eq 0 ] && grep -q "^later" "$1" && [ -d "$3/nogit/sub/.git" ]' - "$tmp/q.out" $? "$E"
 mkdir -p "$E/lnk/realgit" && ln -s realgit "$E/lnk/.git"
 t "a .git that is a symlink cannot be pinned: nothing runs" sh -c '
 	cd "$1/lnk" && "$2" sandbox -- /bin/true 2>"$1/e"; [ $? -eq 1 ] && grep -q "is a symbolic link: protected paths cannot be pinned" "$1/e"' - "$E" "$E/bin/vtcode"

@@ -67,6 +67,7 @@
 #include <time.h>
 #include <unistd.h>
 #ifdef __linux__
+#include <sys/inotify.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/random.h>
@@ -171,6 +172,7 @@ typedef struct {
 	int sig;                /* that signal */
 	int timedout, truncated, abi;
 	int cancelled;          /* killed because vtcode was interrupted */
+	int guarded;            /* killed for making a protected dir (sbxwatch) */
 	long ms;
 	size_t total;           /* bytes it wrote */
 	Buf out;                /* the first RUNMAXOUTPUT / 2 bytes */
@@ -465,7 +467,7 @@ static void runkeep(RunResult *r, const char *p, size_t n);
 static int runkillkids(void);
 static void runreap(pid_t pgid);
 static long nowms(void);
-static int runloop(int master, pid_t *pids, int n, long deadline,
+static int runloop(int master, int wfd, pid_t *pids, int n, long deadline,
     RunResult *r, int *status);
 static int runpipe(char *const *argvs[], int n, int gated,
     const char *workdir, int net, long timeoutms, RunResult *r, char *why,
@@ -550,6 +552,7 @@ static int sbxshm;                      /* /dev/shm is the commands' own */
 /* protected directories moved aside when a command creates them */
 static const char *const quarantined[] = { ".git", ".vtcode" };
 static int existed[LEN(quarantined)];
+static int sbxguardhit;         /* the last command was killed for one */
 /* why this workspace's protected paths cannot be pinned: no private
  * mount namespace can be made (user namespaces turned off); "" while
  * they can, or before sbxprotect() has tried */
@@ -8535,6 +8538,57 @@ sbxunpinnedwhy(void)
 }
 
 /*
+ * A missing protected directory at the root (one of quarantined[] that
+ * was not there, !existed[]) that a command makes would stand, until
+ * the command ends and sbxquarantine() moves it aside, for any git run
+ * outside the sandbox to obey: an editor that runs git status every few
+ * seconds.  So while commands run vtcode watches the root (inotify) and
+ * kills them the moment one appears (runloop).  An inotify descriptor,
+ * or -1 with nothing to watch or no inotify: then only the move aside.
+ */
+static int
+sbxwatch(void)
+{
+#if defined(__linux__)
+	size_t i;
+	int fd;
+
+	for (i = 0; i < LEN(quarantined) && existed[i]; i++)
+		;
+	if (i == LEN(quarantined) ||
+	    (fd = inotify_init1(IN_CLOEXEC | IN_NONBLOCK)) < 0)
+		return -1;
+	if (inotify_add_watch(fd, wsroot, IN_CREATE | IN_MOVED_TO |
+	    IN_ONLYDIR) < 0) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+#else
+	return -1;
+#endif
+}
+
+/* after an event on sbxwatch()'s fd (drained here, lost ones too): is
+ * a missing protected directory there now?  1 or 0 */
+static int
+sbxwatched(int fd)
+{
+	char buf[4096], path[PATH_MAX + 32];
+	struct stat st;
+	size_t i;
+
+	while (read(fd, buf, sizeof(buf)) > 0)
+		;
+	for (i = 0; i < LEN(quarantined); i++) {
+		snprintf(path, sizeof(path), "%s/%s", wsroot, quarantined[i]);
+		if (!existed[i] && lstat(path, &st) == 0)
+			return 1;
+	}
+	return 0;
+}
+
+/*
  * A protected directory that was not there when the namespace was made
  * could not be bound, so a command may create one: `git init` and a
  * config with core.fsmonitor, say, for the user's next git to run.  So
@@ -8566,8 +8620,9 @@ sbxquarantine(Buf *out)
 			errno = rename(from, to) == 0 ? 0 : errno;
 		if (lstat(from, &st) != 0)
 			bufaddf(out, "\n[vtcode: the command created %s, which "
-			    "vtcode could not protect; it was moved to %s]\n",
-			    quarantined[i], to + strlen(wsroot) + 1);
+			    "vtcode could not protect; %sit was moved to %s]\n",
+			    quarantined[i], sbxguardhit ? "it was killed the "
+			    "moment it did, and " : "", to + strlen(wsroot) + 1);
 		else {
 			/* fail closed: nothing more runs in this session */
 			snprintf(sbxbroken, sizeof(sbxbroken), "a command "
@@ -8579,6 +8634,7 @@ sbxquarantine(Buf *out)
 			warnx("%s", sbxbroken);
 		}
 	}
+	sbxguardhit = 0;
 }
 
 /*
@@ -9339,22 +9395,25 @@ nowms(void)
 /* read the pty until the last stage exits or time runs out; its
  * wait status in *status, 1 if it exited, 0 on a timeout */
 static int
-runloop(int master, pid_t *pids, int n, long deadline, RunResult *r,
-    int *status)
+runloop(int master, int wfd, pid_t *pids, int n, long deadline,
+    RunResult *r, int *status)
 {
-	struct pollfd pfd[2];
+	struct pollfd pfd[3];
 	char buf[65536];
 	long killat = 0, now, wait;
 	pid_t last = pids[n - 1];
 	size_t drained;
 	ssize_t k;
-	int i, done = 0;
+	int i, done = 0, ready;
 
 	/* the pty for output, a pidfd for the exit: no naps, no polling */
 	pfd[0].fd = master;
 	pfd[0].events = POLLIN;
 	pfd[1].fd = (int)syscall(SYS_pidfd_open, last, 0);
 	pfd[1].events = POLLIN;
+	pfd[2].fd = wfd;        /* the root, for a protected dir made */
+	pfd[2].events = POLLIN;
+	pfd[2].revents = 0;
 	while (!done) {
 		now = nowms();
 		if (cancelled && !killat) {
@@ -9377,9 +9436,17 @@ runloop(int master, pid_t *pids, int n, long deadline, RunResult *r,
 		}
 		/* without a pidfd (before Linux 5.3), short naps once the
 		 * pty is closed */
-		if (poll(pfd, 2, (int)MIN(wait, pfd[1].fd < 0 && pfd[0].fd < 0 ?
-		    1 : 250)) > 0 && (pfd[0].revents & (POLLIN | POLLHUP |
-		    POLLERR))) {
+		ready = poll(pfd, 3, (int)MIN(wait, pfd[1].fd < 0 &&
+		    pfd[0].fd < 0 ? 1 : 250)) > 0;
+		if (ready && (pfd[2].revents & POLLIN) && sbxwatched(wfd)) {
+			/* at once, no grace: every stage and all they began */
+			for (i = 0; i < n; i++)
+				kill(-pids[i], SIGKILL);
+			runkillkids();
+			r->guarded = sbxguardhit = 1;
+			pfd[2].fd = -1;
+		}
+		if (ready && (pfd[0].revents & (POLLIN | POLLHUP | POLLERR))) {
 			k = read(master, buf, sizeof(buf));
 			if (k > 0)
 				runkeep(r, buf, (size_t)k);
@@ -9421,7 +9488,7 @@ runpipe(char *const *argvs[], int n, int gated, const char *workdir,
 	struct termios tio;
 	char buf[600], *pty;
 	long start = nowms();
-	int master, slave, ep[2], pp[2], in, status = 0, abi, i;
+	int master, slave, ep[2], pp[2], in, status = 0, abi, i, wfd;
 	pid_t pids[MAXCMDSTAGES];
 	struct pollfd efd;
 	ssize_t k;
@@ -9497,6 +9564,7 @@ runpipe(char *const *argvs[], int n, int gated, const char *workdir,
 	sp.shared = n == 1 || abi >= 6;
 	efd.fd = ep[0];
 	efd.events = POLLIN;
+	wfd = sbxwatch();       /* before any stage can make anything */
 	for (i = 0, in = slave, k = 0; i < n && k <= 0; i++) {
 		pp[0] = pp[1] = -1;
 		if (i < n - 1 && pipe(pp) != 0)
@@ -9545,14 +9613,18 @@ runpipe(char *const *argvs[], int n, int gated, const char *workdir,
 		snprintf(why, wsz, "%s", buf);
 		close(ep[0]);
 		close(master);
+		if (wfd >= 0)
+			close(wfd);
 		runreap(pids[0]);
 		return -1;
 	}
 	close(ep[0]);
-	if (!runloop(master, pids, n, start + timeoutms, r, &status)) {
+	if (!runloop(master, wfd, pids, n, start + timeoutms, r, &status)) {
 		kill(-pids[n - 1], SIGKILL);
 		waitpid(pids[n - 1], &status, 0);
 	}
+	if (wfd >= 0)
+		close(wfd);
 	close(master);
 	for (i = 0; i < n; i++)
 		runreap(pids[i]);
@@ -9637,7 +9709,8 @@ runline(CmdLine *cl, const char *workdir, int net, long timeoutms, Buf *out,
 				sbxquarantine(out);
 				last = r.cancelled ? ExitCancel : r.timedout ?
 				    124 : r.sig ? 128 + r.sig : r.status;
-				if (r.timedout || r.cancelled)
+				/* nothing more of the line after these */
+				if (r.timedout || r.cancelled || r.guarded)
 					rc = 1;
 				runfree(&r);
 			}
@@ -9804,6 +9877,9 @@ cmdsandbox(int argc, char *argv[])
 	buffree(&out);
 	if (r.cancelled)
 		warnx("sandbox: interrupted: the command was killed");
+	else if (r.guarded)
+		warnx("sandbox: killed: it made a protected directory at the "
+		    "root (moved aside: see the output)");
 	else if (r.timedout)
 		warnx("sandbox: timed out after %ld ms: killed", timeout);
 	else if (r.sig)
