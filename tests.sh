@@ -791,6 +791,38 @@ t "a .git made where there was none: the command is killed the moment it appears
 (cd "$E/nogit" && asuser "$E/bin/vtcode" sandbox -- /bin/sh -c 'mkdir -p p/hooks && mv p .vtcode; sleep 20; echo later' >"$tmp/q.out" 2>&1)
 t "a .vtcode renamed into place: killed and moved aside too" sh -c '
 	[ $2 -eq 137 ] && ! grep -q "^later" "$1" && grep -q "the command created .vtcode, .*moved to .vtcode.vtcode-quarantine-" "$1"' - "$tmp/q.out" $?
+# a second process takes the root's search bit away the moment .git is
+# there, so that vtcode cannot look: the root is given back to its
+# owner, and what cannot be looked at is not taken for "not there"
+mkdir -p "$E/race"
+cat >"$E/race/r.py" <<'PY'
+import os, subprocess, time
+d = os.open(".", os.O_RDONLY)
+subprocess.run(["git", "init", "-q", "p"])
+subprocess.run(["git", "-C", "p", "config", "core.fsmonitor", "touch " + os.getcwd() + "/pwned; false"])
+subprocess.run(["sh", "-c", "mv p/.git g && rm -rf p && mv g p"])
+if os.fork() == 0:
+    time.sleep(0.3)
+    os.rename("p", ".git")
+    os._exit(0)
+while True:
+    try:
+        os.lstat(".git")
+        os.chmod(".", 0)
+        break
+    except FileNotFoundError:
+        pass
+os.wait()
+os.fchmod(d, 0o755)
+time.sleep(2)
+os.fchmod(d, 0)
+print("not killed")
+PY
+[ "$(id -u)" -eq 0 ] && chown -R vtctest:vtctest "$E/race"
+(cd "$E/race" && asuser "$E/bin/vtcode" sandbox -- /usr/bin/python3 r.py >"$tmp/race.out" 2>&1)
+t "a .git made while another process makes the root unsearchable: still killed and moved aside, the root given back" sh -c '
+	[ $2 -eq 137 ] && ! grep -q "not killed" "$1" && ! [ -e "$3/.git" ] && ls -d "$3"/.git.vtcode-quarantine-* >/dev/null &&
+	stat -c %A "$3" | grep -q "^drwx"' - "$tmp/race.out" $? "$E/race"
 (cd "$E/nogit" && asuser "$E/bin/vtcode" sandbox -- /bin/sh -c 'mkdir other && git init -q sub && echo later' >"$tmp/q.out" 2>&1)
 t "control: other directories at the root, and a repository below it, are left alone" sh -c '
 	[ $2 -eq 0 ] && grep -q "^later" "$1" && [ -d "$3/nogit/sub/.git" ]' - "$tmp/q.out" $? "$E"

@@ -8551,16 +8551,23 @@ sbxwatch(void)
 {
 #if defined(__linux__)
 	size_t i;
-	int fd;
+	int fd = -1;
+
+	static int warned;
 
 	for (i = 0; i < LEN(quarantined) && existed[i]; i++)
 		;
-	if (i == LEN(quarantined) ||
-	    (fd = inotify_init1(IN_CLOEXEC | IN_NONBLOCK)) < 0)
+	if (i == LEN(quarantined))
 		return -1;
-	if (inotify_add_watch(fd, wsroot, IN_CREATE | IN_MOVED_TO |
+	if ((fd = inotify_init1(IN_CLOEXEC | IN_NONBLOCK)) < 0 ||
+	    inotify_add_watch(fd, wsroot, IN_CREATE | IN_MOVED_TO |
 	    IN_ONLYDIR) < 0) {
-		close(fd);
+		if (!warned++)  /* the user's editors may hold them all */
+			warnx("cannot watch %s (inotify: %s): a .git or "
+			    ".vtcode a command makes there stands until it "
+			    "ends", wsroot, strerror(errno));
+		if (fd >= 0)
+			close(fd);
 		return -1;
 	}
 	return fd;
@@ -8569,23 +8576,61 @@ sbxwatch(void)
 #endif
 }
 
-/* after an event on sbxwatch()'s fd (drained here, lost ones too): is
- * a missing protected directory there now?  1 or 0 */
+/* give the user back search and write on the workspace's root, which a
+ * command may have taken away (chmod is not Landlock's to refuse): the
+ * root is theirs, and vtcode must see into it to move anything aside */
+static void
+sbxrootopen(void)
+{
+	struct stat st;
+
+	if (stat(wsroot, &st) == 0 && st.st_uid == geteuid() &&
+	    (st.st_mode & S_IRWXU) != S_IRWXU)
+		chmod(wsroot, (st.st_mode & 07777) | S_IRWXU);
+}
+
+/* is the missing protected name i at the root now?  Anything but "no"
+ * (ENOENT) counts as yes: what cannot be looked at is not cleared */
+static int
+sbxthere(size_t i)
+{
+	char path[PATH_MAX + 32];
+	struct stat st;
+
+	snprintf(path, sizeof(path), "%s/%s", wsroot, quarantined[i]);
+	return !existed[i] && (lstat(path, &st) == 0 || errno != ENOENT);
+}
+
+/* after an event on sbxwatch()'s fd (all drained here): did a missing
+ * protected name appear at the root?  Named in an event, or there when
+ * looked at (lost events, IN_Q_OVERFLOW): 1, else 0 */
 static int
 sbxwatched(int fd)
 {
-	char buf[4096], path[PATH_MAX + 32];
-	struct stat st;
+#if defined(__linux__)
+	union { struct inotify_event e; char b[4096]; } u;
+	const struct inotify_event *e;
+	ssize_t n, k;
 	size_t i;
+	int hit = 0;
 
-	while (read(fd, buf, sizeof(buf)) > 0)
-		;
-	for (i = 0; i < LEN(quarantined); i++) {
-		snprintf(path, sizeof(path), "%s/%s", wsroot, quarantined[i]);
-		if (!existed[i] && lstat(path, &st) == 0)
-			return 1;
-	}
+	while ((n = read(fd, u.b, sizeof(u.b))) > 0)
+		for (k = 0; k + (ssize_t)sizeof(*e) <= n; k += (ssize_t)
+		    sizeof(*e) + e->len) {
+			e = (const struct inotify_event *)(u.b + k);
+			for (i = 0; e->len > 0 && i < LEN(quarantined); i++)
+				if (!existed[i] && strncmp(e->name,
+				    quarantined[i], e->len) == 0)
+					hit = 1;
+		}
+	sbxrootopen();
+	for (i = 0; i < LEN(quarantined); i++)
+		hit |= sbxthere(i);
+	return hit;
+#else
+	(void)fd;
 	return 0;
+#endif
 }
 
 /*
@@ -8598,42 +8643,48 @@ sbxwatched(int fd)
 static void
 sbxquarantine(Buf *out)
 {
+	static Buf said;        /* what was moved while out was NULL */
 	char from[PATH_MAX + 32], to[PATH_MAX + 64], hex[17];
 	unsigned char rnd[8];
 	struct stat st;
 	size_t i;
 
+	if (said.max == 0)
+		bufinit(&said, 4096);
+	sbxrootopen();
 	for (i = 0; i < LEN(quarantined); i++) {
-		snprintf(from, sizeof(from), "%s/%s", wsroot, quarantined[i]);
-		if (existed[i] || lstat(from, &st) != 0)
+		if (!sbxthere(i))
 			continue;
+		snprintf(from, sizeof(from), "%s/%s", wsroot, quarantined[i]);
 		randbytes(rnd, sizeof(rnd));
 		hexenc(rnd, sizeof(rnd), hex);
 		snprintf(to, sizeof(to), "%s/%s.vtcode-quarantine-%s", wsroot,
 		    quarantined[i], hex);
-		/* a command may have taken the root's write bit away (chmod
-		 * is not Landlock's): give it back, the root is the user's */
-		if (rename(from, to) != 0 && (errno == EACCES || errno ==
-		    EPERM) && stat(wsroot, &st) == 0 && st.st_uid == geteuid()
-		    && chmod(wsroot, (st.st_mode & 07777) | S_IWUSR | S_IXUSR)
-		    == 0)
-			errno = rename(from, to) == 0 ? 0 : errno;
-		if (lstat(from, &st) != 0)
-			bufaddf(out, "\n[vtcode: the command created %s, which "
-			    "vtcode could not protect; %sit was moved to %s]\n",
-			    quarantined[i], sbxguardhit ? "it was killed the "
-			    "moment it did, and " : "", to + strlen(wsroot) + 1);
+		errno = 0;
+		if (rename(from, to) == 0 || (lstat(from, &st) != 0 && errno ==
+		    ENOENT))
+			bufaddf(&said, "\n[vtcode: the command created %s, "
+			    "which vtcode could not protect; %sit was moved to "
+			    "%s]\n", quarantined[i], sbxguardhit ? "it was "
+			    "killed the moment it did, and " : "", to +
+			    strlen(wsroot) + 1);
 		else {
 			/* fail closed: nothing more runs in this session */
 			snprintf(sbxbroken, sizeof(sbxbroken), "a command "
 			    "created %s and it could not be moved aside (%s): "
 			    "no more commands run here; do not run git there "
 			    "before you look at it", quarantined[i],
-			    strerror(errno));
-			bufaddf(out, "\n[vtcode: %s]\n", sbxbroken);
+			    strerror(errno ? errno : EPERM));
+			bufaddf(&said, "\n[vtcode: %s]\n", sbxbroken);
 			warnx("%s", sbxbroken);
 		}
 	}
+	if (out == NULL)
+		return;
+	if (said.len > 0)
+		bufadd(out, said.p, said.len);
+	said.len = 0;
+	said.err = 0;
 	sbxguardhit = 0;
 }
 
@@ -9439,12 +9490,14 @@ runloop(int master, int wfd, pid_t *pids, int n, long deadline,
 		ready = poll(pfd, 3, (int)MIN(wait, pfd[1].fd < 0 &&
 		    pfd[0].fd < 0 ? 1 : 250)) > 0;
 		if (ready && (pfd[2].revents & POLLIN) && sbxwatched(wfd)) {
-			/* at once, no grace: every stage and all they began */
+			/* at once, no grace: every stage and all they began,
+			 * and the directory aside now, not after the reaping;
+			 * still watched, for one a straggler makes */
 			for (i = 0; i < n; i++)
 				kill(-pids[i], SIGKILL);
 			runkillkids();
 			r->guarded = sbxguardhit = 1;
-			pfd[2].fd = -1;
+			sbxquarantine(NULL);
 		}
 		if (ready && (pfd[0].revents & (POLLIN | POLLHUP | POLLERR))) {
 			k = read(master, buf, sizeof(buf));
