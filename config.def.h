@@ -599,6 +599,9 @@ static const char *const runtmpbases[] = { "/tmp", "/dev/shm" };
 #define RUNTIMEOUTMS      120000      /* default wall clock */
 #define RUNMAXTIMEOUTMS   600000      /* the most a tool call may ask */
 #define RUNGRACEMS        2000        /* SIGTERM to SIGKILL */
+#define RUNWATCHMS        2           /* how often, while a command runs,
+					 * vtcode looks for a .git or .vtcode
+					 * it made at the root (sbxwatch) */
 #define RUNMAXOUTPUT      (256 << 10) /* bytes kept: head and tail */
 #define RLIMCPU           600         /* seconds of CPU */
 #define RLIMAS            (8ULL << 30) /* bytes of address space */

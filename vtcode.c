@@ -67,7 +67,6 @@
 #include <time.h>
 #include <unistd.h>
 #ifdef __linux__
-#include <sys/inotify.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/random.h>
@@ -467,8 +466,8 @@ static void runkeep(RunResult *r, const char *p, size_t n);
 static int runkillkids(void);
 static void runreap(pid_t pgid);
 static long nowms(void);
-static int runloop(int master, int wfd, pid_t *pids, int n, long deadline,
-    RunResult *r, int *status);
+static int runloop(int master, int watch, pid_t *pids, int n,
+    long deadline, RunResult *r, int *status);
 static int runpipe(char *const *argvs[], int n, int gated,
     const char *workdir, int net, long timeoutms, RunResult *r, char *why,
     size_t wsz);
@@ -8542,38 +8541,19 @@ sbxunpinnedwhy(void)
  * was not there, !existed[]) that a command makes would stand, until
  * the command ends and sbxquarantine() moves it aside, for any git run
  * outside the sandbox to obey: an editor that runs git status every few
- * seconds.  So while commands run vtcode watches the root (inotify) and
- * kills them the moment one appears (runloop).  An inotify descriptor,
- * or -1 with nothing to watch or no inotify: then only the move aside.
+ * seconds.  So while commands run vtcode looks at the root every
+ * RUNWATCHMS and kills them the moment one is there (runloop).  Not
+ * inotify: closing an inotify instance waits for the kernel's reaper,
+ * up to 24 ms here, for every command.  Is there one to look for?
  */
 static int
 sbxwatch(void)
 {
-#if defined(__linux__)
 	size_t i;
-	int fd = -1;
-
-	static int warned;
 
 	for (i = 0; i < LEN(quarantined) && existed[i]; i++)
 		;
-	if (i == LEN(quarantined))
-		return -1;
-	if ((fd = inotify_init1(IN_CLOEXEC | IN_NONBLOCK)) < 0 ||
-	    inotify_add_watch(fd, wsroot, IN_CREATE | IN_MOVED_TO |
-	    IN_ONLYDIR) < 0) {
-		if (!warned++)  /* the user's editors may hold them all */
-			warnx("cannot watch %s (inotify: %s): a .git or "
-			    ".vtcode a command makes there stands until it "
-			    "ends", wsroot, strerror(errno));
-		if (fd >= 0)
-			close(fd);
-		return -1;
-	}
-	return fd;
-#else
-	return -1;
-#endif
+	return i < LEN(quarantined);
 }
 
 /* give the user back search and write on the workspace's root, which a
@@ -8601,36 +8581,22 @@ sbxthere(size_t i)
 	return !existed[i] && (lstat(path, &st) == 0 || errno != ENOENT);
 }
 
-/* after an event on sbxwatch()'s fd (all drained here): did a missing
- * protected name appear at the root?  Named in an event, or there when
- * looked at (lost events, IN_Q_OVERFLOW): 1, else 0 */
+/* is a missing protected name at the root now?  1 or 0; a root the
+ * command made unsearchable is given back to its owner first */
 static int
-sbxwatched(int fd)
+sbxwatched(void)
 {
-#if defined(__linux__)
-	union { struct inotify_event e; char b[4096]; } u;
-	const struct inotify_event *e;
-	ssize_t n, k;
 	size_t i;
 	int hit = 0;
 
-	while ((n = read(fd, u.b, sizeof(u.b))) > 0)
-		for (k = 0; k + (ssize_t)sizeof(*e) <= n; k += (ssize_t)
-		    sizeof(*e) + e->len) {
-			e = (const struct inotify_event *)(u.b + k);
-			for (i = 0; e->len > 0 && i < LEN(quarantined); i++)
-				if (!existed[i] && strncmp(e->name,
-				    quarantined[i], e->len) == 0)
-					hit = 1;
-		}
-	sbxrootopen();
 	for (i = 0; i < LEN(quarantined); i++)
 		hit |= sbxthere(i);
+	if (hit) {
+		sbxrootopen();
+		for (i = 0, hit = 0; i < LEN(quarantined); i++)
+			hit |= sbxthere(i);
+	}
 	return hit;
-#else
-	(void)fd;
-	return 0;
-#endif
 }
 
 /*
@@ -9446,10 +9412,10 @@ nowms(void)
 /* read the pty until the last stage exits or time runs out; its
  * wait status in *status, 1 if it exited, 0 on a timeout */
 static int
-runloop(int master, int wfd, pid_t *pids, int n, long deadline,
+runloop(int master, int watch, pid_t *pids, int n, long deadline,
     RunResult *r, int *status)
 {
-	struct pollfd pfd[3];
+	struct pollfd pfd[2];
 	char buf[65536];
 	long killat = 0, now, wait;
 	pid_t last = pids[n - 1];
@@ -9462,9 +9428,6 @@ runloop(int master, int wfd, pid_t *pids, int n, long deadline,
 	pfd[0].events = POLLIN;
 	pfd[1].fd = (int)syscall(SYS_pidfd_open, last, 0);
 	pfd[1].events = POLLIN;
-	pfd[2].fd = wfd;        /* the root, for a protected dir made */
-	pfd[2].events = POLLIN;
-	pfd[2].revents = 0;
 	while (!done) {
 		now = nowms();
 		if (cancelled && !killat) {
@@ -9487,9 +9450,9 @@ runloop(int master, int wfd, pid_t *pids, int n, long deadline,
 		}
 		/* without a pidfd (before Linux 5.3), short naps once the
 		 * pty is closed */
-		ready = poll(pfd, 3, (int)MIN(wait, pfd[1].fd < 0 &&
-		    pfd[0].fd < 0 ? 1 : 250)) > 0;
-		if (ready && (pfd[2].revents & POLLIN) && sbxwatched(wfd)) {
+		ready = poll(pfd, 2, (int)MIN(wait, pfd[1].fd < 0 &&
+		    pfd[0].fd < 0 ? 1 : watch ? RUNWATCHMS : 250)) > 0;
+		if (watch && sbxwatched()) {
 			/* at once, no grace: every stage and all they began,
 			 * and the directory aside now, not after the reaping;
 			 * still watched, for one a straggler makes */
@@ -9541,7 +9504,7 @@ runpipe(char *const *argvs[], int n, int gated, const char *workdir,
 	struct termios tio;
 	char buf[600], *pty;
 	long start = nowms();
-	int master, slave, ep[2], pp[2], in, status = 0, abi, i, wfd;
+	int master, slave, ep[2], pp[2], in, status = 0, abi, i, watch;
 	pid_t pids[MAXCMDSTAGES];
 	struct pollfd efd;
 	ssize_t k;
@@ -9617,7 +9580,7 @@ runpipe(char *const *argvs[], int n, int gated, const char *workdir,
 	sp.shared = n == 1 || abi >= 6;
 	efd.fd = ep[0];
 	efd.events = POLLIN;
-	wfd = sbxwatch();       /* before any stage can make anything */
+	watch = sbxwatch();
 	for (i = 0, in = slave, k = 0; i < n && k <= 0; i++) {
 		pp[0] = pp[1] = -1;
 		if (i < n - 1 && pipe(pp) != 0)
@@ -9666,18 +9629,14 @@ runpipe(char *const *argvs[], int n, int gated, const char *workdir,
 		snprintf(why, wsz, "%s", buf);
 		close(ep[0]);
 		close(master);
-		if (wfd >= 0)
-			close(wfd);
 		runreap(pids[0]);
 		return -1;
 	}
 	close(ep[0]);
-	if (!runloop(master, wfd, pids, n, start + timeoutms, r, &status)) {
+	if (!runloop(master, watch, pids, n, start + timeoutms, r, &status)) {
 		kill(-pids[n - 1], SIGKILL);
 		waitpid(pids[n - 1], &status, 0);
 	}
-	if (wfd >= 0)
-		close(wfd);
 	close(master);
 	for (i = 0; i < n; i++)
 		runreap(pids[i]);
