@@ -661,6 +661,10 @@ d=/dev/shm/vtcode-test-$$ && mkdir -p "$d/state" && [ "$(id -u)" -eq 0 ] && chow
     "$E/bin/vtcode" check) >"$tmp/shm.out" 2>&1
 t "vtcode's state directory in /dev/shm (spelt //dev/shm/...): /dev/shm is left alone, closed to commands" \
     grep -q "^sandbox: /dev/shm: closed to commands" "$tmp/shm.out"
+(cd "$E/bare" && asuser env XDG_STATE_HOME="$E/home/.state" XDG_CONFIG_HOME="$E/home/.config" HOME="$E/home" \
+    "$E/bin/vtcode" check) >"$tmp/shm.out" 2>&1
+t "control: the state directory elsewhere, /dev/shm is the commands' own" \
+    grep -q "^sandbox: /dev/shm: the commands' own" "$tmp/shm.out"
 rm -rf "$d"
 # a command that takes the root's write bit away does not keep a new
 # .git there; one that hides a directory of the temp dir from its owner

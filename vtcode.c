@@ -3202,11 +3202,6 @@ urlauthority(const Url *u, int always, char *out, size_t sz)
 		    v6 ? "]" : "");
 }
 
-/*
- * Is h an address rather than a name, in any form the resolver takes
- * (inet_aton's too: 127.1, 2130706433, 0x7f.0.0.1), with or without a
- * final dot?  The address in *a4 or *a6; 4, 6 or 0.
- */
 /* h without a final dot, as the resolver reads it: in b (256 bytes) */
 static const char *
 hostnodot(const char *h, char *b)
@@ -3220,6 +3215,11 @@ hostnodot(const char *h, char *b)
 	return b;
 }
 
+/*
+ * Is h an address rather than a name, in any form the resolver takes
+ * (inet_aton's too: 127.1, 2130706433, 0x7f.0.0.1), with or without a
+ * final dot?  The address in *a4 or *a6; 4, 6 or 0.
+ */
 static int
 hostnumeric(const char *h, struct in_addr *a4, struct in6_addr *a6)
 {
@@ -5796,6 +5796,16 @@ wsresolve(const char *path, char *out, size_t sz)
 	return n < 0 || (size_t)n >= sz ? -1 : 0;
 }
 
+/* is a the same path as b, or beneath it?  (both absolute, canonical) */
+static int
+pathin(const char *a, const char *b)
+{
+	size_t k = strlen(b);
+
+	return strcmp(b, "/") == 0 || (strncmp(a, b, k) == 0 &&
+	    (a[k] == '\0' || a[k] == '/'));
+}
+
 /*
  * Is path beneath the root (or the root itself)?  The policy table's
  * operand check: it refuses `cat ../x` or `cat link-to-etc/passwd` with a
@@ -5806,13 +5816,8 @@ static int
 wsbeneath(const char *path)
 {
 	char r[PATH_MAX];
-	size_t n = strlen(wsroot);
 
-	if (wsresolve(path, r, sizeof(r)) != 0)
-		return 0;
-	if (strcmp(wsroot, "/") == 0)
-		return 1;
-	return strncmp(r, wsroot, n) == 0 && (r[n] == '\0' || r[n] == '/');
+	return wsresolve(path, r, sizeof(r)) == 0 && pathin(r, wsroot);
 }
 
 /* is path the root itself? */
@@ -8300,16 +8305,6 @@ fail:
 	return -1;
 }
 
-/* is a the same path as b, or beneath it?  (both absolute, canonical) */
-static int
-pathin(const char *a, const char *b)
-{
-	size_t k = strlen(b);
-
-	return strcmp(b, "/") == 0 || (strncmp(a, b, k) == 0 &&
-	    (a[k] == '\0' || a[k] == '/'));
-}
-
 /*
  * A /dev/shm of the commands' own (RUNSHMSIZE): a fresh tmpfs over it
  * in the private namespace, so POSIX semaphores and shared memory work
@@ -8358,7 +8353,7 @@ sbxreadonly(char *why, size_t wsz)
 {
 	struct { uint64_t set, clr, prop, userns; } attr;
 	char isl[4][PATH_MAX];
-	size_t i, j, k, n = 0;
+	size_t i, j, n = 0;
 
 	snprintf(isl[n++], PATH_MAX, "%s", wsroot);
 	snprintf(isl[n++], PATH_MAX, "%s", runtmpuser());
@@ -8368,14 +8363,12 @@ sbxreadonly(char *why, size_t wsz)
 	if (xdgdir("XDG_CONFIG_HOME", ".config", 1, isl[n], PATH_MAX) == 0)
 		n++;
 	for (i = 0; i < n; i++) {
-		/* beneath (or the same as) another island: already one */
-		for (j = 0; j < n; j++) {
-			k = strlen(isl[j]);
-			if (j != i && k > 0 && strncmp(isl[i], isl[j], k) == 0 &&
-			    (isl[i][k] == '/' || (isl[i][k] == '\0' && j < i) ||
-			    strcmp(isl[j], "/") == 0))
+		/* beneath (or the same as, named first) another island:
+		 * already one */
+		for (j = 0; j < n; j++)
+			if (j != i && isl[j][0] != '\0' && pathin(isl[i],
+			    isl[j]) && (j < i || strcmp(isl[i], isl[j]) != 0))
 				break;
-		}
 		if (j < n) {
 			isl[i][0] = '\0';
 			continue;
