@@ -7,7 +7,8 @@ include config.mk
 SRC = vtcode.c
 GRAMMARS = bash c go javascript python rust
 TSLIB = build/grammars.a
-DEPS = $(SRC) vtcode.h config.h config.mk $(TSLIB)
+BPF = build/bpf.h
+DEPS = $(SRC) vtcode.h config.h config.mk $(TSLIB) $(BPF)
 DISTFILES = LICENSE README Makefile config.mk config.def.h vtcode.c \
 	vtcode.h vtcode.1 grammars.lock tests.sh tests bench .ci
 
@@ -16,9 +17,21 @@ all: vtcode
 config.h:
 	cp config.def.h $@
 
-vtcode: $(SRC) vtcode.h config.h config.mk $(TSLIB)
+vtcode: $(DEPS)
 	$(CC) $(CPPFLAGS) $(CFLAGS) $(VTCPPFLAGS) $(VTCFLAGS) -o $@ $(SRC) \
 		$(TSLIB) $(LDFLAGS) $(VTLDFLAGS) $(LIBS)
+
+# the commands' seccomp programs, compiled by libseccomp when vtcode is
+# built, not each time it runs (sbxprogram): vtcode.c built once more
+# as a helper that prints them.  It runs here, so a cross build sets
+# CPPFLAGS=-DVTCODE_NOBPF and vtcode compiles them at run time instead
+$(BPF): $(SRC) vtcode.h config.h config.mk $(TSLIB)
+	@mkdir -p build
+	$(CC) $(CPPFLAGS) $(CFLAGS) $(VTCPPFLAGS) -std=c99 -O1 \
+		-DVTCODE_NOMAIN -DVTCODE_BPFGEN -o build/bpfgen $(SRC) \
+		$(TSLIB) $(LDFLAGS) $(LIBS)
+	./build/bpfgen >$@.tmp
+	mv $@.tmp $@
 
 # the grammars are third-party C compiled into one archive; `make deps`
 # fetches and verifies them, `make` itself never touches the network
@@ -43,7 +56,7 @@ deps:
 	sh .ci/deps $(GRAMMARDIR)
 
 # make test adds -Werror: a warning in vtcode.c fails the build
-werror: $(SRC) vtcode.h config.h config.mk
+werror: $(DEPS)
 	@mkdir -p build
 	$(CC) $(CPPFLAGS) $(CFLAGS) $(VTCPPFLAGS) $(VTCFLAGS) -Werror \
 		-c $(SRC) -o build/werror.o
@@ -70,8 +83,9 @@ tests/port: tests/port.c tests/check.h $(DEPS)
 # commands run without those two walls.  Only tests.sh runs it.
 build/vg/unit: tests/unit.c tests/check.h $(DEPS)
 	rm -rf build/vg
-	mkdir -p build/vg/tests
+	mkdir -p build/vg/tests build/vg/build
 	cp vtcode.c vtcode.h build/vg/
+	cp $(BPF) build/vg/build/
 	cp tests/unit.c tests/check.h build/vg/tests/
 	sed -e 's/^#define SBXLANDLOCKMIN .*/#define SBXLANDLOCKMIN 0/' \
 		-e 's/^#define SBXSECCOMP .*/#define SBXSECCOMP 0/' \
@@ -130,7 +144,7 @@ tests/fuzz/toml-fuzzer: tests/fuzz/toml.c tests/fuzz/driver.h $(DEPS)
 		tests/fuzz/toml.c $(TSLIB) $(LIBS)
 
 # static analysis: every finding is fixed or justified at its line
-lint: config.h
+lint: config.h $(BPF)
 	cppcheck --std=c99 --enable=warning,portability,performance \
 		--inline-suppr --error-exitcode=1 --quiet \
 		-D__linux__ -DVERSION=\"$(VERSION)\" -I. $(SRC)

@@ -9,9 +9,18 @@ MANPREFIX = $(PREFIX)/share/man
 # grammars.lock; a packager may point this at grammars from elsewhere
 GRAMMARDIR = grammars
 
-# libraries: BearSSL has no .pc file; libseccomp and tree-sitter do
+# libraries: BearSSL has no .pc file; libseccomp and tree-sitter do.
+# The three are linked from their static archives (the same -dev
+# packages carry them) and only libc is shared: the dynamic loader
+# spends about 0.1 ms a library at every start, and vtcode starts once
+# for every `vtcode sandbox` (bench/sandbox.sh).  A distribution that
+# wants them shared (a library's security fix without a rebuild), and
+# macOS, whose linker has no -Bstatic, use the second line instead
 INCS = `pkg-config --cflags libseccomp tree-sitter`
-LIBS = -lbearssl `pkg-config --libs libseccomp tree-sitter` -lm
+LIBS = -Wl,-Bstatic -lbearssl \
+	`pkg-config --libs --static libseccomp tree-sitter` -Wl,-Bdynamic \
+	-lm
+#LIBS = -lbearssl `pkg-config --libs libseccomp tree-sitter` -lm
 
 # hardening, on by default.  FORTIFY=3 checks object sizes at run time,
 # stack-protector and stack-clash stop stack smashing and guard-page

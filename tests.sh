@@ -1462,6 +1462,9 @@ if mock "$lw/s3.json"; then
 	t "vtcode check: each wall tried, not assumed: the namespace (no protected path here) and the seccomp filter in force" sh -c '
 		cd "$1" && grep -q "^sandbox: protected paths: none in this workspace (a .git or .vtcode that a command creates is moved aside; a trust file it writes has no valid seal); all outside the workspace, the user.s temp directory and vtcode.s own directories is read-only in a private mount namespace$" out &&
 		grep -q "^sandbox: seccomp: in force (a filter of [0-9]* instructions, required)$" out' - "$lw"
+	t "vtcode check: the seccomp programs built in (build/bpf.h) are the ones libseccomp compiles now" sh -c '
+		cd "$1" && grep -q "^sandbox: seccomp programs: the ones libseccomp [0-9]*\.[0-9]*\.[0-9]* compiles now$" out &&
+		grep -q "^static const struct sock_filter sbxbpf11\[\] = {$" "$2/build/bpf.h"' - "$lw" "$top"
 	mkdir -p "$lw/gws" && git init -q "$lw/gws"
 	(cd "$lw/gws" && XDG_CONFIG_HOME="$lw/xdg" "$vt" check >"$lw/outg" 2>&1)
 	t "vtcode check in a git workspace: the protected paths pinned in the namespace (exit 0)" sh -c '
@@ -1991,6 +1994,8 @@ t "BIND_NOW" contains "$tmp/d" "BIND_NOW"
 t "stack protector (__stack_chk_fail)" contains "$tmp/s" "__stack_chk_fail"
 t "FORTIFY_SOURCE (__*_chk symbols)" contains "$tmp/s" "__[a-z]*_chk"
 t "no executable stack" sh -c '! grep "GNU_STACK" "$1" | grep -q "RWE"' - "$tmp/l"
+t "BearSSL, libseccomp and tree-sitter linked in: only libc is a shared library" sh -c '
+	grep -q "NEEDED.*libc\.so" "$1" && ! grep -E "NEEDED.*(bearssl|seccomp|tree-sitter)" "$1"' - "$tmp/d"
 
 echo "== build system"
 # the commands make would run to relink vtcode, continuation lines joined
@@ -2003,8 +2008,8 @@ t "make honours them on its command line too" contains "$tmp/n2" "^mycc .*-DMYC"
 makecmd >"$tmp/n3"
 t "hardened defaults on the compile and link line" sh -c '
 	for f in -std=c99 -pedantic -Wall -Wextra -O2 -D_FORTIFY_SOURCE=3 -fstack-protector-strong \
-	    -fstack-clash-protection -fcf-protection -fPIE -pie -Wl,-z,relro,-z,now -lbearssl \
-	    "\`pkg-config --libs libseccomp tree-sitter\`"; do
+	    -fstack-clash-protection -fcf-protection -fPIE -pie -Wl,-z,relro,-z,now \
+	    "-Wl,-Bstatic -lbearssl" "\`pkg-config --libs --static libseccomp tree-sitter\` -Wl,-Bdynamic"; do
 		grep -q -e " $f" "$1" || { echo "missing $f"; exit 1; }; done' - "$tmp/n3"
 t "make install/uninstall honour DESTDIR and PREFIX" sh -c '
 	d=$2/dest; "$1" -s install DESTDIR="$d" PREFIX=/usr >/dev/null &&

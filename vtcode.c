@@ -72,6 +72,7 @@
 #include <sys/random.h>
 #include <sys/syscall.h>
 #include <linux/filter.h>
+#include <sched.h>
 #else
 struct sock_fprog;      /* Linux's seccomp program, in runchild's list */
 #endif
@@ -184,6 +185,7 @@ typedef struct {
 	char *const *argv;      /* argv[0] an absolute path */
 	const char *workdir, *pty;
 	const struct sock_fprog *prog;  /* its seccomp program, or NULL */
+	int rfd;                /* its Landlock ruleset (Linux), or -1 */
 	int net, abi;
 	int slave, in, out;     /* the pty slave; stdin and stdout */
 	int errfd;              /* why an exec failed, written here */
@@ -437,11 +439,15 @@ static int sbxruleset(int abi, uint64_t net, uint64_t scoped, uint64_t *fs,
     char *why, size_t wsz);
 static int sbxrule(int rfd, const char *path, uint64_t rights,
     uint64_t handled);
-static int sbxlandlock(int abi, const char *tmpdir, const char *pty,
-    int net, char *why, size_t wsz);
+static int sbxrules(int abi, int net, const char *tmpdir, const char *pty,
+    char *why, size_t wsz);
 static scmp_filter_ctx sbxfilter(char *why, size_t wsz);
 #if defined(__linux__)
+static int sbxcompile(int net, int abi, struct sock_fprog *prog,
+    char *why, size_t wsz);
 static const struct sock_fprog *sbxprogram(int net, int abi, char *why,
+    size_t wsz);
+static int sbxsame(const struct sock_fprog *const have[4], char *why,
     size_t wsz);
 #endif
 static int putfile(const char *path, const char *s);
@@ -755,6 +761,10 @@ static int selfabi = -1;                /* the agent's own Landlock ABI */
 static char runtmpdir[80];              /* commands' HOME and TMPDIR */
 static char runtmpusr[64];              /* its parent: BASE/vtcode-UID */
 static pid_t runtmpowner;               /* the process that removes it */
+#if defined(__linux__)
+static cpu_set_t runcpus;               /* vtcode's CPUs while it is pinned */
+static int runpinned;                   /* to one of them (runpin) */
+#endif
 static const char *flagmodel, *flagprovider, *flagbaseurl;
 static char cfgprovider[MAXSETTING];    /* the user config's provider */
 
@@ -7879,10 +7889,16 @@ sbxruleset(int abi, uint64_t net, uint64_t scoped, uint64_t *fs, char *why,
 	return rfd;
 }
 
-/* Landlock for the child; 0, or -1 with the step that failed in why */
+/*
+ * The Landlock ruleset of one pipeline, made by vtcode once for all its
+ * stages, each of which restricts itself with it (runchild): config.h's
+ * system paths and devices, the workspace, the temp dir, the pipeline's
+ * pty and the commands' /dev/shm where there is one.  The fd
+ * (close-on-exec), or -1 with the step that failed in why.
+ */
 static int
-sbxlandlock(int abi, const char *tmpdir, const char *pty, int net,
-    char *why, size_t wsz)
+sbxrules(int abi, int net, const char *tmpdir, const char *pty, char *why,
+    size_t wsz)
 {
 	uint64_t fs, dev;
 	size_t i;
@@ -7904,14 +7920,7 @@ sbxlandlock(int abi, const char *tmpdir, const char *pty, int net,
 	    sbxrule(rfd, pty, dev | LLF_IOCTL_DEV, fs) != 0 ||
 	    (sbxshm && sbxrule(rfd, "/dev/shm", fs & ~LLF_EXECUTE, fs) != 0))
 		goto fail;
-	if (syscall(LL_SYS_RESTRICT, rfd, 0) != 0) {
-		snprintf(why, wsz, "landlock_restrict_self: %s",
-		    strerror(errno));
-		close(rfd);
-		return -1;
-	}
-	close(rfd);
-	return 0;
+	return rfd;
 fail:
 	snprintf(why, wsz, "landlock_add_rule: %s", strerror(errno));
 	close(rfd);
@@ -7950,6 +7959,13 @@ sbxfilter(char *why, size_t wsz)
 	}
 	rc |= seccomp_attr_set(ctx, SCMP_FLTATR_ACT_BADARCH,
 	    SCMP_ACT_KILL_PROCESS);
+	/* a binary tree of the system call numbers, not a list: the
+	 * kernel checks (and, loading it, walks for its cache) fewer
+	 * instructions a call.  An older libseccomp without it builds the
+	 * same rules as a list */
+#if SCMP_VER_MAJOR > 2 || (SCMP_VER_MAJOR == 2 && SCMP_VER_MINOR >= 5)
+	(void)seccomp_attr_set(ctx, SCMP_FLTATR_CTL_OPTIMIZE, 2);
+#endif
 	for (i = 0; i < LEN(deny); i++)
 		rc |= seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), deny[i], 0);
 	/* kill(-1, sig): every process the caller may signal.  Landlock
@@ -7973,16 +7989,22 @@ sbxfilter(char *why, size_t wsz)
  * ABIs (x32, i386) kill the process: a filter written for one syscall
  * table says nothing about another.
  *
- * libseccomp compiles it here, in vtcode, once for each kind (network
- * or not, Landlock below ABI 3 or not), into the BPF program it would
- * load (seccomp_export_bpf); each child only installs that program, one
- * system call, instead of running the whole compiler cold in a freshly
- * forked copy of vtcode before every command.  The program, or NULL
- * with why.
+ * libseccomp compiles it into the BPF program it would load
+ * (seccomp_export_bpf), one for each kind of command (network or not,
+ * Landlock below ABI 3 or not), and each child only installs that
+ * program, one system call.  The compile takes longer than anything
+ * else vtcode does before a command, so it is done when vtcode is
+ * built: make builds this file once more with VTCODE_BPFGEN, whose
+ * main() prints the four programs (build/bpf.h), and vtcode carries
+ * them as read-only data (sbxbpf).  `tests/unit bpf` compiles them
+ * again and compares.  With VTCODE_NOBPF (a cross build, which cannot
+ * run what it builds) vtcode compiles them itself, once a process.
+ * sbxcompile: the program in *prog, 0, or -1 with why.
  */
 #if defined(__linux__)
-static const struct sock_fprog *
-sbxprogram(int net, int abi, char *why, size_t wsz)
+static int
+sbxcompile(int net, int abi, struct sock_fprog *prog, char *why,
+    size_t wsz)
 {
 	static const int netcalls[] = {
 		SCMP_SYS(connect), SCMP_SYS(bind), SCMP_SYS(listen),
@@ -7991,17 +8013,13 @@ sbxprogram(int net, int abi, char *why, size_t wsz)
 	static const int dgramcalls[] = {
 		SCMP_SYS(socket), SCMP_SYS(socketpair),
 	}, dgramtypes[] = { SOCK_DGRAM, SOCK_RAW };
-	static struct sock_fprog made[2][2];
-	struct sock_fprog *prog = &made[net != 0][abi < 3];
 	scmp_filter_ctx ctx;
 	off_t len = 0;
 	size_t i, j;
 	int rc = 0, fd = -1;
 
-	if (prog->filter != NULL)
-		return prog;
 	if ((ctx = sbxfilter(why, wsz)) == NULL)
-		return NULL;
+		return -1;
 	rc |= seccomp_rule_add(ctx, SCMP_ACT_ERRNO(ENOSYS), SCMP_SYS(clone3),
 	    0);
 	/* before Landlock ABI 3, truncate(2) on a path is not a write it
@@ -8063,7 +8081,7 @@ sbxprogram(int net, int abi, char *why, size_t wsz)
 		snprintf(why, wsz, "seccomp: cannot build the filter");
 		if (fd >= 0)
 			close(fd);
-		return NULL;
+		return -1;
 	}
 	prog->filter = xmalloc((size_t)len);
 	if (pread(fd, prog->filter, (size_t)len, 0) != (ssize_t)len) {
@@ -8071,11 +8089,58 @@ sbxprogram(int net, int abi, char *why, size_t wsz)
 		free(prog->filter);
 		prog->filter = NULL;
 		close(fd);
-		return NULL;
+		return -1;
 	}
 	close(fd);
 	prog->len = (unsigned short)(len / (off_t)sizeof(struct sock_filter));
+	return 0;
+}
+
+#if !defined(VTCODE_BPFGEN) && !defined(VTCODE_NOBPF)
+#include "build/bpf.h"          /* sbxbpf[net][abi < 3], made by make */
+#endif
+
+/*
+ * Are the four programs in have (have[2 * net + (abi < 3)], as
+ * sbxprogram gives them) what libseccomp here compiles now?  1 when
+ * every one is, 0 when one differs (vtcode was built with another
+ * libseccomp than the shared one it runs with: rebuild), -1 with why
+ * when they cannot be compiled.  For vtcode check.
+ */
+static int
+sbxsame(const struct sock_fprog *const have[4], char *why, size_t wsz)
+{
+	struct sock_fprog p;
+	const struct sock_fprog *q;
+	int k, same = 1;
+
+	for (k = 0; k < 4; k++) {
+		if (sbxcompile(k / 2, k % 2 ? 2 : 3, &p, why, wsz) != 0)
+			return -1;
+		q = have[k];
+		same &= q != NULL && q->len == p.len && memcmp(q->filter,
+		    p.filter, p.len * sizeof(*p.filter)) == 0;
+		free(p.filter);
+	}
+	return same;
+}
+
+/* the program for this kind of command, or NULL with why */
+static const struct sock_fprog *
+sbxprogram(int net, int abi, char *why, size_t wsz)
+{
+#if defined(VTCODE_BPFGEN) || defined(VTCODE_NOBPF)
+	static struct sock_fprog made[2][2];
+	struct sock_fprog *prog = &made[net != 0][abi < 3];
+
+	if (prog->filter == NULL && sbxcompile(net, abi, prog, why, wsz) != 0)
+		return NULL;
 	return prog;
+#else
+	(void)why;
+	(void)wsz;
+	return &sbxbpf[net != 0][abi < 3];
+#endif
 }
 #endif
 
@@ -9109,10 +9174,14 @@ runcaps(void)
 	int c;
 
 	/* root, or anyone inside the user namespace sbxprotect() made.
-	 * The kernel checks CAP_SETPCAP before the number: EPERM means
-	 * no drop can work (a command of a vtcode that has dropped them
-	 * all already), EINVAL that c is past the last capability */
-	for (c = 0; c < 64; c++)
+	 * The bounding set bounds what an execve may give: all of it to
+	 * root.  Anyone else runs as themselves in that namespace (it
+	 * maps their own id only) with no_new_privs and nothing ambient,
+	 * so no execve of theirs gains a capability: only root's is worth
+	 * the 41 calls.  The kernel checks CAP_SETPCAP before the number:
+	 * EPERM means no drop can work (a command of a vtcode that has
+	 * dropped them all already), EINVAL that c is past the last one */
+	for (c = getuid() == 0 || geteuid() == 0 ? 0 : 64; c < 64; c++)
 		if (prctl(PR_CAPBSET_DROP, c, 0, 0, 0) != 0)
 			break;
 	prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0);
@@ -9148,37 +9217,44 @@ runchild(const Spawn *sp)
 		{ RLIMIT_NPROC, RLIMNPROC }, { RLIMIT_CORE, 0 },
 	};
 	char *env[LEN(runenv) + 6], home[96], tmp[96], why[256];
+#if defined(__linux__)
+	cpu_set_t cpus;
+#endif
 	struct rlimit rl;
 	struct sigaction sa;
 	size_t i, n = 0;
 	const char *v;
 	int s;
 
-	int fds[4], k;
+	int fds[5], k, nfd = sp->rfd >= 0 ? 5 : 4;
 
 	for (k = 0; k < 3; k++)
 		if (sp->drop[k] >= 0)
 			close(sp->drop[k]);
-	/* lift every fd out of the way before any lands on 0-3 */
+	/* lift every fd out of the way before any lands on 0-4: the
+	 * pty or pipes, why an exec failed (3), the Landlock ruleset (4)
+	 * until the child has restricted itself */
 	fds[0] = sp->in;
 	fds[1] = sp->out;
 	fds[2] = sp->slave;
 	fds[3] = sp->errfd;
-	for (k = 0; k < 4; k++)
+	fds[4] = sp->rfd;
+	for (k = 0; k < nfd; k++)
 		if ((fds[k] = fcntl(fds[k], F_DUPFD, 10)) < 0)
 			_exit(127);
-	for (k = 0; k < 4; k++)
+	for (k = 0; k < nfd; k++)
 		if (dup2(fds[k], k) != k)
 			_exit(127);
-	if (fcntl(3, F_SETFD, FD_CLOEXEC) != 0)
-		_exit(127);
+	for (k = 3; k < nfd; k++)
+		if (fcntl(k, F_SETFD, FD_CLOEXEC) != 0)
+			_exit(127);
 #if defined(__linux__)
 	/* close_range is older than Landlock (5.9, 5.13): no fallback that
 	 * allocates or die()s in here */
-	if (syscall(SYS_close_range, 4U, ~0U, 0U) != 0)
+	if (syscall(SYS_close_range, (unsigned)nfd, ~0U, 0U) != 0)
 		runfail("close_range", strerror(errno));
 #else
-	hardenclosefrom(4);
+	hardenclosefrom(nfd);
 #endif
 	/* a session of its own; the first stage of a pipeline also takes
 	 * the pty as its controlling terminal (a pty can have only one) */
@@ -9220,9 +9296,15 @@ runchild(const Spawn *sp)
 		runfail("sandbox", "Landlock is not available (needs Linux "
 		    "5.13 with CONFIG_SECURITY_LANDLOCK and lsm=landlock): "
 		    "refusing to run unsandboxed");
-	if (sp->abi > 0 && sbxlandlock(sp->abi, runtmp(), sp->pty, sp->net,
-	    why, sizeof(why)) != 0)
+	/* the ruleset vtcode made for this pipeline (sbxrules) */
+	if (sp->abi > 0 && (sp->rfd < 0 || syscall(LL_SYS_RESTRICT, 4, 0) !=
+	    0)) {
+		snprintf(why, sizeof(why), "landlock_restrict_self: %s",
+		    sp->rfd < 0 ? "no ruleset" : strerror(errno));
 		runfail("sandbox", why);
+	}
+	if (sp->rfd >= 0)
+		close(4);
 	/* the filter vtcode compiled for this kind of command; one that
 	 * was built but will not load stops the command even where
 	 * config.h makes seccomp optional: it was meant to be there */
@@ -9239,6 +9321,15 @@ runchild(const Spawn *sp)
 		if (setrlimit(lims[i].res, &rl) != 0)
 			runfail("setrlimit", strerror(errno));
 	}
+#if defined(__linux__)
+	/* the CPUs vtcode had (runpin); should they have changed under
+	 * it, every CPU the kernel allows */
+	if (runpinned && sched_setaffinity(0, sizeof(runcpus), &runcpus) !=
+	    0) {
+		memset(&cpus, 0xff, sizeof(cpus));
+		sched_setaffinity(0, sizeof(cpus), &cpus);
+	}
+#endif
 	execve(sp->argv[0], sp->argv, env);
 	runfail(sp->argv[0], strerror(errno));
 }
@@ -9256,6 +9347,44 @@ runclonefn(void *sp)
 {
 	runchild(sp);
 	return 127;     /* not reached: runchild() ends in execve or _exit */
+}
+#endif
+
+/*
+ * A new process goes to an idle CPU, and waking one (an interrupt to
+ * it; in a virtual machine a trip through the host) takes longer than
+ * all a child does before its execve, and so does waking vtcode on
+ * another CPU when the command ends.  So while vtcode starts and waits
+ * for a pipeline it binds itself to the CPU it is on (runpin(1)); the
+ * children inherit that, and each takes back the CPUs vtcode had
+ * (runcpus) just before its execve (runchild), so a command runs where
+ * the kernel likes.  runpin(0) gives vtcode its own back.
+ */
+#if defined(__linux__)
+static void
+runpin(int on)
+{
+	cpu_set_t one;
+	int c;
+
+	if (!on) {
+		if (runpinned)
+			sched_setaffinity(0, sizeof(runcpus), &runcpus);
+		runpinned = 0;
+		return;
+	}
+	if (runpinned || (c = sched_getcpu()) < 0 || sched_getaffinity(0,
+	    sizeof(runcpus), &runcpus) != 0 || !CPU_ISSET(c, &runcpus))
+		return;
+	CPU_ZERO(&one);
+	CPU_SET(c, &one);
+	runpinned = sched_setaffinity(0, sizeof(one), &one) == 0;
+}
+#else
+static void
+runpin(int on)
+{
+	(void)on;
 }
 #endif
 
@@ -9382,11 +9511,15 @@ static void
 runreap(pid_t pgid)
 {
 	int rounds;
+	pid_t w;
 
 	kill(-pgid, SIGKILL);
 	for (rounds = 0; rounds < 10000; rounds++) {
-		while (waitpid(-1, NULL, WNOHANG) > 0)
+		while ((w = waitpid(-1, NULL, WNOHANG)) > 0)
 			;
+		/* no child left at all, running or not: none to look for */
+		if (w < 0 && errno == ECHILD)
+			break;
 		if (!runkillkids() && waitpid(-1, NULL, WNOHANG) <= 0)
 			break;
 		waitpid(-1, NULL, 0);
@@ -9493,11 +9626,12 @@ runpipe(char *const *argvs[], int n, int gated, const char *workdir,
     int net, long timeoutms, RunResult *r, char *why, size_t wsz)
 {
 	static int protected;
-	const struct sock_fprog *prog = NULL;
 	struct termios tio;
-	char buf[600], *pty;
+	const struct sock_fprog *prog = NULL;
+	char buf[600], pty[PATH_MAX];
 	long start = nowms();
 	int master, slave, ep[2], pp[2], in, status = 0, abi, i, watch;
+	int rfd = -1;
 	pid_t pids[MAXCMDSTAGES];
 	struct pollfd efd;
 	ssize_t k;
@@ -9523,7 +9657,7 @@ runpipe(char *const *argvs[], int n, int gated, const char *workdir,
 		    SBXLANDLOCKMIN);
 		return -1;
 	}
-#if !defined(__APPLE__) && !defined(__OpenBSD__)
+#if defined(__linux__)
 	if ((prog = sbxprogram(net, abi, why, wsz)) == NULL && SBXSECCOMP)
 		return -1;
 #endif
@@ -9535,12 +9669,21 @@ runpipe(char *const *argvs[], int n, int gated, const char *workdir,
 	protected = sbxunpinned[0] == '\0';
 	(void)runtmp();         /* made here, once: the children share it */
 	evsandbox(abi, net);
-	if (openpty(&master, &slave, NULL, NULL, NULL) != 0) {
+	/* the slave's name as openpty found it (/dev/pts/N, from the
+	 * master): ttyname() would search /proc and /dev for it */
+	memset(pty, 0, sizeof(pty));
+	if (openpty(&master, &slave, pty, NULL, NULL) != 0) {
 		snprintf(why, wsz, "openpty: %s", strerror(errno));
 		return -1;
 	}
-	if ((pty = ttyname(slave)) == NULL) {
-		snprintf(why, wsz, "ttyname: %s", strerror(errno));
+	if (pty[0] != '/' || pty[sizeof(pty) - 1] != '\0')
+		snprintf(why, wsz, "openpty: no name for the terminal");
+#if !defined(__APPLE__) && !defined(__OpenBSD__)
+	else if (abi > 0)
+		rfd = sbxrules(abi, net, runtmp(), pty, why, wsz);
+#endif
+	if (pty[0] != '/' || pty[sizeof(pty) - 1] != '\0' || (abi > 0 &&
+	    rfd < 0)) {
 		close(master);
 		close(slave);
 		return -1;
@@ -9564,6 +9707,7 @@ runpipe(char *const *argvs[], int n, int gated, const char *workdir,
 	sp.workdir = workdir;
 	sp.pty = pty;
 	sp.prog = prog;
+	sp.rfd = rfd;
 	sp.net = net;
 	sp.abi = abi;
 	sp.slave = slave;
@@ -9574,6 +9718,7 @@ runpipe(char *const *argvs[], int n, int gated, const char *workdir,
 	efd.fd = ep[0];
 	efd.events = POLLIN;
 	watch = sbxwatch();
+	runpin(1);
 	for (i = 0, in = slave, k = 0; i < n && k <= 0; i++) {
 		pp[0] = pp[1] = -1;
 		if (i < n - 1 && pipe(pp) != 0)
@@ -9600,6 +9745,8 @@ runpipe(char *const *argvs[], int n, int gated, const char *workdir,
 		close(in);
 	close(slave);
 	close(ep[1]);
+	if (sp.rfd >= 0)
+		close(sp.rfd);
 	/* anything on the pipe before EOF means an execve never happened;
 	 * a forked stage stopped before it (by another, below Landlock ABI
 	 * 6) holds the pipe open: the deadline and Ctrl-C still apply */
@@ -9623,6 +9770,7 @@ runpipe(char *const *argvs[], int n, int gated, const char *workdir,
 		close(ep[0]);
 		close(master);
 		runreap(pids[0]);
+		runpin(0);
 		return -1;
 	}
 	close(ep[0]);
@@ -9633,6 +9781,7 @@ runpipe(char *const *argvs[], int n, int gated, const char *workdir,
 	close(master);
 	for (i = 0; i < n; i++)
 		runreap(pids[i]);
+	runpin(0);
 	r->ms = nowms() - start;
 	if (WIFEXITED(status))
 		r->status = WEXITSTATUS(status);
@@ -12780,6 +12929,9 @@ checkwalls(void)
 		{ 6, "abstract sockets and signals", "6.12" },
 	};
 	const struct sock_fprog *prog = NULL;
+#if defined(__linux__)
+	const struct sock_fprog *have[4];
+#endif
 	char why[256] = "", nswhy[512] = "";
 	const char *hint;
 	int abi = sbxabi(), st = 3, sep = ':', pp[2], n;
@@ -12891,6 +13043,19 @@ checkwalls(void)
 		printf("sandbox: seccomp: in force (a filter of %d "
 		    "instructions, %s)\n", prog ? prog->len : 0, SBXSECCOMP ?
 		    "required" : "optional");
+#if defined(__linux__)
+	/* the programs were compiled when vtcode was built (sbxprogram) */
+	for (n = 0; n < 4; n++)
+		have[n] = sbxprogram(n / 2, n % 2 ? 2 : 3, why, sizeof(why));
+	if ((n = sbxsame(have, why, sizeof(why))) < 0)
+		printf("sandbox: seccomp programs: cannot compile them to "
+		    "compare (%s)\n", why);
+	else
+		printf("sandbox: seccomp programs: %s libseccomp %u.%u.%u "
+		    "compiles now%s\n", n ? "the ones" : "not what",
+		    seccomp_version()->major, seccomp_version()->minor,
+		    seccomp_version()->micro, n ? "" : ": rebuild vtcode");
+#endif
 	return abi < SBXLANDLOCKMIN || (st & 1) || ((st & 2) && SBXSECCOMP) ?
 	    -1 : 0;
 }
@@ -13199,6 +13364,54 @@ optarg1(int argc, char *argv[], int *i, const char *opt)
 	}
 	return v;
 }
+
+#if defined(VTCODE_BPFGEN) && defined(__linux__)
+/*
+ * make's helper: the four programs of the commands' seccomp filters as
+ * libseccomp compiles them here (sbxcompile), printed as C for vtcode
+ * to carry (build/bpf.h).  Its exit status is 0 only when all are there.
+ */
+int
+main(void)
+{
+	struct sock_fprog p;
+	char why[256];
+	unsigned i;
+	int net, old;
+
+	printf("/* build/bpf.h: the commands' seccomp programs, as libseccomp "
+	    "%u.%u.%u\n * compiled them (sbxcompile in vtcode.c, built with "
+	    "VTCODE_BPFGEN).\n * Made by make; do not edit. */\n",
+	    seccomp_version()->major, seccomp_version()->minor,
+	    seccomp_version()->micro);
+	for (net = 0; net < 2; net++)
+		for (old = 0; old < 2; old++) {
+			if (sbxcompile(net, old ? 2 : 3, &p, why, sizeof(why)) !=
+			    0) {
+				fprintf(stderr, "bpfgen: %s\n", why);
+				return 1;
+			}
+			printf("static const struct sock_filter sbxbpf%d%d[] = "
+			    "{\n", net, old);
+			for (i = 0; i < p.len; i++)
+				printf("\t{ 0x%04x, %3u, %3u, 0x%08lx },\n",
+				    (unsigned)p.filter[i].code,
+				    (unsigned)p.filter[i].jt,
+				    (unsigned)p.filter[i].jf,
+				    (unsigned long)p.filter[i].k);
+			printf("};\n");
+			free(p.filter);
+		}
+	/* the kernel only reads a program: its pointer is not const */
+	printf("static const struct sock_fprog sbxbpf[2][2] = {\n");
+	for (net = 0; net < 2; net++)
+		printf("\t{ { LEN(sbxbpf%d0), (struct sock_filter *)sbxbpf%d0 "
+		    "},\n\t  { LEN(sbxbpf%d1), (struct sock_filter *)sbxbpf%d1 "
+		    "} },\n", net, net, net, net);
+	printf("};\n");
+	return fflush(stdout) != 0 || ferror(stdout) ? 1 : 0;
+}
+#endif
 
 #ifndef VTCODE_NOMAIN
 int

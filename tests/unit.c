@@ -822,6 +822,45 @@ chunk(Turn *t, const char *data)
 	return like;
 }
 
+/* the seccomp programs vtcode carries (build/bpf.h) are libseccomp's
+ * compile of them now, and a change to any one instruction shows */
+static void
+testbpf(void)
+{
+#if defined(__linux__)
+	const struct sock_fprog *have[4];
+	struct sock_fprog bent;
+	char why[256];
+	int k, i;
+
+	for (k = 0; k < 4; k++) {
+		have[k] = sbxprogram(k / 2, k % 2 ? 2 : 3, why, sizeof(why));
+		T(have[k] != NULL && have[k]->len > 10);
+	}
+	/* the four kinds differ: network calls, truncate below ABI 3 */
+	T(have[0]->len != have[2]->len && have[0]->len != have[1]->len);
+	T(sbxsame(have, why, sizeof(why)) == 1);
+	for (k = 0; k < 4; k++)
+		for (i = 0; i < 3; i++) {
+			bent.len = have[k]->len;
+			bent.filter = xmalloc(bent.len * sizeof(*bent.filter));
+			memcpy(bent.filter, have[k]->filter, bent.len *
+			    sizeof(*bent.filter));
+			/* the first, a middle and the last instruction */
+			bent.filter[i * (bent.len - 1) / 2].k ^= 1;
+			have[k] = &bent;
+			T(sbxsame(have, why, sizeof(why)) == 0);
+			have[k] = sbxprogram(k / 2, k % 2 ? 2 : 3, why,
+			    sizeof(why));
+			free(bent.filter);
+		}
+	bent = *have[3];
+	bent.len--;
+	have[3] = &bent;
+	T(sbxsame(have, why, sizeof(why)) == 0);
+#endif
+}
+
 /* chunks that differ from the kept one only in their text skip the
  * parser; each refusal next to its control */
 static void
@@ -1414,6 +1453,7 @@ main(int argc, char *argv[])
 	testlex();
 	testrules();
 	testturnlike();
+	testbpf();
 	testnet();
 	printf("unit: %d passed, %d failed\n", npass, nfail);
 	return nfail ? 1 : 0;
