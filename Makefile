@@ -27,11 +27,13 @@ vtcode: $(DEPS)
 # CPPFLAGS=-DVTCODE_NOBPF and vtcode compiles them at run time instead
 $(BPF): $(SRC) vtcode.h config.h config.mk $(TSLIB)
 	@mkdir -p build
-	$(CC) $(CPPFLAGS) $(CFLAGS) $(VTCPPFLAGS) -std=c99 -O1 \
+	case " $(CPPFLAGS) " in *" -DVTCODE_NOBPF "*) \
+		echo "/* VTCODE_NOBPF: vtcode compiles them itself */" >$@ ;; \
+	*) $(CC) $(CPPFLAGS) $(CFLAGS) $(VTCPPFLAGS) -std=c99 -O1 \
 		-DVTCODE_NOMAIN -DVTCODE_BPFGEN -o build/bpfgen $(SRC) \
-		$(TSLIB) $(LDFLAGS) $(LIBS)
-	./build/bpfgen >$@.tmp
-	mv $@.tmp $@
+		$(TSLIB) $(LDFLAGS) $(LIBS) && \
+		./build/bpfgen >$@.tmp && mv $@.tmp $@ ;; \
+	esac
 
 # the grammars are third-party C compiled into one archive; `make deps`
 # fetches and verifies them, `make` itself never touches the network

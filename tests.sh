@@ -753,6 +753,25 @@ t "100 MB of output: the head and tail kept, the middle elided with a count" sh 
 	n=$(wc -c <"$1"); [ "$n" -le $((262144 + 200)) ] && grep -q "bytes elided" "$1"' - "$tmp/esc.out"
 t "as root: every capability dropped, the bounding set too" sh -c '
 	[ "$(id -u)" -ne 0 ] || { cd "$1/ws" && "$2" sandbox -- /bin/sh -c "grep -q \"CapBnd:.*0000000000000000\" /proc/self/status && grep -q \"CapEff:.*0000000000000000\" /proc/self/status && grep -q \"CapAmb:.*0000000000000000\" /proc/self/status"; }' - "$E" "$E/bin/vtcode"
+# an ordinary user's commands keep the bounding set (vtcode drops it for
+# root only): no execve of theirs gains a capability all the same, not
+# from a file's capabilities either (nothing permitted, no_new_privs)
+if [ "$(id -u)" -eq 0 ] && command -v setcap >/dev/null && id vtctest >/dev/null 2>&1; then
+	cp /bin/cat "$E/ws/capcat" && chown vtctest:vtctest "$E/ws/capcat" &&
+	    setcap cap_dac_override,cap_net_raw=ep "$E/ws/capcat"
+	(cd "$E/ws" && asuser ./capcat /proc/self/status) >"$tmp/cap0" 2>&1
+	t "control: as vtctest, outside the sandbox, a program with file capabilities gets them" \
+	    grep -q "^CapEff:.*0000000000002002$" "$tmp/cap0"
+	box -- ./capcat /proc/self/status >"$tmp/cap1" 2>&1
+	t "as vtctest: the same program in the sandbox gets none (CapPrm, CapEff 0, no_new_privs)" sh -c '
+		grep -q "^CapPrm:.*0000000000000000" "$1" && grep -q "^CapEff:.*0000000000000000" "$1" &&
+		grep -q "^NoNewPrivs:.*1" "$1"' - "$tmp/cap1"
+	box -- ./capcat /etc/shadow >"$tmp/cap2" 2>&1
+	t "as vtctest: and it cannot read /etc/shadow with them" grep -q "Permission denied" "$tmp/cap2"
+	rm -f "$E/ws/capcat"
+else
+	bad "file capabilities: needs root, vtctest and setcap (make deps installs libcap2-bin)"
+fi
 t "exit status passes through" sh -c 'cd "$1/ws" && "$2" sandbox -- /bin/sh -c "exit 7"; [ $? -eq 7 ]' - "$E" "$E/bin/vtcode"
 t "a command that is not found: exit 127" sh -c 'cd "$1/ws" && "$2" sandbox -- no-such-command 2>/dev/null; [ $? -eq 127 ]' - "$E" "$E/bin/vtcode"
 t "a command path that is not there: exit 127 too (./x, /no/such/x)" sh -c '
@@ -2005,6 +2024,16 @@ t "make honours CC, CPPFLAGS, CFLAGS, LDFLAGS from the environment" \
     contains "$tmp/n1" "^mycc .*-DMYCPP.*-DMYC.*-Wl,-zmyld"
 makecmd CC=mycc CFLAGS=-DMYC >"$tmp/n2"
 t "make honours them on its command line too" contains "$tmp/n2" "^mycc .*-DMYC"
+# a cross build cannot run the helper that prints build/bpf.h: with
+# VTCODE_NOBPF make runs none, and vtcode compiles its programs itself
+t "CPPFLAGS=-DVTCODE_NOBPF (a cross build): make runs no helper; that vtcode compiles the programs itself, the same ones" sh -c '
+	cd "$1" && rm -f build/nobpf.h build/nobpf-vt && "$2" -s BPF=build/nobpf.h CPPFLAGS=-DVTCODE_NOBPF build/nobpf.h &&
+	grep -q "VTCODE_NOBPF" build/nobpf.h && ! grep -q sock_filter build/nobpf.h &&
+	$3 -std=c99 -pedantic -Wall -Wextra -Werror -O0 -DVERSION=\"x\" -DVTCODE_NOBPF $4 -o build/nobpf-vt vtcode.c $5 $6 &&
+	cd "$7" && "$1/build/nobpf-vt" check 2>&1 | grep -q "^sandbox: seccomp programs: the ones libseccomp [0-9.]* compiles now$" &&
+	"$1/build/nobpf-vt" sandbox -- /bin/sh -c "grep -q \"Seccomp:.*2\" /proc/self/status"' - "$top" "$MAKE" "$CC" "$INCS" "$TSLIB" "$LIBS" "$tmp"
+t "control: the normal build runs the helper (build/bpf.h holds the programs)" sh -c '
+	grep -q "^static const struct sock_filter sbxbpf00\[\] = {$" "$1/build/bpf.h" && [ -x "$1/build/bpfgen" ]' - "$top"
 makecmd >"$tmp/n3"
 t "hardened defaults on the compile and link line" sh -c '
 	for f in -std=c99 -pedantic -Wall -Wextra -O2 -D_FORTIFY_SOURCE=3 -fstack-protector-strong \

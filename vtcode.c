@@ -8013,6 +8013,11 @@ sbxcompile(int net, int abi, struct sock_fprog *prog, char *why,
 	static const int dgramcalls[] = {
 		SCMP_SYS(socket), SCMP_SYS(socketpair),
 	}, dgramtypes[] = { SOCK_DGRAM, SOCK_RAW };
+	static const int selfonly[] = {
+		SCMP_SYS(prlimit64), SCMP_SYS(sched_setaffinity),
+		SCMP_SYS(sched_setscheduler), SCMP_SYS(sched_setparam),
+		SCMP_SYS(sched_setattr),
+	};
 	scmp_filter_ctx ctx;
 	off_t len = 0;
 	size_t i, j;
@@ -8044,6 +8049,25 @@ sbxcompile(int net, int abi, struct sock_fprog *prog, char *why,
 	 * high bits the kernel would drop are refused too, the safe side */
 	rc |= seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM),
 	    SCMP_SYS(personality), 1, SCMP_A0_32(SCMP_CMP_NE, 0));
+	/* no limits, CPUs, scheduling or priority set on another process:
+	 * a command runs as vtcode's user, so the kernel would let it give
+	 * vtcode a CPU limit of 0 (killed before it could move a planted
+	 * .git aside or end the command on time), pin it, or starve it.
+	 * Only on itself, pid 0, as setrlimit, nice and taskset do; high
+	 * bits, which the kernel drops, are refused too (the safe side) */
+	for (i = 0; i < LEN(selfonly); i++)
+		rc |= seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), selfonly[i],
+		    1, SCMP_A0_64(SCMP_CMP_NE, 0));
+	/* setpriority(which, who, ...) and ioprio_set(which, who, ...):
+	 * a process group or a user reaches other processes too */
+	rc |= seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM),
+	    SCMP_SYS(setpriority), 1, SCMP_A0_64(SCMP_CMP_NE, PRIO_PROCESS));
+	rc |= seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM),
+	    SCMP_SYS(setpriority), 1, SCMP_A1_64(SCMP_CMP_NE, 0));
+	rc |= seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM),
+	    SCMP_SYS(ioprio_set), 1, SCMP_A0_64(SCMP_CMP_NE, 1));
+	rc |= seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM),
+	    SCMP_SYS(ioprio_set), 1, SCMP_A1_64(SCMP_CMP_NE, 0));
 	if (!net) {
 		/* any family but AF_UNIX; a 64-bit "not equal" also refuses
 		 * AF_UNIX with high bits set, so no high bit hides AF_INET */
@@ -9174,13 +9198,16 @@ runcaps(void)
 	int c;
 
 	/* root, or anyone inside the user namespace sbxprotect() made.
-	 * The bounding set bounds what an execve may give: all of it to
-	 * root.  Anyone else runs as themselves in that namespace (it
-	 * maps their own id only) with no_new_privs and nothing ambient,
-	 * so no execve of theirs gains a capability: only root's is worth
-	 * the 41 calls.  The kernel checks CAP_SETPCAP before the number:
-	 * EPERM means no drop can work (a command of a vtcode that has
-	 * dropped them all already), EINVAL that c is past the last one */
+	 * What keeps a command's execve from gaining a capability is the
+	 * capset below (nothing permitted) with no_new_privs, under which
+	 * the kernel gives a new program no more than the old one had,
+	 * root's or a file's capabilities alike.  The bounding set is one
+	 * more wall for root, as the design asks; an ordinary user
+	 * runs as their own id (the namespace maps no other), where it
+	 * would bound nothing: not worth 41 calls.  The kernel checks
+	 * CAP_SETPCAP before the number: EPERM means no drop can work (a
+	 * command of a vtcode that has dropped them all already), EINVAL
+	 * that c is past the last one */
 	for (c = getuid() == 0 || geteuid() == 0 ? 0 : 64; c < 64; c++)
 		if (prctl(PR_CAPBSET_DROP, c, 0, 0, 0) != 0)
 			break;
@@ -9368,8 +9395,15 @@ runpin(int on)
 	int c;
 
 	if (!on) {
-		if (runpinned)
-			sched_setaffinity(0, sizeof(runcpus), &runcpus);
+		/* should the set have changed under vtcode, every CPU the
+		 * kernel allows; pinned still if even that fails, so the next
+		 * pipeline does not take one CPU for vtcode's set */
+		if (runpinned && sched_setaffinity(0, sizeof(runcpus),
+		    &runcpus) != 0) {
+			memset(&one, 0xff, sizeof(one));
+			if (sched_setaffinity(0, sizeof(one), &one) != 0)
+				return;
+		}
 		runpinned = 0;
 		return;
 	}
@@ -9631,7 +9665,8 @@ runpipe(char *const *argvs[], int n, int gated, const char *workdir,
 	char buf[600], pty[PATH_MAX];
 	long start = nowms();
 	int master, slave, ep[2], pp[2], in, status = 0, abi, i, watch;
-	int rfd = -1;
+	int rfd = -1, ok;
+	struct stat st, pst;
 	pid_t pids[MAXCMDSTAGES];
 	struct pollfd efd;
 	ssize_t k;
@@ -9676,14 +9711,17 @@ runpipe(char *const *argvs[], int n, int gated, const char *workdir,
 		snprintf(why, wsz, "openpty: %s", strerror(errno));
 		return -1;
 	}
-	if (pty[0] != '/' || pty[sizeof(pty) - 1] != '\0')
-		snprintf(why, wsz, "openpty: no name for the terminal");
+	/* the name must be the slave's: the pty's Landlock rule and
+	 * every stage's controlling terminal go by it */
+	if ((ok = pty[0] == '/' && fstat(slave, &st) == 0 && stat(pty, &pst) ==
+	    0 && S_ISCHR(st.st_mode) && st.st_rdev == pst.st_rdev) == 0)
+		snprintf(why, wsz, "openpty: %s is not the terminal it opened",
+		    pty[0] == '/' ? pty : "a name");
 #if !defined(__APPLE__) && !defined(__OpenBSD__)
 	else if (abi > 0)
 		rfd = sbxrules(abi, net, runtmp(), pty, why, wsz);
 #endif
-	if (pty[0] != '/' || pty[sizeof(pty) - 1] != '\0' || (abi > 0 &&
-	    rfd < 0)) {
+	if (!ok || (abi > 0 && rfd < 0)) {
 		close(master);
 		close(slave);
 		return -1;
