@@ -11,9 +11,10 @@ GRAMMARDIR = grammars
 
 # libraries: BearSSL has no .pc file; libseccomp and tree-sitter do.
 # The three are linked from their static archives (the same -dev
-# packages carry them) and only libc is shared: the dynamic loader
-# spends about 0.1 ms a library at every start, and vtcode starts once
-# for every `vtcode sandbox` (bench/sandbox.sh).  A distribution that
+# packages carry them) and only libc is shared: loading the three
+# shared cost every start 0.56 ms here (the loader's work and page
+# faults), and vtcode starts once for every `vtcode sandbox`
+# (bench/sandbox.sh).  A distribution that
 # wants them shared (a library's security fix without a rebuild), and
 # macOS, whose linker has no -Bstatic, use the second line instead
 INCS = `pkg-config --cflags libseccomp tree-sitter`

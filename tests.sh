@@ -772,6 +772,18 @@ if [ "$(id -u)" -eq 0 ] && command -v setcap >/dev/null && id vtctest >/dev/null
 else
 	bad "file capabilities: needs root, vtctest and setcap (make deps installs libcap2-bin)"
 fi
+# vtcode keeps itself on one CPU while it starts and waits for a command
+# (runpin); the command gets vtcode's CPUs back before its execve: all
+# of them, or what vtcode was given (taskset), never the one it sat on
+if [ "$(nproc)" -ge 2 ]; then
+	cpuall=$(asuser grep Cpus_allowed_list /proc/self/status)
+	t "a command gets all of vtcode's CPUs back (vtcode is pinned while it starts it)" sh -c '
+		[ "$(cd "$1/ws" && "$2" sandbox -- /bin/grep Cpus_allowed_list /proc/self/status)" = "$3" ]' - "$E" "$E/bin/vtcode" "$cpuall"
+	t "control: under taskset -c 1, the command gets CPU 1 alone, as vtcode had it" sh -c '
+		cd "$1/ws" && taskset -c 1 "$2" sandbox -- /bin/grep Cpus_allowed_list /proc/self/status | grep -q "^Cpus_allowed_list:.1$"' - "$E" "$E/bin/vtcode"
+else
+	echo "(one CPU: no test of the CPUs a command gets back)"
+fi
 t "exit status passes through" sh -c 'cd "$1/ws" && "$2" sandbox -- /bin/sh -c "exit 7"; [ $? -eq 7 ]' - "$E" "$E/bin/vtcode"
 t "a command that is not found: exit 127" sh -c 'cd "$1/ws" && "$2" sandbox -- no-such-command 2>/dev/null; [ $? -eq 127 ]' - "$E" "$E/bin/vtcode"
 t "a command path that is not there: exit 127 too (./x, /no/such/x)" sh -c '

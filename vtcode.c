@@ -467,6 +467,9 @@ static void runtmpclean(void);
 static int runcaps(void);
 static void runfail(const char *step, const char *why);
 static pid_t runspawn(const Spawn *sp);
+#if defined(__linux__)
+static int runcpusback(void);
+#endif
 static void runchild(const Spawn *sp);
 static void runkeep(RunResult *r, const char *p, size_t n);
 static int runkillkids(void);
@@ -9244,9 +9247,6 @@ runchild(const Spawn *sp)
 		{ RLIMIT_NPROC, RLIMNPROC }, { RLIMIT_CORE, 0 },
 	};
 	char *env[LEN(runenv) + 6], home[96], tmp[96], why[256];
-#if defined(__linux__)
-	cpu_set_t cpus;
-#endif
 	struct rlimit rl;
 	struct sigaction sa;
 	size_t i, n = 0;
@@ -9349,13 +9349,9 @@ runchild(const Spawn *sp)
 			runfail("setrlimit", strerror(errno));
 	}
 #if defined(__linux__)
-	/* the CPUs vtcode had (runpin); should they have changed under
-	 * it, every CPU the kernel allows */
-	if (runpinned && sched_setaffinity(0, sizeof(runcpus), &runcpus) !=
-	    0) {
-		memset(&cpus, 0xff, sizeof(cpus));
-		sched_setaffinity(0, sizeof(cpus), &cpus);
-	}
+	/* a failure leaves the command on vtcode's CPU, nothing worse */
+	if (runpinned)
+		(void)runcpusback();
 #endif
 	execve(sp->argv[0], sp->argv, env);
 	runfail(sp->argv[0], strerror(errno));
@@ -9388,23 +9384,31 @@ runclonefn(void *sp)
  * the kernel likes.  runpin(0) gives vtcode its own back.
  */
 #if defined(__linux__)
+/* the calling process (vtcode, or a child before its execve) gets the
+ * CPUs vtcode had back; should that set have changed meanwhile, every
+ * CPU the kernel allows.  0, or -1 */
+static int
+runcpusback(void)
+{
+	cpu_set_t all;
+
+	if (sched_setaffinity(0, sizeof(runcpus), &runcpus) == 0)
+		return 0;
+	memset(&all, 0xff, sizeof(all));
+	return sched_setaffinity(0, sizeof(all), &all);
+}
+
 static void
 runpin(int on)
 {
 	cpu_set_t one;
 	int c;
 
+	/* pinned still if even the fallback fails, so the next pipeline
+	 * does not take one CPU for vtcode's set */
 	if (!on) {
-		/* should the set have changed under vtcode, every CPU the
-		 * kernel allows; pinned still if even that fails, so the next
-		 * pipeline does not take one CPU for vtcode's set */
-		if (runpinned && sched_setaffinity(0, sizeof(runcpus),
-		    &runcpus) != 0) {
-			memset(&one, 0xff, sizeof(one));
-			if (sched_setaffinity(0, sizeof(one), &one) != 0)
-				return;
-		}
-		runpinned = 0;
+		if (!runpinned || runcpusback() == 0)
+			runpinned = 0;
 		return;
 	}
 	if (runpinned || (c = sched_getcpu()) < 0 || sched_getaffinity(0,
@@ -9717,7 +9721,7 @@ runpipe(char *const *argvs[], int n, int gated, const char *workdir,
 	    0 && S_ISCHR(st.st_mode) && st.st_rdev == pst.st_rdev) == 0)
 		snprintf(why, wsz, "openpty: %s is not the terminal it opened",
 		    pty[0] == '/' ? pty : "a name");
-#if !defined(__APPLE__) && !defined(__OpenBSD__)
+#if defined(__linux__)
 	else if (abi > 0)
 		rfd = sbxrules(abi, net, runtmp(), pty, why, wsz);
 #endif
