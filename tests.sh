@@ -1922,13 +1922,16 @@ printf '[commands]\nls = "prompt"\n[forbid]\ngit = ["--follow"]\n' >"$vw/xdg/vtc
 printf '{"version":1,"approvals":[{"tool":"run_command","argv":["make","test"]}]}\n' >"$vw/xdg/vtcode/tool-policy.json"
 chmod 600 "$vw/xdg/vtcode/tool-policy.json"
 # vg NAME ARGS...: vtcode ARGS under valgrind in the scratch workspace;
-# any memory error or leak makes valgrind exit 99
+# any memory error or leak makes valgrind exit 99.  build/vgvtcode is
+# vtcode with libc shared: in the static one valgrind replaces no malloc
+vgvt=$top/build/vgvtcode
+$MAKE -s build/vgvtcode >"$tmp/vgb1" 2>&1 || { bad "build/vgvtcode builds"; sed 's/^/    /' "$tmp/vgb1" | head; }
 vg() {
 	name=$1
 	shift
 	(cd "$vw/ws" && XDG_CONFIG_HOME="$vw/xdg" valgrind -q --error-exitcode=99 \
 	    --leak-check=full --errors-for-leak-kinds=definite,indirect \
-	    "$vt" "$@") >"$tmp/vg.out" 2>&1
+	    "$vgvt" "$@") >"$tmp/vg.out" 2>&1
 	vrc=$?
 	if [ $vrc -ne 99 ] && ! grep -q '^==[0-9]*== ' "$tmp/vg.out"; then
 		ok "valgrind: $name (exit $vrc)"
@@ -1938,6 +1941,12 @@ vg() {
 	fi
 }
 if command -v valgrind >/dev/null 2>&1; then
+	# the leak check sees vtcode's heap: valgrind counts the
+	# allocations of build/vgvtcode, and none of the static vtcode,
+	# whose malloc it cannot replace (the reason for vgvtcode)
+	t "valgrind sees build/vgvtcode's heap (and not the static vtcode's)" sh -c '
+		valgrind "$1" --version 2>&1 | grep -q "total heap usage: [1-9][0-9,]* allocs" &&
+		! valgrind "$2" --version 2>&1 | grep -q "total heap usage: [1-9]"' - "$vgvt" "$vt"
 	vg "vtcode -h" -h
 	vg "vtcode --version" --version
 	vg "vtcode trust" trust
@@ -2018,15 +2027,75 @@ echo "== binary hardening (readelf)"
 readelf -h "$vt" >"$tmp/h" 2>&1
 readelf -d "$vt" >"$tmp/d" 2>&1
 readelf -lW "$vt" >"$tmp/l" 2>&1
-readelf --dyn-syms -W "$vt" >"$tmp/s" 2>&1
 t "PIE" sh -c 'grep -q "Type: *DYN" "$1" && grep -q "FLAGS_1.*PIE" "$2"' - "$tmp/h" "$tmp/d"
 t "full RELRO" contains "$tmp/l" "GNU_RELRO"
 t "BIND_NOW" contains "$tmp/d" "BIND_NOW"
+readelf -sW "$vt" >"$tmp/s" 2>&1   # static: the symbol table, not the dynamic one
 t "stack protector (__stack_chk_fail)" contains "$tmp/s" "__stack_chk_fail"
 t "FORTIFY_SOURCE (__*_chk symbols)" contains "$tmp/s" "__[a-z]*_chk"
 t "no executable stack" sh -c '! grep "GNU_STACK" "$1" | grep -q "RWE"' - "$tmp/l"
-t "BearSSL, libseccomp and tree-sitter linked in: only libc is a shared library" sh -c '
-	grep -q "NEEDED.*libc\.so" "$1" && ! grep -E "NEEDED.*(bearssl|seccomp|tree-sitter)" "$1"' - "$tmp/d"
+# config.mk's LINK: one static PIE, no loader; its control, the
+# shared build of the same source, names both
+t "linked statically (glibc too): no loader, no shared library" sh -c '
+	! grep -q "INTERP" "$1" && ! grep -q "NEEDED" "$2" &&
+	readelf -lW "$3" | grep -q "INTERP" && readelf -d "$3" | grep -q "NEEDED.*libc\.so"' - "$tmp/l" "$tmp/d" "$vgvt"
+
+echo "== static vtcode: NSS only from what libc.a has built in"
+# A passwd source of the test's own (libnss_vtct.so.2, found through
+# LD_LIBRARY_PATH) names a home with a config file in it, in a private
+# mount namespace whose nsswitch.conf asks it first.  The static
+# vtcode must not load it (nssbuiltin): config from config.h only.
+# Controls: a static program without that loads it, and so does the
+# shared build of vtcode.
+nw=$tmp/nss
+mkdir -p "$nw/home/.config/vtcode" "$nw/ws" "$nw/st"
+: >"$nw/home/.config/vtcode/vtcode.toml"
+printf 'passwd: vtct files\ngroup: files\nhosts: files\n' >"$nw/nsswitch.conf"
+cat >"$nw/nss.c" <<'EOF'
+#include <errno.h>
+#include <nss.h>
+#include <pwd.h>
+#include <string.h>
+#include <sys/types.h>
+enum nss_status _nss_vtct_getpwuid_r(uid_t, struct passwd *, char *, size_t, int *);
+enum nss_status
+_nss_vtct_getpwuid_r(uid_t uid, struct passwd *pw, char *buf, size_t len, int *err)
+{
+	static const char home[] = HOME;
+
+	if (len < sizeof(home) + 5) {
+		*err = ERANGE;
+		return NSS_STATUS_TRYAGAIN;
+	}
+	memcpy(buf, home, sizeof(home));
+	memcpy(buf + sizeof(home), "vtct", 5);
+	pw->pw_name = buf + sizeof(home);
+	pw->pw_passwd = pw->pw_gecos = pw->pw_shell = buf + sizeof(home) + 4;
+	pw->pw_uid = uid;
+	pw->pw_gid = 0;
+	pw->pw_dir = buf;
+	return NSS_STATUS_SUCCESS;
+}
+EOF
+printf '#include <pwd.h>\n#include <stdio.h>\n#include <unistd.h>\nint main(void) { struct passwd *p = getpwuid(getuid()); puts(p ? p->pw_dir : "-"); return 0; }\n' >"$nw/pw.c"
+# nsrun CMD...: CMD with that nsswitch.conf, HOME unset
+nsrun() {
+	unshare -rm sh -c 'mount --bind "$0/nsswitch.conf" /etc/nsswitch.conf &&
+	    cd "$0/ws" && unset HOME XDG_CONFIG_HOME && LD_LIBRARY_PATH="$0" \
+	    XDG_STATE_HOME="$0/st" exec "$@"' "$nw" "$@" 2>&1
+}
+if ${CC:-cc} -shared -fPIC -DHOME="\"$nw/home\"" -o "$nw/libnss_vtct.so.2" "$nw/nss.c" &&
+    ${CC:-cc} -static -o "$nw/pw" "$nw/pw.c" 2>/dev/null; then
+	t "control: a static program loads the test's NSS module (home $nw/home)" \
+	    sh -c '[ "$1" = "$2/home" ]' - "$(nsrun "$nw/pw")" "$nw"
+	t "control: the shared vtcode reads the config in the module's home" \
+	    sh -c 'echo "$1" | grep -qx "config: $2/home/.config/vtcode/vtcode.toml"' - "$(nsrun "$vgvt" check)" "$nw"
+	nsrun "$vt" check >"$tmp/nss.out"
+	t "the static vtcode loads no NSS module: config from config.h only" sh -c '
+		grep -qx "config: config.h only" "$1" && ! grep -q "$2" "$1"' - "$tmp/nss.out" "$nw/home"
+else
+	bad "the test's NSS module and its static control build"
+fi
 
 echo "== build system"
 # the commands make would run to relink vtcode, continuation lines joined

@@ -66,6 +66,10 @@
 #include <netinet/in.h>
 #include <time.h>
 #include <unistd.h>
+#if defined(__GLIBC__)
+#include <nss.h>
+#include <sys/auxv.h>
+#endif
 #ifdef __linux__
 #include <sys/mman.h>
 #include <sys/prctl.h>
@@ -3010,6 +3014,27 @@ hardenenv(void)
 	*w = NULL;
 }
 
+/*
+ * A static vtcode (config.mk's LINK) carries its own glibc, and glibc's
+ * NSS would load any other source nsswitch.conf names for a host or a
+ * user (mdns4_minimal, systemd, sss) as a shared module of the system's
+ * glibc, which need not be the version vtcode was built with: mixed, the
+ * two may crash or misbehave inside vtcode.  So a static vtcode asks NSS
+ * for files and dns only, which libc.a has built in, and never loads a
+ * module.  Static: no loader mapped it (AT_BASE 0).  A shared vtcode
+ * keeps the system's sources.
+ */
+static void
+nssbuiltin(void)
+{
+#if defined(__GLIBC__)
+	if (getauxval(AT_BASE) == 0 &&
+	    (__nss_configure_lookup("hosts", "files dns") != 0 ||
+	    __nss_configure_lookup("passwd", "files") != 0))
+		die("nss: cannot keep to its built-in sources");
+#endif
+}
+
 static void
 harden(void)
 {
@@ -3033,6 +3058,7 @@ harden(void)
 	sigemptyset(&sa.sa_mask);
 	if (sigaction(SIGPIPE, &sa, NULL) != 0)
 		die("sigaction SIGPIPE:");
+	nssbuiltin();
 }
 
 /*
