@@ -1252,6 +1252,31 @@ cteq(const void *a, const void *b, size_t n)
 	return d == 0;
 }
 
+/*
+ * A static vtcode (config.mk's LINK) carries its own glibc, and glibc's
+ * NSS would load any other source nsswitch.conf names for a host or a
+ * user (mdns4_minimal, systemd, sss) as a shared module of the system's
+ * glibc, which need not be the version vtcode was built with: mixed, the
+ * two may crash or misbehave inside vtcode.  So a static vtcode asks NSS
+ * for files and dns only, which libc.a has built in, and never loads a
+ * module.  Static: no loader mapped it (AT_BASE 0).  A shared vtcode
+ * keeps the system's sources.  Called before each lookup, not at start:
+ * it reads nsswitch.conf, and most runs look nothing up.
+ */
+static void
+nssbuiltin(void)
+{
+#if defined(__GLIBC__)
+	static int done;
+
+	if (!done && getauxval(AT_BASE) == 0 &&
+	    (__nss_configure_lookup("hosts", "files dns") != 0 ||
+	    __nss_configure_lookup("passwd", "files") != 0))
+		die("nss: cannot keep to its built-in sources");
+	done = 1;
+#endif
+}
+
 /* the user's home, absolute; from $HOME, else the password database */
 static const char *
 homedir(void)
@@ -1261,6 +1286,7 @@ homedir(void)
 
 	if (h != NULL && h[0] == '/')
 		return h;
+	nssbuiltin();
 	if ((pw = getpwuid(getuid())) != NULL && pw->pw_dir[0] == '/')
 		return pw->pw_dir;
 	return NULL;
@@ -3014,27 +3040,6 @@ hardenenv(void)
 	*w = NULL;
 }
 
-/*
- * A static vtcode (config.mk's LINK) carries its own glibc, and glibc's
- * NSS would load any other source nsswitch.conf names for a host or a
- * user (mdns4_minimal, systemd, sss) as a shared module of the system's
- * glibc, which need not be the version vtcode was built with: mixed, the
- * two may crash or misbehave inside vtcode.  So a static vtcode asks NSS
- * for files and dns only, which libc.a has built in, and never loads a
- * module.  Static: no loader mapped it (AT_BASE 0).  A shared vtcode
- * keeps the system's sources.
- */
-static void
-nssbuiltin(void)
-{
-#if defined(__GLIBC__)
-	if (getauxval(AT_BASE) == 0 &&
-	    (__nss_configure_lookup("hosts", "files dns") != 0 ||
-	    __nss_configure_lookup("passwd", "files") != 0))
-		die("nss: cannot keep to its built-in sources");
-#endif
-}
-
 static void
 harden(void)
 {
@@ -3058,7 +3063,6 @@ harden(void)
 	sigemptyset(&sa.sa_mask);
 	if (sigaction(SIGPIPE, &sa, NULL) != 0)
 		die("sigaction SIGPIPE:");
-	nssbuiltin();
 }
 
 /*
@@ -3478,6 +3482,7 @@ netconnect(Conn *c, const char *host, const char *port, int loopbackonly)
 	hints.ai_family = AF_UNSPEC;
 	hints.ai_socktype = SOCK_STREAM;
 	hints.ai_flags = AI_NUMERICSERV;
+	nssbuiltin();
 	if ((r = getaddrinfo(host, port, &hints, &res)) != 0) {
 		snprintf(c->err, sizeof(c->err), "%s: %s", host,
 		    gai_strerror(r));
@@ -6058,6 +6063,7 @@ cmdtrust(int argc, char *argv[])
 	if (trustmac(wsroot, getuid(), when, 1, mac, why, sizeof(why)) != 0)
 		die("trust: %s", why);
 	hexenc(mac, sizeof(mac), hex);
+	nssbuiltin();
 	pw = getpwuid(getuid());
 	bufinit(&b, 0);
 	jwinit(&w, &b);
@@ -8232,7 +8238,7 @@ putfile(const char *path, const char *s)
 static int
 sbxpinnable(char *why, size_t wsz)
 {
-	char path[2 * PATH_MAX + 16];
+	static char path[2 * PATH_MAX + 16];    /* not on the stack */
 	struct stat st;
 	size_t i;
 	int n = 0;
@@ -8470,7 +8476,7 @@ static int
 sbxreadonly(char *why, size_t wsz)
 {
 	struct { uint64_t set, clr, prop, userns; } attr;
-	char isl[4][PATH_MAX];
+	static char isl[4][PATH_MAX];
 	size_t i, j, n = 0;
 
 	snprintf(isl[n++], PATH_MAX, "%s", wsroot);
@@ -8541,8 +8547,10 @@ sbxbound(const char *rel)
 static int
 sbxprotect(char *why, size_t wsz)
 {
-	char path[2 * PATH_MAX + 16], git[PATH_MAX + 16];
-	char gd[PATH_MAX];
+	/* static, as the islands in sbxreadonly: not on the stack, whose
+	 * every page a frame covers is touched (stack clash probes) */
+	static char path[2 * PATH_MAX + 16], git[PATH_MAX + 16];
+	static char gd[PATH_MAX];
 	struct stat st;
 	size_t i;
 	int n, k;
@@ -9605,8 +9613,10 @@ static int
 runloop(int master, int watch, pid_t *pids, int n, long deadline,
     RunResult *r, int *status)
 {
+	/* static: a 64 KiB frame would touch its 16 stack pages (stack
+	 * clash probes) in every run, output or not */
+	static char buf[65536];
 	struct pollfd pfd[2];
-	char buf[65536];
 	long killat = 0, now, wait;
 	pid_t last = pids[n - 1];
 	size_t drained;
