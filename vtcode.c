@@ -8441,7 +8441,8 @@ static void
 sbxshmmount(char isl[][PATH_MAX], size_t n)
 {
 	static const char shm[] = "/dev/shm";
-	char opt[96], rp[PATH_MAX];
+	static char rp[PATH_MAX];   /* static: see runloop */
+	char opt[96];
 	struct stat st;
 	size_t i;
 
@@ -8693,7 +8694,7 @@ sbxrootopen(void)
 static int
 sbxthere(size_t i)
 {
-	char path[PATH_MAX + 32];
+	static char path[PATH_MAX + 32];    /* static: see runloop */
 	struct stat st;
 
 	snprintf(path, sizeof(path), "%s/%s", wsroot, quarantined[i]);
@@ -8729,7 +8730,8 @@ static void
 sbxquarantine(Buf *out)
 {
 	static Buf said;        /* what was moved while out was NULL */
-	char from[PATH_MAX + 32], to[PATH_MAX + 64], hex[17];
+	static char from[PATH_MAX + 32], to[PATH_MAX + 64];   /* see runloop */
+	char hex[17];
 	unsigned char rnd[8];
 	struct stat st;
 	size_t i;
@@ -9195,7 +9197,8 @@ rmtree(int dfd, const char *name)
 	struct stat st;
 	int fd;
 
-	if (unlinkat(dfd, name, 0) == 0 || errno == ENOENT)
+	if (unlinkat(dfd, name, 0) == 0 || errno == ENOENT || (errno ==
+	    EISDIR && unlinkat(dfd, name, AT_REMOVEDIR) == 0))
 		return;
 	/* a command may have taken the bits that read or empty a
 	 * directory of its own away: give them back (no link followed) */
@@ -9702,7 +9705,8 @@ runpipe(char *const *argvs[], int n, int gated, const char *workdir,
 	static int protected;
 	struct termios tio;
 	const struct sock_fprog *prog = NULL;
-	char buf[600], pty[PATH_MAX];
+	static char pty[PATH_MAX];  /* static: see runloop */
+	char buf[600];
 	long start = nowms();
 	int master, slave, ep[2], pp[2], in, status = 0, abi, i, watch;
 	int rfd = -1, ok;
@@ -10053,7 +10057,8 @@ putterm(FILE *fp, const char *p, size_t n)
 static int
 cmdsandbox(int argc, char *argv[])
 {
-	char path[PATH_MAX], why[600], **av;
+	static char path[PATH_MAX];         /* static: see runloop */
+	char why[600], **av;
 	struct stat st;
 	RunResult r;
 	long timeout = RUNTIMEOUTMS;
