@@ -2118,8 +2118,8 @@ t "control: the normal build runs the helper (build/bpf.h holds the programs)" s
 makecmd >"$tmp/n3"
 t "hardened defaults on the compile and link line" sh -c '
 	for f in -std=c99 -pedantic -Wall -Wextra -O2 -D_FORTIFY_SOURCE=3 -fstack-protector-strong \
-	    -fstack-clash-protection -fcf-protection -fPIE -pie -Wl,-z,relro,-z,now \
-	    "-Wl,-Bstatic -lbearssl" "\`pkg-config --libs --static libseccomp tree-sitter\` -Wl,-Bdynamic"; do
+	    -fstack-clash-protection -fcf-protection -fPIE -static-pie -Wl,-z,relro,-z,now \
+	    "-lbearssl \`pkg-config --libs --static libseccomp tree-sitter\` -lm"; do
 		grep -q -e " $f" "$1" || { echo "missing $f"; exit 1; }; done' - "$tmp/n3"
 t "make install/uninstall honour DESTDIR and PREFIX" sh -c '
 	d=$2/dest; "$1" -s install DESTDIR="$d" PREFIX=/usr >/dev/null &&
