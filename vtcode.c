@@ -67,6 +67,7 @@
 #include <time.h>
 #include <unistd.h>
 #if defined(__GLIBC__)
+#include <link.h>       /* ElfW, for nssbuiltin's look at our own headers */
 #include <nss.h>
 #include <sys/auxv.h>
 #endif
@@ -1259,21 +1260,37 @@ cteq(const void *a, const void *b, size_t n)
  * glibc, which need not be the version vtcode was built with: mixed, the
  * two may crash or misbehave inside vtcode.  So a static vtcode asks NSS
  * for files and dns only, which libc.a has built in, and never loads a
- * module.  Static: no loader mapped it (AT_BASE 0).  A shared vtcode
- * keeps the system's sources.  Called before each lookup, not at start:
- * it reads nsswitch.conf, and most runs look nothing up.
+ * module; the databases vtcode does not use are pinned too.  Static: no
+ * PT_INTERP among the program's headers (the loader, when run as
+ * `ld.so vtcode`, puts the program's there).  A shared vtcode keeps the
+ * system's sources.  Called before each lookup, not at start: it reads
+ * nsswitch.conf, and most runs look nothing up.
  */
 static void
 nssbuiltin(void)
 {
 #if defined(__GLIBC__)
+	static const char *const db[][2] = {
+		{ "hosts", "files dns" }, { "passwd", "files" },
+		{ "group", "files" }, { "services", "files" },
+		{ "protocols", "files" },
+	};
 	static int done;
+	const ElfW(Phdr) *ph;
+	size_t i, n;
 
-	if (!done && getauxval(AT_BASE) == 0 &&
-	    (__nss_configure_lookup("hosts", "files dns") != 0 ||
-	    __nss_configure_lookup("passwd", "files") != 0))
-		die("nss: cannot keep to its built-in sources");
+	if (done)
+		return;
 	done = 1;
+	ph = (const ElfW(Phdr) *)getauxval(AT_PHDR);
+	n = (size_t)getauxval(AT_PHNUM);
+	for (i = 0; ph != NULL && i < n; i++)
+		if (ph[i].p_type == PT_INTERP)
+			return;
+	for (i = 0; i < LEN(db); i++)
+		if (__nss_configure_lookup(db[i][0], db[i][1]) != 0)
+			die("nss: cannot keep %s to its built-in sources",
+			    db[i][0]);
 #endif
 }
 
@@ -6038,8 +6055,14 @@ cmdtrust(int argc, char *argv[])
 	if (argc > 2 || (argc == 2 && !revoke))
 		return usageerr("trust: usage: vtcode trust [--revoke]");
 	wsinit();
-	if (strcmp(wsroot, "/") == 0 || ((h = homedir()) != NULL &&
-	    realpath(h, home) != NULL && strcmp(wsroot, home) == 0)) {
+	/* a home that cannot be told (no HOME, and none in the password
+	 * database vtcode reads) could be this very directory */
+	if ((h = homedir()) == NULL) {
+		warnx("trust: cannot tell your home directory: set HOME");
+		return ExitFail;
+	}
+	if (strcmp(wsroot, "/") == 0 || (realpath(h, home) != NULL &&
+	    strcmp(wsroot, home) == 0)) {
 		warnx("trust: refusing to trust %s: a workspace is a project "
 		    "directory, not %s", wsroot, strcmp(wsroot, "/") == 0 ?
 		    "the whole file system" : "your home directory");
