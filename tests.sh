@@ -647,6 +647,18 @@ for w in ws bare; do
 		grep -qx 751 "$1" && grep -qx tmp-ok "$1"' - "$tmp/ch.out"
 	rm -f "$E/$w/chm"
 done
+# under `vtcode sandbox` vtcode writes nothing of its own, so its state
+# and config directories are no islands: read-only to chmod too
+mkdir -p "$E/home/.config/vtcode" "$E/home/.local/state/vtcode"
+echo x >"$E/home/.config/vtcode/own" && chmod 600 "$E/home/.config/vtcode/own"
+echo x >"$E/home/.local/state/vtcode/own" && chmod 600 "$E/home/.local/state/vtcode/own"
+[ "$(id -u)" -eq 0 ] && chown -R vtctest:vtctest "$E/home/.config" "$E/home/.local"
+box -- /bin/sh -c "chmod 644 $E/home/.config/vtcode/own; chmod 644 $E/home/.local/state/vtcode/own; echo x >chm && chmod 751 chm && echo ws-ok" >"$tmp/ch.out" 2>&1
+t "escape: vtcode's own config and state files cannot be chmod'ed under vtcode sandbox (control: the workspace's can)" sh -c '
+	[ "$(stat -c %a "$1")" = 600 ] && [ "$(stat -c %a "$2")" = 600 ] &&
+	[ "$(grep -c "chmod: .*Read-only file system" "$3")" = 2 ] && grep -qx ws-ok "$3"' - \
+	"$E/home/.config/vtcode/own" "$E/home/.local/state/vtcode/own" "$tmp/ch.out"
+rm -f "$E/ws/chm" "$E/home/.config/vtcode/own" "$E/home/.local/state/vtcode/own"
 # a .git pointer's repository: its whole top directory is pinned (a
 # rename of it would swap in another), and one reached through a
 # symbolic link cannot be pinned at all

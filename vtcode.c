@@ -562,6 +562,7 @@ typedef char assert_sizes[(MAXWRITESIZE <= MAXJSONSIZE &&
  * the namespace (sbxprotect); "" while all is well */
 static char sbxbroken[320];
 static int sbxshm;                      /* /dev/shm is the commands' own */
+static int sbxselfro;                   /* vtcode's own dirs: no islands */
 /* protected directories moved aside when a command creates them */
 static const char *const quarantined[] = { ".git", ".vtcode" };
 static int existed[LEN(quarantined)];
@@ -8491,7 +8492,9 @@ sbxshmmount(char isl[][PATH_MAX], size_t n)
  * root make /etc/passwd anyone's.  So in the private namespace every
  * mount is made read-only (mount_setattr, recursive), but for islands,
  * bound onto themselves first: the workspace, the user's directory of
- * temp dirs (runtmpuser), and vtcode's own state and config directories.
+ * temp dirs (runtmpuser), and vtcode's own state and config directories
+ * unless vtcode writes nothing there while commands run (sbxselfro:
+ * `vtcode sandbox`), where a command could otherwise chmod them.
  * Islands inside another are part of it.  0, or -1 with why.
  */
 #define VT_SYS_mount_setattr 442        /* the same on every arch */
@@ -8506,10 +8509,11 @@ sbxreadonly(char *why, size_t wsz)
 
 	snprintf(isl[n++], PATH_MAX, "%s", wsroot);
 	snprintf(isl[n++], PATH_MAX, "%s", runtmpuser());
-	if (xdgdir("XDG_STATE_HOME", ".local/state", 1, isl[n], PATH_MAX) ==
-	    0)
+	if (!sbxselfro && xdgdir("XDG_STATE_HOME", ".local/state", 1, isl[n],
+	    PATH_MAX) == 0)
 		n++;
-	if (xdgdir("XDG_CONFIG_HOME", ".config", 1, isl[n], PATH_MAX) == 0)
+	if (!sbxselfro && xdgdir("XDG_CONFIG_HOME", ".config", 1, isl[n],
+	    PATH_MAX) == 0)
 		n++;
 	for (i = 0; i < n; i++) {
 		/* beneath (or the same as, named first) another island:
@@ -10107,6 +10111,9 @@ cmdsandbox(int argc, char *argv[])
 		return usageerr("sandbox: usage: vtcode sandbox [--net] "
 		    "[--timeout MS] -- CMD [ARG...]");
 	wsinit();
+	/* vtcode writes nothing of its own here: its state and config
+	 * directories stay read-only to the command (sbxreadonly) */
+	sbxselfro = 1;
 	catchsignals();
 	av = argv + i + 1;
 	if (strchr(av[0], '/') == NULL) {
