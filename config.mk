@@ -14,10 +14,11 @@ GRAMMARDIR = grammars
 # (still PIE, full RELRO and BIND_NOW, below): no loader, no shared
 # library to map, relocate and bind at every start (the three shared
 # cost 0.56 ms here, libc shared 0.3 ms more), and vtcode starts once
-# for every `vtcode sandbox` (bench/sandbox.sh).  The linker warns that getaddrinfo and getpwuid
-# in a static program need the shared NSS modules of the same glibc at
-# run time: vtcode, when static, asks NSS for files and dns only, which
-# libc.a has built in, and so never loads one (nssbuiltin in vtcode.c).
+# for every `vtcode sandbox` (bench/sandbox.sh).  The linker warns
+# that getaddrinfo and getpwuid in a static program need the shared NSS
+# modules of the same glibc at run time: vtcode, when static, asks NSS
+# for files and dns only, which libc.a has built in, and so never loads
+# one (nssbuiltin in vtcode.c).
 # A distribution that wants libraries shared (a security fix without a
 # rebuild), and macOS, whose linker makes no static PIE, use the second
 # pair of lines instead.  The test and fuzz builds link LIBS as shared

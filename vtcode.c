@@ -8184,6 +8184,12 @@ sbxcompile(int net, int abi, struct sock_fprog *prog, char *why,
 #include "build/bpf.h"          /* sbxbpf[net][abi < 3], made by make */
 #endif
 
+/* the four kinds of command by number, k = 2 * net + (Landlock ABI
+ * < 3): its network flag and an ABI that stands for it, for whatever
+ * goes through all four (sbxsame, checkwalls, the build helper) */
+#define SBXKINDNET(k)   ((k) / 2)
+#define SBXKINDABI(k)   ((k) % 2 ? 2 : 3)
+
 /*
  * Are the four programs in have (have[2 * net + (abi < 3)], as
  * sbxprogram gives them) what libseccomp here compiles now?  1 when
@@ -8199,7 +8205,7 @@ sbxsame(const struct sock_fprog *const have[4], char *why, size_t wsz)
 	int k, same = 1;
 
 	for (k = 0; k < 4; k++) {
-		if (sbxcompile(k / 2, k % 2 ? 2 : 3, &p, why, wsz) != 0)
+		if (sbxcompile(SBXKINDNET(k), SBXKINDABI(k), &p, why, wsz) != 0)
 			return -1;
 		q = have[k];
 		same &= q != NULL && q->len == p.len && memcmp(q->filter,
@@ -13160,7 +13166,8 @@ checkwalls(void)
 #if defined(__linux__)
 	/* the programs were compiled when vtcode was built (sbxprogram) */
 	for (n = 0; n < 4; n++)
-		have[n] = sbxprogram(n / 2, n % 2 ? 2 : 3, why, sizeof(why));
+		have[n] = sbxprogram(SBXKINDNET(n), SBXKINDABI(n), why,
+		    sizeof(why));
 	if ((n = sbxsame(have, why, sizeof(why))) < 0)
 		printf("sandbox: seccomp programs: cannot compile them to "
 		    "compare (%s)\n", why);
@@ -13491,31 +13498,31 @@ main(void)
 	struct sock_fprog p;
 	char why[256];
 	unsigned i;
-	int net, old;
+	int k, net;
 
 	printf("/* build/bpf.h: the commands' seccomp programs, as libseccomp "
 	    "%u.%u.%u\n * compiled them (sbxcompile in vtcode.c, built with "
 	    "VTCODE_BPFGEN).\n * Made by make; do not edit. */\n",
 	    seccomp_version()->major, seccomp_version()->minor,
 	    seccomp_version()->micro);
-	for (net = 0; net < 2; net++)
-		for (old = 0; old < 2; old++) {
-			if (sbxcompile(net, old ? 2 : 3, &p, why, sizeof(why)) !=
-			    0) {
-				fprintf(stderr, "bpfgen: %s\n", why);
-				return 1;
-			}
-			printf("static const struct sock_filter sbxbpf%d%d[] = "
-			    "{\n", net, old);
-			for (i = 0; i < p.len; i++)
-				printf("\t{ 0x%04x, %3u, %3u, 0x%08lx },\n",
-				    (unsigned)p.filter[i].code,
-				    (unsigned)p.filter[i].jt,
-				    (unsigned)p.filter[i].jf,
-				    (unsigned long)p.filter[i].k);
-			printf("};\n");
-			free(p.filter);
+	for (k = 0; k < 4; k++) {
+		if (sbxcompile(SBXKINDNET(k), SBXKINDABI(k), &p, why,
+		    sizeof(why)) != 0) {
+			fprintf(stderr, "bpfgen: %s\n", why);
+			return 1;
 		}
+		/* sbxbpf[net][abi < 3]: named by k's two bits */
+		printf("static const struct sock_filter sbxbpf%d%d[] = {\n",
+		    k / 2, k % 2);
+		for (i = 0; i < p.len; i++)
+			printf("\t{ 0x%04x, %3u, %3u, 0x%08lx },\n",
+			    (unsigned)p.filter[i].code,
+			    (unsigned)p.filter[i].jt,
+			    (unsigned)p.filter[i].jf,
+			    (unsigned long)p.filter[i].k);
+		printf("};\n");
+		free(p.filter);
+	}
 	/* the kernel only reads a program: its pointer is not const */
 	printf("static const struct sock_fprog sbxbpf[2][2] = {\n");
 	for (net = 0; net < 2; net++)

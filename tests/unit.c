@@ -834,7 +834,8 @@ testbpf(void)
 	int k, i;
 
 	for (k = 0; k < 4; k++) {
-		have[k] = sbxprogram(k / 2, k % 2 ? 2 : 3, why, sizeof(why));
+		have[k] = sbxprogram(SBXKINDNET(k), SBXKINDABI(k), why,
+		    sizeof(why));
 		T(have[k] != NULL && have[k]->len > 10);
 	}
 	/* the four kinds differ: network calls, truncate below ABI 3 */
@@ -850,8 +851,8 @@ testbpf(void)
 			bent.filter[i * (bent.len - 1) / 2].k ^= 1;
 			have[k] = &bent;
 			T(sbxsame(have, why, sizeof(why)) == 0);
-			have[k] = sbxprogram(k / 2, k % 2 ? 2 : 3, why,
-			    sizeof(why));
+			have[k] = sbxprogram(SBXKINDNET(k), SBXKINDABI(k),
+			    why, sizeof(why));
 			free(bent.filter);
 		}
 	bent = *have[3];
